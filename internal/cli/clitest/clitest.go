@@ -1,0 +1,74 @@
+// Package clitest runs ltk commands in-process for tests, with buffered
+// output, a private working directory and a controlled environment.
+package clitest
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ltk-dev/ltk/internal/cli"
+)
+
+// Env is a test environment for ltk commands.
+type Env struct {
+	*cli.Env
+	Vars   map[string]string // the environment the command sees
+	stdout syncBuffer
+	stderr syncBuffer
+}
+
+// NewEnv returns an environment whose working directory is a fresh
+// t.TempDir() and whose environment holds only vars.
+func NewEnv(t testing.TB) *Env {
+	t.Helper()
+	e := &Env{Vars: map[string]string{}}
+	e.Env = &cli.Env{
+		Stdout: &e.stdout,
+		Stderr: &e.stderr,
+		Stdin:  strings.NewReader(""),
+		Dir:    t.TempDir(),
+		Getenv: func(k string) (string, bool) { v, ok := e.Vars[k]; return v, ok },
+	}
+	return e
+}
+
+// Run runs ltk with args and returns its exit code.
+func (e *Env) Run(args ...string) int {
+	e.Args = args
+	return cli.Main(e.Env)
+}
+
+// Stdout returns what the commands printed to standard output so far.
+func (e *Env) Stdout() string { return e.stdout.String() }
+
+// Stderr returns what the commands printed to standard error so far.
+func (e *Env) Stderr() string { return e.stderr.String() }
+
+// Reset empties the captured output.
+func (e *Env) Reset() { e.stdout.Reset(); e.stderr.Reset() }
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a running test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}

@@ -1,0 +1,132 @@
+// Package cli is ltk's command tree: one file per subcommand, the binding of
+// flags to LTK_* environment variables and .env files, signals and exit codes.
+// It holds no business logic; commands compose the domain packages.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/joho/godotenv"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Version is the ltk version, set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// Main runs the ltk command line in env and returns the process exit code.
+func Main(env *Env) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(env.Stderr, "ltk: internal error: %v\nPlease report this with the command you ran.\n", r)
+			code = ExitPanic
+		}
+	}()
+	root := NewRootCmd(env)
+	root.SetArgs(env.Args)
+	err := root.Execute()
+	return report(env, err)
+}
+
+// NewRootCmd builds the whole ltk command tree bound to env.
+func NewRootCmd(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ltk",
+		Short: "Load-test kit for IoT back ends: simulated MQTT devices, an embedded IoT target, live stats",
+		Long: `ltk simulates a population of MQTT devices, drives them against an IoT back end,
+measures every round trip and reports how the back end behaved.
+
+Every flag can also be set with an LTK_* environment variable (--spawn-rate is
+LTK_SPAWN_RATE) or in a .env file in the working directory. Flags beat the
+environment, and the environment beats .env.`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return bindEnv(env, cmd)
+		},
+	}
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetIn(env.Stdin)
+	for _, add := range commands {
+		root.AddCommand(add(env))
+	}
+	return root
+}
+
+// commands lists the subcommand constructors; each subcommand file registers
+// itself in an init function so that files can be added independently.
+var commands []func(*Env) *cobra.Command
+
+func register(newCmd func(*Env) *cobra.Command) { commands = append(commands, newCmd) }
+
+// lookup returns the value of an environment variable, falling back to the
+// .env file in env.Dir. The process environment wins over .env.
+func (env *Env) lookup(key string) (string, bool) {
+	if v, ok := env.Getenv(key); ok {
+		return v, true
+	}
+	v, ok := env.dotenv()[key]
+	return v, ok
+}
+
+// dotenv reads .env from the working directory once; a missing file is empty.
+func (env *Env) dotenv() map[string]string {
+	if env.dotenvVals == nil {
+		env.dotenvVals = map[string]string{}
+		if m, err := godotenv.Read(filepath.Join(env.Dir, ".env")); err == nil {
+			env.dotenvVals = m
+		}
+	}
+	return env.dotenvVals
+}
+
+// EnvName is the environment variable that mirrors a flag: --spawn-rate is LTK_SPAWN_RATE.
+func EnvName(flag string) string {
+	return "LTK_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// bindEnv sets every flag of cmd that was not given on the command line from
+// its LTK_* variable (or .env). A value that does not parse names the variable.
+func bindEnv(env *Env, cmd *cobra.Command) error {
+	if _, err := env.dotenvErr(); err != nil {
+		return err
+	}
+	var errs []error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" || f.Name == "version" {
+			return
+		}
+		v, ok := env.lookup(EnvName(f.Name))
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q (for --%s): %w", EnvName(f.Name), v, f.Name, err))
+		}
+	})
+	return usageError(errors.Join(errs...))
+}
+
+// dotenvErr reports a .env file that exists but cannot be parsed.
+func (env *Env) dotenvErr() (map[string]string, error) {
+	path := filepath.Join(env.Dir, ".env")
+	m, err := godotenv.Read(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w (fix the file or remove it)", path, err)
+	}
+	return m, nil
+}
+
+// path resolves p against the working directory.
+func (env *Env) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(env.Dir, p)
+}
