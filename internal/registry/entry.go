@@ -1,0 +1,158 @@
+package registry
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ltk-dev/ltk/internal/device"
+)
+
+// Entry is a registered device: its ID and public key.
+type Entry struct {
+	ID     string
+	Alg    device.Alg
+	Public crypto.PublicKey // *rsa.PublicKey or *ecdsa.PublicKey (P-256)
+}
+
+// EntryOf returns the registry entry of d.
+func EntryOf(d device.Device) Entry {
+	return Entry{ID: d.ID, Alg: d.Alg, Public: d.Public()}
+}
+
+// EntriesOf returns the registry entries of devs, in order.
+func EntriesOf(devs []device.Device) []Entry {
+	out := make([]Entry, len(devs))
+	for i, d := range devs {
+		out[i] = EntryOf(d)
+	}
+	return out
+}
+
+// validate checks that e can be written to a registry.
+func (e Entry) validate() error {
+	if err := device.ValidateID(e.ID); err != nil {
+		return err
+	}
+	alg, err := device.AlgOf(e.Public)
+	if err != nil {
+		return fmt.Errorf("device %s: %w", e.ID, err)
+	}
+	if alg != e.Alg {
+		return fmt.Errorf("device %s: alg %q does not match its %s key", e.ID, e.Alg, alg)
+	}
+	return nil
+}
+
+// header is the first row of a registry file.
+const header = "id,alg,public_key\n"
+
+// A registry file is CSV with a header and one row per device,
+// "id,alg,public key PEM", the PEM a PKIX PUBLIC KEY block flattened onto one
+// line:
+//
+//	id,alg,public_key
+//	LTK00001,RS256,-----BEGIN PUBLIC KEY----- MIIBIjAN… -----END PUBLIC KEY-----
+
+// encodeRow appends e's row to b.
+func encodeRow(b *bytes.Buffer, e Entry) error {
+	if err := e.validate(); err != nil {
+		return err
+	}
+	p, err := device.EncodePublicKey(e.Public)
+	if err != nil {
+		return fmt.Errorf("device %s: %w", e.ID, err)
+	}
+	b.WriteString(e.ID + "," + string(e.Alg) + "," + p + "\n")
+	return nil
+}
+
+// encode returns a whole registry file holding entries.
+func encode(entries []Entry) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(header)
+	for _, e := range entries {
+		if err := encodeRow(&b, e); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// decode reads a registry file; name is the file's name for errors, which are
+// *device.FleetError for bad rows.
+func decode(r io.Reader, name string) ([]Entry, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	var entries []Entry
+	seen := make(map[string]int)
+	for first := true; ; first = false {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return entries, nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, &device.FleetError{File: name, Line: pe.StartLine,
+					Err: device.Problem(device.ErrCSV, "malformed CSV: %v at line %d column %d", pe.Err, pe.Line, pe.Column)}
+			}
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if first && strings.EqualFold(strings.TrimSpace(rec[0]), "id") {
+			continue
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		bad := func(err error) error {
+			return &device.FleetError{File: name, Line: line, DeviceID: strings.TrimSpace(rec[0]), Err: err}
+		}
+		if len(rec) != 3 {
+			return nil, bad(device.Problem(device.ErrFields, "row has %d fields (want 3: id,alg,public key PEM)", len(rec)))
+		}
+		id := strings.TrimSpace(rec[0])
+		if err := device.ValidateID(id); err != nil {
+			return nil, bad(device.Problem(device.ErrBadID, "%v", err))
+		}
+		if prev, dup := seen[id]; dup {
+			return nil, bad(device.Problem(device.ErrDuplicateID, "device %s is also on line %d (list each device once)", id, prev))
+		}
+		seen[id] = line
+		alg, err := device.ParseAlg(strings.TrimSpace(rec[1]))
+		if err != nil {
+			return nil, bad(device.Problem(device.ErrUnsupportedKey, "device %s: %v", id, err))
+		}
+		pub, keyAlg, err := device.DecodePublicKey(rec[2])
+		if err != nil {
+			return nil, bad(fmt.Errorf("public key for %s %w", id, err))
+		}
+		if keyAlg != alg {
+			return nil, bad(device.Problem(device.ErrUnsupportedKey, "device %s is listed as %s but its public key is for %s", id, alg, keyAlg))
+		}
+		entries = append(entries, Entry{ID: id, Alg: alg, Public: pub})
+	}
+}
+
+// ExistsError is returned by Add for IDs already registered.
+type ExistsError struct {
+	File string
+	IDs  []string // every ID that is already present, in the order given
+}
+
+// Error names the file and the first few IDs.
+func (e *ExistsError) Error() string {
+	const show = 5
+	ids := e.IDs
+	more := ""
+	if len(ids) > show {
+		more = fmt.Sprintf(" and %d more", len(ids)-show)
+		ids = ids[:show]
+	}
+	return fmt.Sprintf("%s already holds %s%s; delete them first or pick other IDs", e.File, strings.Join(ids, ", "), more)
+}
