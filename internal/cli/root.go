@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,7 +20,11 @@ import (
 var Version = "dev"
 
 // Main runs the ltk command line in env and returns the process exit code.
-func Main(env *Env) (code int) {
+func Main(env *Env) int { return MainContext(context.Background(), env) }
+
+// MainContext is Main with a context that commands get as cmd.Context();
+// cancelling it interrupts them as Ctrl-C would.
+func MainContext(ctx context.Context, env *Env) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(env.Stderr, "ltk: internal error: %v\nPlease report this with the command you ran.\n", r)
@@ -28,7 +33,7 @@ func Main(env *Env) (code int) {
 	}()
 	root := NewRootCmd(env)
 	root.SetArgs(env.Args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	return report(env, err)
 }
 

@@ -4,6 +4,7 @@ package clitest
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,13 @@ func NewEnv(t testing.TB) *Env {
 func (e *Env) Run(args ...string) int {
 	e.Args = args
 	return cli.Main(e.Env)
+}
+
+// RunContext runs ltk with args under ctx (cmd.Context() in the commands)
+// and returns its exit code.
+func (e *Env) RunContext(ctx context.Context, args ...string) int {
+	e.Args = args
+	return cli.MainContext(ctx, e.Env)
 }
 
 // Stdout returns what the commands printed to standard output so far.

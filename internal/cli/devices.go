@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/registry"
+)
+
+func init() { register(newDevicesCmd) }
+
+// devicesFlags are the flags of ltk devices and its subcommands.
+type devicesFlags struct {
+	fleet  fleetFlags
+	alg    string
+	prefix string
+	width  int
+	quiet  bool
+	all    bool
+	json   bool
+}
+
+func newDevicesCmd(env *Env) *cobra.Command {
+	var f devicesFlags
+	cmd := &cobra.Command{
+		Use:   "devices",
+		Short: "Create, list and delete the simulated devices (devicelist.csv and the local registry)",
+		Long: `Devices are kept in two files in the ltk root ($LTK_ROOT or the working directory):
+devicelist.csv holds each device's id and private key (mode 0600), and the local
+registry (registry.csv) its public key, which the embedded target checks device
+JWTs against. The devices commands change both files together.
+
+  ltk devices create 1 100            # LTK00001…LTK00100, RSA-2048 keys (RS256)
+  ltk devices create 101 200 --alg ES256
+  ltk devices list
+  ltk devices delete 101 200
+  ltk devices delete --all`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError(fmt.Errorf("unknown command %q for ltk devices (want create, list or delete)", args[0]))
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	addFleetFlags(cmd.PersistentFlags(), &f.fleet)
+	cmd.AddCommand(newDevicesCreateCmd(env, &f), newDevicesListCmd(env, &f), newDevicesDeleteCmd(env, &f))
+	return cmd
+}
+
+func newDevicesCreateCmd(env *Env, f *devicesFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create FROM TO",
+		Short: "Make devices FROM…TO: keys, a row each in devicelist.csv, registration",
+		Long: `Create makes devices numbered FROM to TO (create 1 100 makes LTK00001…LTK00100),
+appends their ids and private keys to devicelist.csv and registers their public
+keys in the local registry. It adds to what is there: after create 1 100,
+create 101 200 makes 100 more. It refuses ids that exist already.
+
+Nothing is written until every key is made, so Ctrl-C or an error leaves both
+files as they were.`,
+		Args: rangeArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return createDevices(cmd.Context(), env, f, args)
+		},
+	}
+	addIDFlags(cmd.Flags(), f)
+	cmd.Flags().StringVar(&f.alg, "alg", string(device.DefaultAlg), "key algorithm: RS256 (RSA-2048) or ES256 (EC P-256, much faster to make)")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}
+
+// addIDFlags registers the flags that spell device ids from numbers.
+func addIDFlags(fs *pflag.FlagSet, f *devicesFlags) {
+	fs.StringVar(&f.prefix, "prefix", "LTK", "device id prefix")
+	fs.IntVar(&f.width, "width", 5, "digits of the device number in an id (LTK00001 has 5)")
+}
+
+func createDevices(ctx context.Context, env *Env, f *devicesFlags, args []string) error {
+	r, err := parseRange(f, args)
+	if err != nil {
+		return err
+	}
+	alg, err := device.ParseAlg(f.alg)
+	if err != nil {
+		return usageError(fmt.Errorf("--alg: %w", err))
+	}
+	list, err := readDeviceList(env, &f.fleet)
+	if err != nil {
+		return err
+	}
+	reg, regName, err := openDeviceRegistry(env, &f.fleet)
+	if err != nil {
+		return err
+	}
+	if err := checkFree(r, list, reg.IDs(), regName); err != nil {
+		return err
+	}
+	ids := make([]string, 0, r.num)
+	for n := r.from; n <= r.to; n++ {
+		ids = append(ids, r.id(n))
+	}
+	bar := newKeyProgress(env, r.num, alg, f.quiet)
+	devs, err := device.GenerateAll(ctx, ids, alg, bar.step)
+	bar.finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: no devices created; %s and %s are unchanged", list.name, regName)
+		}
+		return err
+	}
+	data, err := device.AppendFleet(list.raw, devs)
+	if err != nil {
+		return err
+	}
+	if err := list.replace(data, func() error { return reg.Add(registry.EntriesOf(devs)) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Created %s %s (%s): %s now holds %s.\n",
+		plural(r.num, "device"), r, alg, list.name, plural(len(list.devs)+len(devs), "device"))
+	return nil
+}
+
+// checkFree refuses a range that overlaps devices in either file, suggesting
+// the next free range of the same size.
+func checkFree(r idRange, list *deviceList, regIDs []string, regName string) error {
+	for _, src := range []struct {
+		name string
+		ids  []string
+	}{{list.name, deviceIDs(list.devs)}, {regName, regIDs}} {
+		var clash []string
+		for _, id := range src.ids {
+			if r.contains(id) {
+				clash = append(clash, id)
+			}
+		}
+		if len(clash) == 0 {
+			continue
+		}
+		slices.Sort(clash)
+		what := clash[0] + " already exists"
+		if len(clash) > 1 {
+			what = fmt.Sprintf("%s and %d more already exist", clash[0], len(clash)-1)
+		}
+		last := 0
+		for _, id := range append(deviceIDs(list.devs), regIDs...) {
+			last = max(last, r.number(id))
+		}
+		next := fmt.Sprintf("create a range after %s (ltk devices create %d %d) or delete first",
+			r.id(last), last+1, last+r.num)
+		if len(strconv.Itoa(last+r.num)) > r.width {
+			next = "delete first"
+		}
+		return fmt.Errorf("%s in %s; %s", what, src.name, next)
+	}
+	return nil
+}
+
+func deviceIDs(devs []device.Device) []string {
+	ids := make([]string, len(devs))
+	for i, d := range devs {
+		ids[i] = d.ID
+	}
+	return ids
+}
+
+// openDeviceRegistry opens the local registry and returns it with its name
+// for messages.
+func openDeviceRegistry(env *Env, f *fleetFlags) (deviceRegistry, string, error) {
+	path := f.registryPath(env)
+	name := displayPath(env, path)
+	reg, err := registry.OpenLocal(path, registry.WithName(name))
+	if err != nil {
+		return nil, name, withHint(err, "fix or remove that row by hand; ltk does not change a registry it cannot read")
+	}
+	return reg, name, nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// keyProgress shows a progress bar while keys are made: from the start for 50
+// devices or more, and for fewer once it has taken over a second.
+type keyProgress struct {
+	env   *Env
+	total int
+	alg   device.Alg
+	quiet bool
+	start time.Time
+
+	mu   sync.Mutex // Guards the fields below.
+	done int
+	bar  *progressbar.ProgressBar
+}
+
+// progressAlways is the range size from which the bar shows at once.
+const progressAlways = 50
+
+func newKeyProgress(env *Env, total int, alg device.Alg, quiet bool) *keyProgress {
+	p := &keyProgress{env: env, total: total, alg: alg, quiet: quiet, start: time.Now()}
+	if !quiet && total >= progressAlways {
+		p.bar = p.newBar()
+	}
+	return p
+}
+
+func (p *keyProgress) newBar() *progressbar.ProgressBar {
+	return progressbar.NewOptions(p.total,
+		progressbar.OptionSetWriter(p.env.Stderr),
+		progressbar.OptionSetDescription(fmt.Sprintf("Making %s keys", p.alg)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true))
+}
+
+// step counts one key made; called concurrently by the generators.
+func (p *keyProgress) step() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	if p.bar == nil {
+		if p.quiet || time.Since(p.start) < time.Second {
+			return
+		}
+		p.bar = p.newBar()
+		_ = p.bar.Set(p.done)
+		return
+	}
+	_ = p.bar.Add(1)
+}
+
+// finish clears the bar, if one was shown. step must not be called after.
+func (p *keyProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil && p.done < p.total {
+		_ = p.bar.Clear() // interrupted; a full bar clears itself
+	}
+}
