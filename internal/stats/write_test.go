@@ -1,0 +1,158 @@
+package stats
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/<TestName>.golden, or rewrites it with -update.
+func golden(t *testing.T, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", t.Name()+".golden")
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create it")
+	require.Equal(t, string(want), got)
+}
+
+// fixture records a small echo test: 100 devices connect, subscribe, then
+// publish and get echoes for 20 (fake) seconds, with a few failures.
+func fixture(t *testing.T) Snapshot {
+	var s Snapshot
+	synctest.Test(t, func(t *testing.T) {
+		r := NewRecorder()
+		connect := r.Entry("MQTT", "MQTT connect")
+		subscribe := r.Entry("MQTT", "MQTT subscribe")
+		publish := r.Entry("MQTT", "MQTT publish")
+		receive := r.Entry("echo", "echo receive")
+		for i := range 100 {
+			connect.Record(time.Duration(3000+i*i*4+i*37%11*1000)*time.Microsecond, 0)
+			subscribe.Record(time.Duration(800+i*29%50*100)*time.Microsecond, 0)
+		}
+		connect.Fail(5*time.Second, "not authorized")
+		connect.Fail(5*time.Second, "not authorized")
+		time.Sleep(time.Second)
+		for sec := range 20 {
+			for i := range 100 {
+				publish.Record(time.Duration(200+i%7*30)*time.Microsecond, 64)
+				if sec == 19 && i >= 97 {
+					r.Entry("echo", "echo timeout").Fail(2*time.Minute, "no echo within 2m0s")
+					continue
+				}
+				receive.Record(time.Duration(40_000+(sec*100+i)*7919%90_000)*time.Microsecond, 64)
+			}
+			time.Sleep(time.Second)
+		}
+		r.Entry("echo", "echo late").Record(2*time.Minute+3*time.Second, 64)
+		r.Entry("MQTT", "MQTT disconnect").Fail(0, "connection lost: EOF")
+		a := NewAggregate()
+		require.NoError(t, a.Add(r.Drain(time.Now())))
+		s = a.Snapshot(time.Now().Add(500 * time.Millisecond))
+	})
+	return s
+}
+
+// longFixture has a long type and a long name.
+func longFixture(t *testing.T) Snapshot {
+	a := NewAggregate()
+	d := delta(time.Unix(1000, 0), []int64{4, 6}, []int64{1, 0})
+	d.Entries[0].Type, d.Entries[0].Name = "websocket", "a name much longer than the default column"
+	d.Failures = []FailureDelta{{Type: "websocket", Name: d.Entries[0].Name, Message: "closed, with a comma", Count: 1}}
+	require.NoError(t, a.Add(d))
+	return a.Snapshot(time.Unix(1015, 0))
+}
+
+func write(t *testing.T, f func(io.Writer, Snapshot) error, s Snapshot) string {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, f(&b, s))
+	return b.String()
+}
+
+func TestWriters(t *testing.T) {
+	t.Parallel()
+	s, long := fixture(t), longFixture(t)
+	for _, tc := range []struct {
+		name string
+		f    func(io.Writer, Snapshot) error
+	}{
+		{"Table", WriteTable},
+		{"FinalTable", WriteFinalTable},
+		{"Percentiles", WritePercentiles},
+		{"Failures", WriteFailures},
+		{"StatsCSV", WriteStatsCSV},
+		{"FailuresCSV", WriteFailuresCSV},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			golden(t, write(t, tc.f, s))
+		})
+		t.Run(tc.name+"Long", func(t *testing.T) {
+			t.Parallel()
+			golden(t, write(t, tc.f, long))
+		})
+		t.Run(tc.name+"Empty", func(t *testing.T) {
+			t.Parallel()
+			golden(t, write(t, tc.f, NewAggregate().Snapshot(time.Unix(1000, 0))))
+		})
+	}
+}
+
+func TestTablesAlign(t *testing.T) {
+	t.Parallel()
+	for _, s := range []Snapshot{fixture(t), longFixture(t)} {
+		for _, f := range []func(io.Writer, Snapshot) error{WriteTable, WritePercentiles} {
+			lines := strings.Split(strings.TrimSuffix(write(t, f, s), "\n"), "\n")
+			if strings.HasPrefix(lines[0], "Response time") {
+				lines = lines[1:]
+			}
+			width := len(lines[1]) // the separator
+			for _, l := range lines {
+				require.Len(t, l, width, "line %q", l)
+				require.Equal(t, strings.TrimRight(l, " "), l, "trailing spaces")
+			}
+		}
+	}
+}
+
+func TestStatsCSVHeader(t *testing.T) {
+	t.Parallel()
+	got := write(t, WriteStatsCSV, NewAggregate().Snapshot(time.Unix(0, 0)))
+	require.True(t, strings.HasPrefix(got, "Type,Name,Request Count,Failure Count,Median Response Time,"+
+		"Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"+
+		"50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"), got)
+}
+
+func TestPyFloat(t *testing.T) {
+	t.Parallel()
+	for x, want := range map[float64]string{0: "0.0", 12: "12.0", 1.5: "1.5", 1.0 / 3: "0.3333333333333333", 207.73684210526315: "207.73684210526315"} {
+		require.Equal(t, want, pyFloat(x))
+	}
+}
+
+// errWriter fails every write.
+type errWriter struct{}
+
+func (errWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
+
+func TestWritersReportErrors(t *testing.T) {
+	t.Parallel()
+	s := longFixture(t)
+	for _, f := range []func(io.Writer, Snapshot) error{WriteTable, WriteFinalTable, WritePercentiles, WriteFailures, WriteStatsCSV, WriteFailuresCSV} {
+		require.ErrorIs(t, f(errWriter{}, s), os.ErrClosed)
+	}
+}
