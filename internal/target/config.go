@@ -1,0 +1,131 @@
+package target
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/echo"
+)
+
+// Defaults of Config. The IoT-Core path pieces match the tutorial's .env.
+const (
+	DefaultAddr           = ":1883"
+	DefaultTLSAddr        = ":8883" // typical; TLS is off unless TLSAddr is set
+	DefaultMetricsAddr    = ":9883" // what `ltk target` uses; metrics are off unless MetricsAddr is set
+	DefaultProject        = "ltk-project"
+	DefaultRegion         = "local"
+	DefaultRegistry       = "ltk-registry"
+	DefaultMaxJWTLifetime = 24 * time.Hour
+	DefaultBackendPrefix  = "ltk-echo"
+	// ClockSkew is how far in the future a JWT's iat may be, to forgive device
+	// clocks that run a little fast.
+	ClockSkew = time.Minute
+)
+
+// Auth modes.
+const (
+	AuthJWT  = "jwt"  // IoT-Core style: client id names the device, password is a JWT signed with its key
+	AuthNone = "none" // any client id, no password; topic ACL still applies
+)
+
+// KeyStore finds a registered device's public key (*rsa.PublicKey or
+// *ecdsa.PublicKey). Implementations must be safe for concurrent use.
+type KeyStore interface {
+	PublicKey(deviceID string) (crypto.PublicKey, bool)
+}
+
+// Config configures a Target. The zero value plus a KeyStore is a valid
+// IoT-Core-style target on :1883 with the echo app.
+type Config struct {
+	Addr    string `json:"addr"`     // MQTT over TCP; default ":1883"
+	TLSAddr string `json:"tls_addr"` // MQTT over TLS; "" (default) = off
+	TLSCert string `json:"tls_cert"` // PEM certificate chain file, needed with TLSAddr
+	TLSKey  string `json:"tls_key"`  // PEM private key file, needed with TLSAddr
+
+	Auth     string   `json:"auth"`     // AuthJWT (default) or AuthNone
+	Project  string   `json:"project"`  // JWT aud and first client-id element
+	Region   string   `json:"region"`   // client-id "locations" element
+	Registry string   `json:"registry"` // client-id "registries" element
+	Keys     KeyStore `json:"-"`        // device public keys; required with AuthJWT
+	// MaxJWTLifetime is the largest exp - iat accepted; default 24h (IoT Core's limit).
+	MaxJWTLifetime time.Duration `json:"max_jwt_lifetime"`
+
+	// BackendPrefix marks back-end clients (such as `ltk echo`): a client whose
+	// id starts with it is not a device and may subscribe to and publish on any
+	// topic. With AuthNone it needs no password; with AuthJWT its password must
+	// equal BackendToken, and an empty BackendToken refuses back ends.
+	// Default "ltk-echo" (ltk echo's default client id is ltk-echo-<random>).
+	BackendPrefix string `json:"backend_prefix"`
+	BackendToken  string `json:"-"`
+
+	MetricsAddr string `json:"metrics_addr"` // HTTP for /metrics; "" (default) = off
+
+	Echo        echo.Config `json:"echo"`         // the in-process echo app
+	DisableEcho bool        `json:"disable_echo"` // run the broker without the echo app
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Auth == "" {
+		c.Auth = AuthJWT
+	}
+	if c.Project == "" {
+		c.Project = DefaultProject
+	}
+	if c.Region == "" {
+		c.Region = DefaultRegion
+	}
+	if c.Registry == "" {
+		c.Registry = DefaultRegistry
+	}
+	if c.MaxJWTLifetime == 0 {
+		c.MaxJWTLifetime = DefaultMaxJWTLifetime
+	}
+	if c.BackendPrefix == "" {
+		c.BackendPrefix = DefaultBackendPrefix
+	}
+}
+
+// Validate reports a Config that cannot work. It expects defaults to be set
+// (New sets them).
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Auth {
+	case AuthJWT:
+		if c.Keys == nil {
+			errs = append(errs, errors.New("auth jwt needs the device registry (create devices with 'ltk devices create', or use --auth none)"))
+		}
+	case AuthNone:
+	default:
+		errs = append(errs, fmt.Errorf("auth %q is unknown (use jwt or none)", c.Auth))
+	}
+	if (c.TLSAddr != "") && (c.TLSCert == "" || c.TLSKey == "") {
+		errs = append(errs, fmt.Errorf("TLS on %s needs a certificate and key file (--tls-cert, --tls-key)", c.TLSAddr))
+	}
+	if c.MaxJWTLifetime < 0 {
+		errs = append(errs, fmt.Errorf("max JWT lifetime %v is negative", c.MaxJWTLifetime))
+	}
+	for name, v := range map[string]string{"project": c.Project, "region": c.Region, "registry": c.Registry} {
+		if !validPathElement(v) {
+			errs = append(errs, fmt.Errorf("%s %q must not contain '/', '+' or '#'", name, v))
+		}
+	}
+	if err := c.Echo.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func validPathElement(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '/', '+', '#':
+			return false
+		}
+	}
+	return true
+}

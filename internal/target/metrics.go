@@ -1,0 +1,60 @@
+package target
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the target's Prometheus metrics (the echo app registers its own).
+type metrics struct {
+	connections        prometheus.Gauge
+	connects           prometheus.Counter
+	refused            map[Reason]prometheus.Counter // one child per Reason, resolved once
+	received           prometheus.Counter
+	sent               prometheus.Counter
+	jwtExpiredDisconns prometheus.Counter
+}
+
+// newMetrics creates the target metrics and registers them with reg (if not nil).
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ltk_target_connects_refused_total",
+		Help: "MQTT connections refused, by reason.",
+	}, []string{"reason"})
+	m := &metrics{
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ltk_target_connections",
+			Help: "MQTT clients connected now.",
+		}),
+		connects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_connects_total",
+			Help: "MQTT connections accepted.",
+		}),
+		refused: make(map[Reason]prometheus.Counter, len(Reasons)),
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_messages_received_total",
+			Help: "PUBLISH messages accepted from clients.",
+		}),
+		sent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_messages_sent_total",
+			Help: "PUBLISH messages written to clients.",
+		}),
+		jwtExpiredDisconns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_jwt_expired_disconnects_total",
+			Help: "Connections closed because their JWT expired.",
+		}),
+	}
+	for _, r := range Reasons {
+		m.refused[r] = refused.WithLabelValues(string(r))
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.connections, m.connects, refused, m.received, m.sent, m.jwtExpiredDisconns} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register target metrics: %w (one target per registry)", err)
+		}
+	}
+	return m, nil
+}
