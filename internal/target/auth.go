@@ -18,14 +18,14 @@ type Reason string
 
 // Refusal reasons.
 const (
-	ReasonBadClientID      Reason = "bad_client_id"     // not projects/P/locations/R/registries/G/devices/D of this target
-	ReasonUnknownDevice    Reason = "unknown_device"    // D is not in the registry
-	ReasonBadSignature     Reason = "bad_signature"     // not signed by D's key with its algorithm (or a wrong back-end token)
-	ReasonExpired          Reason = "expired"           // exp is not in the future
-	ReasonNotYetValid      Reason = "not_yet_valid"     // iat is further than ClockSkew in the future
-	ReasonWrongAudience    Reason = "wrong_audience"    // aud is not the project
-	ReasonLifetimeTooLong  Reason = "lifetime_too_long" // exp - iat exceeds MaxJWTLifetime
-	ReasonMalformedToken   Reason = "malformed_token"   // not a JWT, or no iat/exp
+	ReasonBadClientID     Reason = "bad_client_id"     // not projects/P/locations/R/registries/G/devices/D of this target
+	ReasonUnknownDevice   Reason = "unknown_device"    // D is not in the registry
+	ReasonBadSignature    Reason = "bad_signature"     // not signed by D's key with its algorithm (or a wrong back-end token)
+	ReasonExpired         Reason = "expired"           // exp is not in the future
+	ReasonNotYetValid     Reason = "not_yet_valid"     // iat is further than ClockSkew in the future
+	ReasonWrongAudience   Reason = "wrong_audience"    // aud is not the project
+	ReasonLifetimeTooLong Reason = "lifetime_too_long" // exp - iat exceeds MaxJWTLifetime
+	ReasonMalformedToken  Reason = "malformed_token"   // not a JWT, or no iat/exp
 )
 
 // Reasons lists every refusal reason.
