@@ -27,9 +27,6 @@ import (
 	"github.com/ltk-dev/ltk/internal/echo"
 )
 
-// EventsFilter is the filter the echo app subscribes to.
-const EventsFilter = "/devices/+/events/#"
-
 // Target is the embedded IoT target. Create it with New, serve with Run.
 type Target struct {
 	cfg     Config
@@ -143,14 +140,14 @@ func (t *Target) listenMetrics(reg prometheus.Registerer) error {
 // startEcho subscribes the in-process echo app to every device's events.
 func (t *Target) startEcho(reg prometheus.Registerer) error {
 	app, err := echo.New(t.cfg.Echo, func(d string, payload []byte, qos byte) error {
-		return t.server.Publish("/devices/"+d+"/commands", payload, false, qos)
+		return t.server.Publish(echo.CommandsTopic(d), payload, false, qos)
 	}, reg)
 	if err != nil {
 		return err
 	}
 	t.echo = app
 	handle := func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
-		d, ok := eventDevice(pk.TopicName)
+		d, ok := echo.EventDevice(pk.TopicName)
 		if !ok {
 			return
 		}
@@ -160,22 +157,12 @@ func (t *Target) startEcho(reg prometheus.Registerer) error {
 	// wrong node), so the parent topic gets its own filter. Both use the same
 	// subscription id, and mochi keys inline matches by id: a message never
 	// reaches the handler twice, even once mochi is fixed.
-	for _, f := range []string{strings.TrimSuffix(EventsFilter, "/#"), EventsFilter} {
+	for _, f := range []string{strings.TrimSuffix(echo.EventsFilter, "/#"), echo.EventsFilter} {
 		if err := t.server.Subscribe(f, 1, handle); err != nil {
 			return fmt.Errorf("subscribe echo app to %s: %w", f, err)
 		}
 	}
 	return nil
-}
-
-// eventDevice returns D from /devices/D/events[/...].
-func eventDevice(topic string) (string, bool) {
-	rest, ok := strings.CutPrefix(topic, "/devices/")
-	if !ok {
-		return "", false
-	}
-	d, _, ok := strings.Cut(rest, "/")
-	return d, ok && d != ""
 }
 
 // Addr returns the MQTT TCP listener's address, e.g. "127.0.0.1:1883".

@@ -1,0 +1,121 @@
+package echo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// subscribeTimeout bounds each SUBSCRIBE round trip.
+const subscribeTimeout = 10 * time.Second
+
+// onConnect (re)subscribes after every connect: the session is clean. If the
+// broker refuses the shared filter (SUBACK 0x80), it subscribes to the plain
+// one, so that at least this echo app works.
+func (c *Client) onConnect(cl paho.Client) {
+	filter := EventsFilter
+	if c.cfg.SharedGroup != "" {
+		shared := SharedFilter(c.cfg.SharedGroup, EventsFilter)
+		code, err := c.subscribe(cl, shared)
+		switch {
+		case err != nil:
+			c.log.Error("echo: subscribe failed; reconnecting", "filter", shared, "error", err)
+			return
+		case code < 0x80:
+			c.markSubscribed(shared)
+			return
+		}
+		c.log.Warn("echo: broker refused the shared subscription; subscribing without sharing (run one echo app only)",
+			"filter", shared, "suback", fmt.Sprintf("0x%02x", code))
+	}
+	code, err := c.subscribe(cl, filter)
+	switch {
+	case err != nil:
+		c.log.Error("echo: subscribe failed", "filter", filter, "error", err)
+	case code >= 0x80:
+		c.log.Error("echo: broker refused the subscription; check the broker's ACL for this client", "filter", filter,
+			"client", c.cfg.ClientID, "suback", fmt.Sprintf("0x%02x", code))
+	default:
+		c.markSubscribed(filter)
+	}
+}
+
+func (c *Client) subscribe(cl paho.Client, filter string) (int, error) {
+	tok := cl.Subscribe(filter, *c.cfg.QoS, c.onMessage)
+	if !tok.WaitTimeout(subscribeTimeout) {
+		return 0, fmt.Errorf("no SUBACK within %v", subscribeTimeout)
+	}
+	if err := tok.Error(); err != nil {
+		return 0, err
+	}
+	// One filter was sent; paho keys its result without any $share/GROUP/ prefix.
+	for _, code := range tok.(*paho.SubscribeToken).Result() {
+		return int(code), nil
+	}
+	return 0, fmt.Errorf("SUBACK without a code for %s", filter)
+}
+
+func (c *Client) markSubscribed(filter string) {
+	c.log.Info("echo: subscribed", "filter", filter, "client", c.cfg.ClientID)
+	c.subOnce.Do(func() { close(c.subscribed) })
+}
+
+// Run connects (retrying until the broker answers), echoes until ctx ends,
+// then disconnects. It returns after its goroutines have exited. Call it once.
+func (c *Client) Run(ctx context.Context) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.app.Run(ctx) })
+	defer func() {
+		c.mqtt.Disconnect(250) // first: no more Handle calls
+		cancel()
+		if c.metricsSrv != nil {
+			c.closeMetrics()
+		}
+		wg.Wait()
+		if err == nil {
+			err = c.metricsErr
+		}
+	}()
+	if c.metricsSrv != nil {
+		wg.Go(func() { c.serveMetrics(cancel) })
+	}
+
+	tok := c.mqtt.Connect() // with ConnectRetry it completes on the first success
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("connect to %s: %w", c.cfg.BrokerURL, err)
+		}
+	case <-ctx.Done():
+		return nil
+	}
+	if c.status == nil || c.cfg.StatusInterval < 0 {
+		<-ctx.Done()
+		return nil
+	}
+	ticker := time.NewTicker(c.cfg.StatusInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.printStatus()
+			return nil
+		case <-ticker.C:
+			c.printStatus()
+		}
+	}
+}
+
+func (c *Client) printStatus() {
+	s := c.app.Stats()
+	state := "connected"
+	if !c.mqtt.IsConnectionOpen() {
+		state = "reconnecting"
+	}
+	fmt.Fprintf(c.status, "ltk echo: %s, received %d, echoed %d, dropped %d, errors %d\n",
+		state, s.Received, s.Echoed, s.Dropped, s.Errors)
+}

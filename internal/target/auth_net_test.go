@@ -1,0 +1,140 @@
+package target_test
+
+import (
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/target"
+	"github.com/ltk-dev/ltk/internal/target/targettest"
+)
+
+// startJWT starts a target with auth jwt and two registered devices:
+// ec-dev (P-256) and rsa-dev (RSA-2048).
+func startJWT(t *testing.T, opts ...func(*target.Config)) *targettest.Target {
+	t.Helper()
+	testKeys(t)
+	ks := keys{"ec-dev": &ecKey.PublicKey, "rsa-dev": &rsaKey.PublicKey, "ec-dev-2": &ecOther.PublicKey}
+	return targettest.Start(t, append([]func(*target.Config){func(c *target.Config) {
+		c.Auth, c.Keys = target.AuthJWT, ks
+	}}, opts...)...)
+}
+
+func TestJWTAccepted(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	now := time.Now()
+	p := target.DefaultProject
+	for _, tc := range []struct {
+		name, device, token string
+	}{
+		{"ES256", "ec-dev", mint(t, jwt.SigningMethodES256, ecKey, claims(p, now, time.Hour))},
+		{"RS256", "rsa-dev", mint(t, jwt.SigningMethodRS256, rsaKey, claims(p, now, time.Hour))},
+		{"lifetime of exactly 24h", "ec-dev", mint(t, jwt.SigningMethodES256, ecKey, claims(p, now, 24*time.Hour))},
+		{"iat within the clock skew", "ec-dev", mint(t, jwt.SigningMethodES256, ecKey, claims(p, now.Add(30*time.Second), time.Hour))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := dial(t, tt.BrokerURL(), clientID(p, tc.device), tc.token, nil)
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestJWTRefused(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	now := time.Now()
+	p := target.DefaultProject
+	es := func(c jwt.Claims) string { return mint(t, jwt.SigningMethodES256, ecKey, c) }
+	noExp := claims(p, now, time.Hour)
+	noExp.ExpiresAt = nil
+	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims(p, now, time.Hour)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	require.NoError(t, err)
+	cases := []struct {
+		name, clientID, token string
+		reason                target.Reason
+	}{
+		{"unknown device", clientID(p, "ghost"), es(claims(p, now, time.Hour)), target.ReasonUnknownDevice},
+		{"signed with another EC key", clientID(p, "ec-dev"), mint(t, jwt.SigningMethodES256, ecOther, claims(p, now, time.Hour)), target.ReasonBadSignature},
+		{"signed with another RSA key", clientID(p, "rsa-dev"), mint(t, jwt.SigningMethodRS256, rsaOther, claims(p, now, time.Hour)), target.ReasonBadSignature},
+		{"RS256 for an EC device", clientID(p, "ec-dev"), mint(t, jwt.SigningMethodRS256, rsaKey, claims(p, now, time.Hour)), target.ReasonBadSignature},
+		{"HS256", clientID(p, "ec-dev"), mint(t, jwt.SigningMethodHS256, []byte("secret"), claims(p, now, time.Hour)), target.ReasonBadSignature},
+		{"alg none", clientID(p, "ec-dev"), none, target.ReasonBadSignature},
+		{"expired", clientID(p, "ec-dev"), es(claims(p, now.Add(-2*time.Hour), time.Hour)), target.ReasonExpired},
+		{"iat in the future", clientID(p, "ec-dev"), es(claims(p, now.Add(10*time.Minute), time.Hour)), target.ReasonNotYetValid},
+		{"wrong audience", clientID(p, "ec-dev"), es(claims("other-project", now, time.Hour)), target.ReasonWrongAudience},
+		{"lifetime over 24h", clientID(p, "ec-dev"), es(claims(p, now, 25*time.Hour)), target.ReasonLifetimeTooLong},
+		{"client id of another project", clientID("other-project", "ec-dev"), es(claims(p, now, time.Hour)), target.ReasonBadClientID},
+		{"plain client id", "ec-dev", es(claims(p, now, time.Hour)), target.ReasonBadClientID},
+		{"garbage token", clientID(p, "ec-dev"), "not-a-jwt", target.ReasonMalformedToken},
+		{"no exp", clientID(p, "ec-dev"), es(noExp), target.ReasonMalformedToken},
+	}
+	t.Run("cases", func(t *testing.T) { // returns when its parallel subtests are done
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				_, code, err := dial(t, tt.BrokerURL(), tc.clientID, tc.token, nil)
+				require.ErrorIs(t, err, packets.ErrorRefusedNotAuthorised)
+				require.Equal(t, byte(packets.ErrRefusedNotAuthorised), code)
+			})
+		}
+	})
+	want := map[target.Reason]float64{}
+	for _, tc := range cases {
+		want[tc.reason]++
+	}
+	for _, r := range target.Reasons {
+		require.Equal(t, want[r], metric(t, tt.Registry(), "ltk_target_connects_refused_total", "reason", string(r)), "reason %s", r)
+	}
+	require.Zero(t, metric(t, tt.Registry(), "ltk_target_connects_total"))
+}
+
+func TestJWTExpiryClosesConnection(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	p := target.DefaultProject
+	lost := make(chan error, 1)
+	tok := mint(t, jwt.SigningMethodES256, ecKey, claims(p, time.Now(), 2*time.Second))
+	c := mustDial(t, tt.BrokerURL(), clientID(p, "ec-dev"), tok, lost)
+	receive(t, lost, "connection loss at JWT expiry")
+	require.False(t, c.IsConnectionOpen())
+	require.Equal(t, 1.0, metric(t, tt.Registry(), "ltk_target_jwt_expired_disconnects_total"))
+
+	// A device that disconnects first leaves no timer behind to count.
+	tok = mint(t, jwt.SigningMethodES256, ecOther, claims(p, time.Now(), 2*time.Second))
+	c = mustDial(t, tt.BrokerURL(), clientID(p, "ec-dev-2"), tok, nil)
+	c.Disconnect(0)
+	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 0 }, waitFor, 10*time.Millisecond)
+	require.Equal(t, 1.0, metric(t, tt.Registry(), "ltk_target_jwt_expired_disconnects_total"))
+}
+
+func TestJWTDeviceEchoRoundTrip(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	p := target.DefaultProject
+	reg := tt.Registry()
+	c := mustDial(t, tt.BrokerURL(), clientID(p, "rsa-dev"), mint(t, jwt.SigningMethodRS256, rsaKey, claims(p, time.Now(), time.Hour)), nil)
+	require.Equal(t, 1.0, metric(t, reg, "ltk_target_connects_total"))
+	require.Equal(t, 1.0, metric(t, reg, "ltk_target_connections"))
+
+	got := make(chan paho.Message, 1)
+	require.Equal(t, byte(1), subackCode(t, c, "/devices/rsa-dev/commands/#", func(_ paho.Client, m paho.Message) { got <- m }))
+	wait(t, c.Publish("/devices/rsa-dev/events", 1, false, "rsa-dev payload 1"))
+	m := receive(t, got, "echo")
+	require.Equal(t, "rsa-dev payload 1", string(m.Payload()))
+	require.Equal(t, "/devices/rsa-dev/commands", m.Topic())
+	require.Equal(t, byte(1), m.Qos())
+
+	require.Equal(t, 1.0, metric(t, reg, "ltk_target_messages_received_total"))
+	require.Equal(t, 1.0, metric(t, reg, "ltk_target_messages_sent_total"))
+	require.Equal(t, 1.0, metric(t, reg, "ltk_echo_messages_total"))
+	require.Equal(t, 1.0, metric(t, reg, "ltk_echo_execution_seconds"))
+
+	c.Disconnect(100)
+	require.Eventually(t, func() bool { return metric(t, reg, "ltk_target_connections") == 0 }, waitFor, 10*time.Millisecond)
+}

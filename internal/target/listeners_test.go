@@ -1,0 +1,128 @@
+package target_test
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	mqttpackets "github.com/mochi-mqtt/server/v2/packets"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/ltk-dev/ltk/internal/target"
+	"github.com/ltk-dev/ltk/internal/target/targettest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestMQTT5RefusalIsNotAuthorized speaks raw MQTT 5 (paho is 3.1.1 only):
+// a refused device gets CONNACK reason 0x87, as IoT Core answered.
+func TestMQTT5RefusalIsNotAuthorized(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	conn, err := net.DialTimeout("tcp", tt.Addr(), waitFor)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(waitFor)))
+	pk := mqttpackets.Packet{
+		FixedHeader:     mqttpackets.FixedHeader{Type: mqttpackets.Connect},
+		ProtocolVersion: 5,
+		Connect: mqttpackets.ConnectParams{
+			ProtocolName: []byte("MQTT"), Clean: true, Keepalive: 30,
+			ClientIdentifier: clientID(target.DefaultProject, "ec-dev"),
+			UsernameFlag:     true, Username: []byte("unused"),
+			PasswordFlag: true, Password: []byte("not-a-jwt"),
+		},
+	}
+	var buf bytes.Buffer
+	require.NoError(t, pk.ConnectEncode(&buf))
+	_, err = conn.Write(buf.Bytes())
+	require.NoError(t, err)
+	ack := make([]byte, 4) // type, remaining length, flags, reason code
+	_, err = io.ReadFull(conn, ack)
+	require.NoError(t, err)
+	require.Equal(t, byte(0x20), ack[0], "CONNACK")
+	require.Equal(t, mqttpackets.ErrNotAuthorized.Code, ack[3])
+	require.Equal(t, 1.0, metric(t, tt.Registry(), "ltk_target_connects_refused_total", "reason", string(target.ReasonMalformedToken)))
+}
+
+func TestTLSListenerEchoes(t *testing.T) {
+	t.Parallel()
+	certFile, keyFile, pool := selfSigned(t)
+	tt := targettest.Start(t, func(c *target.Config) {
+		c.TLSAddr, c.TLSCert, c.TLSKey = "127.0.0.1:0", certFile, keyFile
+	})
+	addr := tt.Target().TLSAddr()
+	require.NotEmpty(t, addr)
+	opts := paho.NewClientOptions().AddBroker("ssl://"+addr).SetClientID("dev-tls").SetProtocolVersion(4).
+		SetAutoReconnect(false).SetTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	c := paho.NewClient(opts)
+	wait(t, c.Connect())
+	defer c.Disconnect(0)
+	got := make(chan string, 1)
+	require.Equal(t, byte(1), subackCode(t, c, "/devices/dev-tls/commands/#", func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }))
+	wait(t, c.Publish("/devices/dev-tls/events", 1, false, "over tls"))
+	require.Equal(t, "over tls", receive(t, got, "echo over TLS"))
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t, func(c *target.Config) { c.MetricsAddr = "127.0.0.1:0" })
+	mustDial(t, tt.BrokerURL(), "dev-m", "", nil)
+	resp, err := http.Get("http://" + tt.Target().MetricsAddr() + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(body), "ltk_target_connects_total 1")
+	require.Contains(t, string(body), `ltk_target_connects_refused_total{reason="expired"} 0`)
+	require.Contains(t, string(body), "ltk_echo_execution_seconds")
+}
+
+func TestNewRefusesBusyAddress(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t)
+	_, err := target.New(target.Config{Addr: tt.Addr(), Auth: target.AuthNone}, nil, nil)
+	require.ErrorContains(t, err, "--addr")
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key to a temp dir.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ltk test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}

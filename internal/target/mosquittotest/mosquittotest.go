@@ -1,0 +1,148 @@
+// Package mosquittotest runs Debian's Mosquitto broker on loopback for tests
+// that must talk to a real third-party broker.
+package mosquittotest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Binary is where Debian installs the broker.
+const Binary = "/usr/sbin/mosquitto"
+
+// Mosquitto is a running broker, stopped by the test's cleanup.
+type Mosquitto struct {
+	addr string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	log  *syncBuffer
+}
+
+// Start starts Mosquitto on 127.0.0.1 with anonymous access and returns once
+// it accepts connections. The test fails if Mosquitto is not installed.
+func Start(tb testing.TB) *Mosquitto {
+	tb.Helper()
+	bin, err := exec.LookPath(Binary)
+	if err != nil {
+		if bin, err = exec.LookPath("mosquitto"); err != nil {
+			tb.Fatal("mosquittotest: mosquitto not found: install Debian's mosquitto (apt-get install -y mosquitto)")
+		}
+	}
+	// The port is picked by listening on :0 and closing; another process may
+	// take it before Mosquitto binds, so a failed start is retried with a new one.
+	const attempts = 3
+	var errs []error
+	for range attempts {
+		m, err := start(tb, bin)
+		if err == nil {
+			tb.Cleanup(m.stop)
+			return m
+		}
+		errs = append(errs, err)
+	}
+	tb.Fatalf("mosquittotest: %v", errors.Join(errs...))
+	return nil
+}
+
+func start(tb testing.TB, bin string) (*Mosquitto, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir := tb.TempDir()
+	conf := filepath.Join(dir, "mosquitto.conf")
+	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nmax_queued_messages 100000\n", port)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	m := &Mosquitto{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), done: make(chan struct{}), log: &syncBuffer{}}
+	m.cmd = exec.Command(bin, "-c", conf)
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() {
+		_ = m.cmd.Wait()
+		close(m.done)
+	}()
+	if err := m.waitReady(5 * time.Second); err != nil {
+		m.stop()
+		return nil, fmt.Errorf("%w; mosquitto said: %s", err, bytes.TrimSpace(m.log.Bytes()))
+	}
+	return m, nil
+}
+
+// waitReady dials the broker until it answers, it exits, or timeout passes.
+func (m *Mosquitto) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	retry := time.NewTimer(0)
+	defer retry.Stop()
+	for {
+		select {
+		case <-m.done:
+			return fmt.Errorf("mosquitto on %s exited at start", m.addr)
+		case <-retry.C:
+		}
+		c, err := net.DialTimeout("tcp", m.addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("mosquitto on %s not accepting connections after %v: %w", m.addr, timeout, err)
+		}
+		retry.Reset(20 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pick a port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// stop kills the broker and waits for it to exit.
+func (m *Mosquitto) stop() {
+	_ = m.cmd.Process.Kill()
+	<-m.done
+}
+
+// Addr returns "127.0.0.1:port".
+func (m *Mosquitto) Addr() string { return m.addr }
+
+// URL returns "tcp://127.0.0.1:port".
+func (m *Mosquitto) URL() string { return "tcp://" + m.addr }
+
+// Log returns what Mosquitto has printed (errors and warnings).
+func (m *Mosquitto) Log() string { return m.log.String() }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+func (s *syncBuffer) String() string { return string(s.Bytes()) }
