@@ -43,7 +43,7 @@ type ClientConfig struct {
 	StatusInterval time.Duration `json:"status_interval"`
 	// MetricsAddr serves /metrics over HTTP; "" (default) = off.
 	MetricsAddr string `json:"metrics_addr"`
-	Echo           Config        `json:"echo"`
+	Echo        Config `json:"echo"`
 }
 
 func (c *ClientConfig) setDefaults() error {

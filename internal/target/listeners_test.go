@@ -68,7 +68,7 @@ func TestTLSListenerEchoes(t *testing.T) {
 	})
 	addr := tt.Target().TLSAddr()
 	require.NotEmpty(t, addr)
-	opts := paho.NewClientOptions().AddBroker("ssl://"+addr).SetClientID("dev-tls").SetProtocolVersion(4).
+	opts := paho.NewClientOptions().AddBroker("ssl://" + addr).SetClientID("dev-tls").SetProtocolVersion(4).
 		SetAutoReconnect(false).SetTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
 	c := paho.NewClient(opts)
 	wait(t, c.Connect())
