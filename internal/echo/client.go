@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -100,6 +101,7 @@ type Client struct {
 	status     io.Writer
 	subscribed chan struct{} // closed after the first subscription succeeds
 	subOnce    sync.Once
+	subs       atomic.Uint64 // successful subscriptions, one per (re)connect
 
 	metricsLn  net.Listener // nil when metrics are off
 	metricsSrv *http.Server
@@ -126,6 +128,7 @@ func NewClient(cfg ClientConfig, reg prometheus.Registerer, status io.Writer, lo
 		SetClientID(cfg.ClientID).
 		SetUsername(cfg.Username).
 		SetPassword(cfg.Password).
+		SetProtocolVersion(4). // MQTT 3.1.1, no silent retry as 3.1 after a refusal
 		SetCleanSession(true).
 		SetOrderMatters(false). // handle messages concurrently: thousands per second
 		SetKeepAlive(30 * time.Second).
@@ -133,8 +136,8 @@ func NewClient(cfg ClientConfig, reg prometheus.Registerer, status io.Writer, lo
 		SetWriteTimeout(10 * time.Second).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).
-		SetMaxReconnectInterval(10 * time.Second).
+		SetConnectRetryInterval(connectRetryInterval).
+		SetMaxReconnectInterval(maxReconnectInterval).
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			c.log.Warn("echo: connection lost; reconnecting", "broker", cfg.BrokerURL, "error", err)
@@ -185,6 +188,10 @@ func (c *Client) App() *App { return c.app }
 
 // Subscribed is closed once the client has subscribed for the first time.
 func (c *Client) Subscribed() <-chan struct{} { return c.subscribed }
+
+// Subscriptions returns how many times the client has subscribed: once per
+// successful (re)connect.
+func (c *Client) Subscriptions() uint64 { return c.subs.Load() }
 
 func (c *Client) publish(d string, payload []byte, qos byte) error {
 	tok := c.mqtt.Publish(CommandsTopic(d), qos, false, payload)

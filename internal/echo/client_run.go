@@ -9,8 +9,12 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// subscribeTimeout bounds each SUBSCRIBE round trip.
-const subscribeTimeout = 10 * time.Second
+// Client timings.
+const (
+	subscribeTimeout     = 10 * time.Second // bounds each SUBSCRIBE round trip
+	connectRetryInterval = 500 * time.Millisecond
+	maxReconnectInterval = 5 * time.Second
+)
 
 // onConnect (re)subscribes after every connect: the session is clean. If the
 // broker refuses the shared filter (SUBACK 0x80), it subscribes to the plain
@@ -60,17 +64,24 @@ func (c *Client) subscribe(cl paho.Client, filter string) (int, error) {
 
 func (c *Client) markSubscribed(filter string) {
 	c.log.Info("echo: subscribed", "filter", filter, "client", c.cfg.ClientID)
+	c.subs.Add(1)
 	c.subOnce.Do(func() { close(c.subscribed) })
 }
 
 // Run connects (retrying until the broker answers), echoes until ctx ends,
-// then disconnects. It returns after its goroutines have exited. Call it once.
+// then disconnects. It returns after its goroutines have exited, except that
+// a reconnect attempt in progress inside paho may finish its back-off sleep
+// (at most maxReconnectInterval) afterwards. Call it once.
 func (c *Client) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = c.app.Run(ctx) })
+	tok := c.mqtt.Connect() // with ConnectRetry it completes on the first success
 	defer func() {
 		c.mqtt.Disconnect(250) // first: no more Handle calls
+		// paho's connect-retry loop sleeps without a way to wake it; wait
+		// (briefly) for it to notice the disconnect, so it does not outlive Run.
+		tok.WaitTimeout(connectRetryInterval + time.Second)
 		cancel()
 		if c.metricsSrv != nil {
 			c.closeMetrics()
@@ -84,7 +95,6 @@ func (c *Client) Run(ctx context.Context) (err error) {
 		wg.Go(func() { c.serveMetrics(cancel) })
 	}
 
-	tok := c.mqtt.Connect() // with ConnectRetry it completes on the first success
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
