@@ -95,27 +95,27 @@ func (c *Client) Run(ctx context.Context) (err error) {
 		wg.Go(func() { c.serveMetrics(cancel) })
 	}
 
-	select {
-	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			return fmt.Errorf("connect to %s: %w", c.cfg.BrokerURL, err)
-		}
-	case <-ctx.Done():
-		return nil
+	var tick <-chan time.Time
+	if c.status != nil && c.cfg.StatusInterval > 0 {
+		ticker := time.NewTicker(c.cfg.StatusInterval)
+		defer ticker.Stop()
+		tick = ticker.C
 	}
-	if c.status == nil || c.cfg.StatusInterval < 0 {
-		<-ctx.Done()
-		return nil
-	}
-	ticker := time.NewTicker(c.cfg.StatusInterval)
-	defer ticker.Stop()
+	connected := tok.Done()
 	for {
 		select {
+		case <-connected:
+			if err := tok.Error(); err != nil {
+				return fmt.Errorf("connect to %s: %w", c.cfg.BrokerURL, err)
+			}
+			connected = nil
+		case <-tick:
+			c.printStatus()
 		case <-ctx.Done():
-			c.printStatus()
+			if tick != nil {
+				c.printStatus()
+			}
 			return nil
-		case <-ticker.C:
-			c.printStatus()
 		}
 	}
 }
@@ -124,7 +124,7 @@ func (c *Client) printStatus() {
 	s := c.app.Stats()
 	state := "connected"
 	if !c.mqtt.IsConnectionOpen() {
-		state = "reconnecting"
+		state = "not connected"
 	}
 	fmt.Fprintf(c.status, "ltk echo: %s, received %d, echoed %d, dropped %d, errors %d\n",
 		state, s.Received, s.Echoed, s.Dropped, s.Errors)
