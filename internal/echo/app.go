@@ -1,8 +1,3 @@
-// Package echo is ltk's echo back end: it answers each device event by
-// publishing the same payload back to the device's commands topic, after an
-// optional delay, and records its own execution time (the tutorial's
-// "function times"). The embedded target runs it in-process; `ltk echo` runs
-// it as an MQTT client of any broker (see Client).
 package echo
 
 import (

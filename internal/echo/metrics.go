@@ -39,10 +39,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.messages, m.dropped, m.errors, m.execution} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register echo metrics: %w (one echo app per registry)", err)
-		}
+	if err := register(reg, m.messages, m.dropped, m.errors, m.execution); err != nil {
+		return nil, fmt.Errorf("register echo metrics: %w (one echo app per registry)", err)
 	}
 	return m, nil
+}
+
+// register registers every collector with reg, or none of them.
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				reg.Unregister(done)
+			}
+			return err
+		}
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	mqttpackets "github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -125,4 +126,24 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+func TestNewFailureLeavesRegistryClean(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t)
+	reg := prometheus.NewRegistry()
+	_, err := target.New(target.Config{Addr: "127.0.0.1:0", Auth: target.AuthNone, TLSAddr: "127.0.0.1:0", TLSCert: "missing.pem", TLSKey: "missing.pem"}, reg, nil)
+	require.ErrorContains(t, err, "missing.pem")
+	_, err = target.New(target.Config{Addr: tt.Addr(), Auth: target.AuthNone}, reg, nil)
+	require.Error(t, err)
+	// The echo app's metrics clash, after the target's own were registered.
+	clash := prometheus.NewCounter(prometheus.CounterOpts{Name: "ltk_echo_errors_total", Help: "clash"})
+	require.NoError(t, reg.Register(clash))
+	_, err = target.New(target.Config{Addr: "127.0.0.1:0", Auth: target.AuthNone}, reg, nil)
+	require.ErrorContains(t, err, "register echo metrics")
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		require.Equal(t, "ltk_echo_errors_total", mf.GetName(), "left registered by a failed New")
+	}
 }

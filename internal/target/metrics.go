@@ -14,6 +14,7 @@ type metrics struct {
 	received           prometheus.Counter
 	sent               prometheus.Counter
 	jwtExpiredDisconns prometheus.Counter
+	collectors         []prometheus.Collector // as registered
 }
 
 // newMetrics creates the target metrics and registers them with reg (if not nil).
@@ -51,10 +52,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.connects, refused, m.received, m.sent, m.jwtExpiredDisconns} {
+	m.collectors = []prometheus.Collector{m.connections, m.connects, refused, m.received, m.sent, m.jwtExpiredDisconns}
+	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
+			for _, done := range m.collectors[:i] {
+				reg.Unregister(done)
+			}
 			return nil, fmt.Errorf("register target metrics: %w (one target per registry)", err)
 		}
 	}
 	return m, nil
+}
+
+// unregister removes the metrics from reg (for a target that failed to start).
+func (m *metrics) unregister(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	for _, c := range m.collectors {
+		reg.Unregister(c)
+	}
 }

@@ -1,8 +1,3 @@
-// Package target is ltk's embedded IoT target: an MQTT broker (mochi-mqtt)
-// that authenticates devices the way Cloud IoT Core did (client id naming the
-// device, a JWT signed with its registered key as password, connections closed
-// when the JWT expires), enforces IoT Core's per-device topic ACL, and runs the
-// echo app in-process. See targettest for tests.
 package target
 
 import (
@@ -49,7 +44,7 @@ type Target struct {
 // ports) and prepares the broker; Run serves it. Metrics are registered with
 // reg unless it is nil; reg is also what /metrics serves when it is a
 // prometheus.Gatherer. log may be nil.
-func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (t *Target, err error) {
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (_ *Target, err error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -57,48 +52,52 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (t *Target, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
 	server := mqtt.New(&mqtt.Options{
 		InlineClient:           true,
 		Logger:                 slog.New(quietHandler{log.Handler()}),
 		SysTopicResendInterval: 10,
 	})
-	t = &Target{cfg: cfg, log: log, server: server, closed: make(chan struct{})}
+	t := &Target{cfg: cfg, log: log, server: server, closed: make(chan struct{})}
+	var m *metrics
 	defer func() {
 		if err != nil {
 			t.Close()
+			if m != nil {
+				m.unregister(reg)
+			}
 		}
 	}()
-	t.hook = newHook(server, newAuthenticator(&t.cfg), m, log)
-	if err := server.AddHook(t.hook, nil); err != nil {
-		return t, fmt.Errorf("add target hook: %w", err)
-	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return t, fmt.Errorf("listen for MQTT on %s: %w (is another broker running? use --addr)", cfg.Addr, err)
+		return nil, fmt.Errorf("listen for MQTT on %s: %w (is another broker running? use --addr)", cfg.Addr, err)
 	}
 	t.addr = ln.Addr().String()
 	if err := server.AddListener(listeners.NewNet("tcp", ln)); err != nil {
 		ln.Close()
-		return t, fmt.Errorf("add MQTT listener: %w", err)
+		return nil, fmt.Errorf("add MQTT listener: %w", err)
 	}
 	if cfg.TLSAddr != "" {
 		if err := t.listenTLS(); err != nil {
-			return t, err
+			return nil, err
 		}
 	}
 	if cfg.MetricsAddr != "" {
 		if err := t.listenMetrics(reg); err != nil {
-			return t, err
+			return nil, err
 		}
+	}
+
+	if m, err = newMetrics(reg); err != nil {
+		return nil, err
+	}
+	t.hook = newHook(server, newAuthenticator(&t.cfg), m, log)
+	if err := server.AddHook(t.hook, nil); err != nil {
+		return nil, fmt.Errorf("add target hook: %w", err)
 	}
 	if !cfg.DisableEcho {
 		if err := t.startEcho(reg); err != nil {
-			return t, err
+			return nil, err
 		}
 	}
 	return t, nil
