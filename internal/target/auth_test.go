@@ -67,6 +67,7 @@ func TestConfigValidate(t *testing.T) {
 		"tls without a cert": func(c *Config) { c.TLSAddr = ":8883" },
 		"project with slash": func(c *Config) { c.Project = "a/b" },
 		"negative lifetime":  func(c *Config) { c.MaxJWTLifetime = -time.Second },
+		"no pending writes":  func(c *Config) { c.MaxPendingWrites = -1 },
 		"bad echo":           func(c *Config) { c.Echo = echo.Config{DropRate: 2} },
 	} {
 		c := valid()

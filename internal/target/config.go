@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/echo"
@@ -19,6 +20,10 @@ const (
 	DefaultRegistry       = "ltk-registry"
 	DefaultMaxJWTLifetime = 24 * time.Hour
 	DefaultBackendPrefix  = "ltk-echo"
+	// DefaultMaxPendingWrites is each client's outbound queue length. mochi's
+	// own default (8192) costs 64 KiB per connection before any message is
+	// sent, too much for fleets of tens of thousands of devices.
+	DefaultMaxPendingWrites = 1024
 	// ClockSkew is how far in the future a JWT's iat may be, to forgive device
 	// clocks that run a little fast.
 	ClockSkew = time.Minute
@@ -62,6 +67,11 @@ type Config struct {
 
 	MetricsAddr string `json:"metrics_addr"` // HTTP for /metrics; "" (default) = off
 
+	// MaxPendingWrites bounds the messages queued for one client; beyond it
+	// messages to that client are dropped and counted in
+	// ltk_target_messages_dropped_total. Default DefaultMaxPendingWrites.
+	MaxPendingWrites int `json:"max_pending_writes"`
+
 	Echo        echo.Config `json:"echo"`         // the in-process echo app
 	DisableEcho bool        `json:"disable_echo"` // run the broker without the echo app
 }
@@ -85,6 +95,9 @@ func (c *Config) setDefaults() {
 	if c.MaxJWTLifetime == 0 {
 		c.MaxJWTLifetime = DefaultMaxJWTLifetime
 	}
+	if c.MaxPendingWrites == 0 {
+		c.MaxPendingWrites = DefaultMaxPendingWrites
+	}
 	if c.BackendPrefix == "" {
 		c.BackendPrefix = DefaultBackendPrefix
 	}
@@ -105,6 +118,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSAddr != "") && (c.TLSCert == "" || c.TLSKey == "") {
 		errs = append(errs, fmt.Errorf("TLS on %s needs a certificate and key file (--tls-cert, --tls-key)", c.TLSAddr))
+	}
+	if c.MaxPendingWrites < 1 || c.MaxPendingWrites > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("max pending writes %d: want 1 or more", c.MaxPendingWrites))
 	}
 	if c.MaxJWTLifetime < 0 {
 		errs = append(errs, fmt.Errorf("max JWT lifetime %v is negative", c.MaxJWTLifetime))

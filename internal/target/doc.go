@@ -36,7 +36,8 @@
 //
 // ltk_target_connections, ltk_target_connects_total,
 // ltk_target_connects_refused_total{reason}, ltk_target_messages_received_total,
-// ltk_target_messages_sent_total, ltk_target_jwt_expired_disconnects_total and
+// ltk_target_messages_sent_total, ltk_target_messages_dropped_total,
+// ltk_target_jwt_expired_disconnects_total and
 // the echo app's ltk_echo_* metrics, served on MetricsAddr at /metrics.
 //
 // Tests start a target with package targettest.

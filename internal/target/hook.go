@@ -37,7 +37,7 @@ func (h *hook) ID() string { return "ltk-target" }
 func (h *hook) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnPublished, mqtt.OnPacketSent:
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnPublished, mqtt.OnPacketSent, mqtt.OnPublishDropped:
 		return true
 	}
 	return false
@@ -115,6 +115,9 @@ func (h *hook) OnPacketSent(_ *mqtt.Client, pk packets.Packet, _ []byte) {
 		h.m.sent.Inc()
 	}
 }
+
+// OnPublishDropped counts messages dropped on a full client queue.
+func (h *hook) OnPublishDropped(*mqtt.Client, packets.Packet) { h.m.dropped.Inc() }
 
 // watchExpiry closes cl's connection when its JWT expires, as IoT Core did.
 // If the connection fails between OnConnect and the session (mochi then skips

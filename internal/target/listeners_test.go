@@ -147,3 +147,36 @@ func TestNewFailureLeavesRegistryClean(t *testing.T) {
 		require.Equal(t, "ltk_echo_errors_total", mf.GetName(), "left registered by a failed New")
 	}
 }
+
+// TestSlowSubscriberDropsAreCounted fills the outbound queue of a subscriber
+// that never reads: the target drops what does not fit, and counts it.
+func TestSlowSubscriberDropsAreCounted(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t, func(c *target.Config) { c.DisableEcho, c.MaxPendingWrites = true, 4 })
+	conn, err := net.DialTimeout("tcp", tt.Addr(), waitFor)
+	require.NoError(t, err)
+	defer conn.Close()
+	var buf bytes.Buffer
+	connect := mqttpackets.Packet{
+		FixedHeader: mqttpackets.FixedHeader{Type: mqttpackets.Connect}, ProtocolVersion: 4,
+		Connect: mqttpackets.ConnectParams{ProtocolName: []byte("MQTT"), Clean: true, Keepalive: 60, ClientIdentifier: "ltk-echo-slow"},
+	}
+	require.NoError(t, connect.ConnectEncode(&buf))
+	sub := mqttpackets.Packet{
+		FixedHeader: mqttpackets.FixedHeader{Type: mqttpackets.Subscribe, Qos: 1}, ProtocolVersion: 4, PacketID: 1,
+		Filters: mqttpackets.Subscriptions{{Filter: "/devices/#"}},
+	}
+	require.NoError(t, sub.SubscribeEncode(&buf))
+	_, err = conn.Write(buf.Bytes())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 1 }, waitFor, 10*time.Millisecond)
+	// The subscription is processed in order after CONNECT; publish until drops show.
+	d := mustDial(t, tt.BrokerURL(), "dev-1", "", nil)
+	payload := make([]byte, 64<<10)
+	require.Eventually(t, func() bool {
+		for range 16 {
+			d.Publish("/devices/dev-1/events", 0, false, payload)
+		}
+		return metric(t, tt.Registry(), "ltk_target_messages_dropped_total") > 0
+	}, waitFor, time.Millisecond, "no drops counted")
+}

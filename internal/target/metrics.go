@@ -13,6 +13,7 @@ type metrics struct {
 	refused            map[Reason]prometheus.Counter // one child per Reason, resolved once
 	received           prometheus.Counter
 	sent               prometheus.Counter
+	dropped            prometheus.Counter
 	jwtExpiredDisconns prometheus.Counter
 	collectors         []prometheus.Collector // as registered
 }
@@ -41,6 +42,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ltk_target_messages_sent_total",
 			Help: "PUBLISH messages written to clients.",
 		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_messages_dropped_total",
+			Help: "PUBLISH messages dropped because a client's outbound queue was full (see --max-pending-writes).",
+		}),
 		jwtExpiredDisconns: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ltk_target_jwt_expired_disconnects_total",
 			Help: "Connections closed because their JWT expired.",
@@ -52,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	m.collectors = []prometheus.Collector{m.connections, m.connects, refused, m.received, m.sent, m.jwtExpiredDisconns}
+	m.collectors = []prometheus.Collector{m.connections, m.connects, refused, m.received, m.sent, m.dropped, m.jwtExpiredDisconns}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {

@@ -52,7 +52,10 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (_ *Target, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = int32(cfg.MaxPendingWrites)
 	server := mqtt.New(&mqtt.Options{
+		Capabilities:           caps,
 		InlineClient:           true,
 		Logger:                 slog.New(quietHandler{log.Handler()}),
 		SysTopicResendInterval: 10,
