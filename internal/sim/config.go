@@ -1,0 +1,179 @@
+package sim
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults applied by Config to its zero fields.
+const (
+	DefaultUsername           = "unused" // IoT Core ignored the username
+	DefaultQoS                = 1        // what the CLI offers; the zero value of Config.QoS is QoS 0
+	DefaultWait               = time.Second
+	DefaultEchoTimeout        = 120 * time.Second
+	DefaultLastMessageTimeout = 10 * time.Second
+	DefaultKeepAlive          = 60 * time.Second
+	DefaultConnectTimeout     = 30 * time.Second
+	DefaultReconnectMin       = time.Second
+	DefaultReconnectMax       = 30 * time.Second
+)
+
+// Config describes one simulated device. Zero fields take the defaults above.
+type Config struct {
+	// Broker is the MQTT broker URL: "tcp://host:port" (also "mqtt://") or
+	// "ssl://host:port" (also "tls://", "mqtts://").
+	Broker string
+	// TLS configures ssl:// brokers; nil uses the system roots and the
+	// broker's host name.
+	TLS *tls.Config
+
+	// DeviceID names the device in its topics: /devices/DeviceID/events and
+	// /devices/DeviceID/commands/#. It must not contain '/', '+' or '#'.
+	DeviceID string
+	// ClientID is the MQTT client id (IoT Core style:
+	// projects/P/locations/L/registries/R/devices/D). Empty = DeviceID.
+	ClientID string
+	// Username is the MQTT user name. Empty = "unused".
+	Username string
+	// Credentials yields the password before each connect; nil = no password.
+	Credentials Credentials
+
+	// QoS is the MQTT QoS of publishes and of the command subscription, 0 or
+	// 1. The zero value is QoS 0; DefaultQoS is 1.
+	QoS byte
+	// WaitMin and WaitMax bound the wait between publishes, drawn uniformly
+	// like Locust's between(). Both zero = 1 s; WaitMax zero = WaitMin.
+	WaitMin, WaitMax time.Duration
+	// EchoTimeout is how long the echo behaviour waits for an echo before it
+	// records "echo timeout" and moves on, and how long any publish waits for
+	// the broker's acknowledgement. Zero = 120 s.
+	EchoTimeout time.Duration
+	// LastMessageTimeout is how long a stopping device waits for the echo
+	// still in flight. Zero = 10 s.
+	LastMessageTimeout time.Duration
+	// PayloadSize pads each payload with spaces to this many bytes; 0 (or a
+	// size below the natural one) sends the natural size, about 90 bytes.
+	PayloadSize int
+
+	// KeepAlive is the MQTT keepalive. Zero = 60 s.
+	KeepAlive time.Duration
+	// ConnectTimeout bounds the TCP/TLS dial and the MQTT handshake, each, and
+	// the subscribe. Zero = 30 s.
+	ConnectTimeout time.Duration
+	// ReconnectMin and ReconnectMax bound the jittered exponential backoff
+	// between reconnect attempts (see pace.Backoff). Zero = 1 s and 30 s.
+	ReconnectMin, ReconnectMax time.Duration
+
+	// Behavior is what the device does while connected. Nil = Echo.
+	Behavior Behavior
+	// Recorder receives every measured event. Nil = discard.
+	Recorder Recorder
+	// Logger receives debug lines about connects and losses. Nil = discard.
+	Logger *slog.Logger
+}
+
+// setDefaults fills the zero fields.
+func (c *Config) setDefaults() {
+	if c.ClientID == "" {
+		c.ClientID = c.DeviceID
+	}
+	if c.Username == "" {
+		c.Username = DefaultUsername
+	}
+	if c.WaitMin == 0 && c.WaitMax == 0 {
+		c.WaitMin, c.WaitMax = DefaultWait, DefaultWait
+	}
+	if c.WaitMax == 0 {
+		c.WaitMax = c.WaitMin
+	}
+	setDefault(&c.EchoTimeout, DefaultEchoTimeout)
+	setDefault(&c.LastMessageTimeout, DefaultLastMessageTimeout)
+	setDefault(&c.KeepAlive, DefaultKeepAlive)
+	setDefault(&c.ConnectTimeout, DefaultConnectTimeout)
+	setDefault(&c.ReconnectMin, DefaultReconnectMin)
+	setDefault(&c.ReconnectMax, DefaultReconnectMax)
+	if c.Behavior == nil {
+		c.Behavior = Echo
+	}
+	if c.Recorder == nil {
+		c.Recorder = discard{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}
+
+// Validate reports what is wrong with the configuration, naming the field
+// and what to do. It expects defaults to have been applied (New does both).
+func (c *Config) Validate() error {
+	var errs []error
+	if err := validateBroker(c.Broker); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DeviceID == "" {
+		errs = append(errs, errors.New("device id is empty: give every device an id such as LTK00001"))
+	} else if strings.ContainsAny(c.DeviceID, "/+#") {
+		errs = append(errs, fmt.Errorf("device id %q contains '/', '+' or '#', which would break its MQTT topics: use letters, digits, '-' or '_'", c.DeviceID))
+	}
+	if c.QoS > 1 {
+		errs = append(errs, fmt.Errorf("device %s: QoS %d is not supported: use 0 or 1", c.DeviceID, c.QoS))
+	}
+	if c.WaitMax < c.WaitMin {
+		errs = append(errs, fmt.Errorf("device %s: wait max %v is below wait min %v: make max ≥ min", c.DeviceID, c.WaitMax, c.WaitMin))
+	}
+	if c.PayloadSize < 0 {
+		errs = append(errs, fmt.Errorf("device %s: payload size %d is negative: use 0 for the natural size", c.DeviceID, c.PayloadSize))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"wait min", c.WaitMin}, {"echo timeout", c.EchoTimeout},
+		{"last message timeout", c.LastMessageTimeout}, {"keepalive", c.KeepAlive},
+		{"connect timeout", c.ConnectTimeout}, {"reconnect min", c.ReconnectMin},
+		{"reconnect max", c.ReconnectMax},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("device %s: %s %v is negative: use a positive duration, or 0 for the default", c.DeviceID, d.name, d.v))
+		}
+	}
+	if c.KeepAlive > 0 && c.KeepAlive < time.Second {
+		errs = append(errs, fmt.Errorf("device %s: keepalive %v is below MQTT's 1 s resolution: use at least 1s", c.DeviceID, c.KeepAlive))
+	}
+	return errors.Join(errs...)
+}
+
+// validateBroker checks that broker is an MQTT URL sim can dial.
+func validateBroker(broker string) error {
+	if broker == "" {
+		return errors.New("broker is empty: give an MQTT URL such as tcp://127.0.0.1:1883 or ssl://mqtt.example.com:8883")
+	}
+	u, err := url.Parse(broker)
+	if err != nil {
+		return fmt.Errorf("broker %q is not a URL (%w): use tcp://host:port or ssl://host:port", broker, err)
+	}
+	if _, ok := brokerSchemes[u.Scheme]; !ok {
+		return fmt.Errorf("broker %q: scheme %q is not supported: use tcp:// (or mqtt://) or ssl:// (or tls://, mqtts://)", broker, u.Scheme)
+	}
+	if u.Host == "" || u.Port() == "" {
+		return fmt.Errorf("broker %q has no host:port: use tcp://host:port or ssl://host:port", broker)
+	}
+	return nil
+}
+
+// brokerSchemes maps the accepted broker URL schemes to whether they use TLS.
+var brokerSchemes = map[string]bool{
+	"tcp": false, "mqtt": false,
+	"ssl": true, "tls": true, "mqtts": true,
+}

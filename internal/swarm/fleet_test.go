@@ -1,0 +1,149 @@
+package swarm_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/swarm"
+)
+
+// waitLimit bounds every wait in these tests; they normally end in
+// milliseconds, on the awaited event.
+const waitLimit = 15 * time.Second
+
+// key counts one kind of event of one device.
+type key struct {
+	dev int
+	ev  sim.Event
+	ok  bool
+}
+
+// fleet records the events of many devices, per device.
+type fleet struct {
+	mu     sync.Mutex // Guards the fields below.
+	counts map[key]int
+	notify chan struct{} // closed and replaced on each event
+}
+
+func newFleet() *fleet { return &fleet{counts: map[key]int{}, notify: make(chan struct{})} }
+
+func (f *fleet) add(k key) {
+	f.mu.Lock()
+	f.counts[k]++
+	close(f.notify)
+	f.notify = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// count returns how many events of kind (ev, ok) device dev recorded.
+func (f *fleet) count(dev int, ev sim.Event, ok bool) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts[key{dev, ev, ok}]
+}
+
+// devices returns how many of devices [0, n) recorded (ev, ok) at least min times.
+func (f *fleet) devices(n int, ev sim.Event, ok bool, min int) int {
+	got := 0
+	for i := range n {
+		if f.count(i, ev, ok) >= min {
+			got++
+		}
+	}
+	return got
+}
+
+// waitUntil waits until cond holds, re-checking after every event.
+func (f *fleet) waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	timer := time.NewTimer(waitLimit)
+	defer timer.Stop()
+	for {
+		f.mu.Lock()
+		notify := f.notify
+		f.mu.Unlock()
+		if cond() {
+			return
+		}
+		select {
+		case <-notify:
+		case <-timer.C:
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			t.Fatalf("waited %v for %s; counts: %v", waitLimit, what, f.counts)
+		}
+	}
+}
+
+// deviceRecorder records into a fleet under a device index.
+type deviceRecorder struct {
+	f   *fleet
+	dev int
+}
+
+func (r deviceRecorder) Success(ev sim.Event, _ time.Duration, _ int) { r.f.add(key{r.dev, ev, true}) }
+func (r deviceRecorder) Failure(ev sim.Event, _ time.Duration, _ string) {
+	r.f.add(key{r.dev, ev, false})
+}
+
+// configs returns n fast echo devices against broker, recording into f.
+func configs(broker string, n int, f *fleet) []sim.Config {
+	cfgs := make([]sim.Config, n)
+	for i := range cfgs {
+		cfgs[i] = sim.Config{
+			Broker:             broker,
+			DeviceID:           fmt.Sprintf("LTK%05d", i),
+			QoS:                1,
+			WaitMin:            50 * time.Millisecond,
+			WaitMax:            50 * time.Millisecond,
+			EchoTimeout:        5 * time.Second,
+			LastMessageTimeout: 2 * time.Second,
+			ReconnectMin:       20 * time.Millisecond,
+			ReconnectMax:       100 * time.Millisecond,
+			Recorder:           deviceRecorder{f, i},
+		}
+	}
+	return cfgs
+}
+
+// runSwarm starts s.Run and returns a stop function that cancels it and
+// returns Run's error once Run returned (failing after waitLimit).
+func runSwarm(t *testing.T, s *swarm.Swarm) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			timer := time.NewTimer(waitLimit)
+			defer timer.Stop()
+			select {
+			case err = <-done:
+			case <-timer.C:
+				t.Fatalf("swarm did not stop within %v", waitLimit)
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// waitSpawned waits for s.Spawned().
+func waitSpawned(t *testing.T, s *swarm.Swarm) {
+	t.Helper()
+	timer := time.NewTimer(waitLimit)
+	defer timer.Stop()
+	select {
+	case <-s.Spawned():
+	case <-timer.C:
+		t.Fatalf("ramp did not complete within %v: %d running", waitLimit, s.Running())
+	}
+}

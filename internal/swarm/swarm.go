@@ -1,0 +1,157 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/sim"
+)
+
+// ErrRan is returned by Run when the Swarm already ran.
+var ErrRan = errors.New("swarm already ran: make a new Swarm for another run")
+
+// Config describes a population of devices.
+type Config struct {
+	// Devices are the devices the swarm may run; Scale(n, …) runs the first n.
+	Devices []sim.Config
+	// Logger receives device errors and scale changes. Nil = discard.
+	Logger *slog.Logger
+	// OnSpawn, if set, is called from Run's goroutine with the number of
+	// running devices whenever it changed, for progress displays. It must
+	// return quickly; it may call Running, Spawned, Scale and Stop.
+	OnSpawn func(running int)
+}
+
+// Swarm runs devices [0, n) of its configuration, where Scale sets n.
+// Its methods are safe for concurrent use.
+type Swarm struct {
+	devices []*sim.Device
+	log     *slog.Logger
+	onSpawn func(int)
+	wake    chan struct{} // Scale → Run, capacity 1
+
+	mu        sync.Mutex // Guards the fields below.
+	ran       bool
+	target    int       // devices wanted
+	rate      float64   // of the current ramp, devices per second
+	rampStart time.Time // when the current ramp began
+	rampBase  int       // running when the current ramp began
+	running   int       // devices [0, running) are started and not stopped
+	notified  int       // running as last reported to OnSpawn
+	slots     []slot    // per device
+	spawned   chan struct{}
+}
+
+// slot is the run state of one device.
+type slot struct {
+	cancel context.CancelFunc // stops the running instance; nil when stopped
+	done   chan struct{}      // closed when the last instance exited; nil if never started
+}
+
+// New checks every device configuration (and that device ids are unique)
+// and returns an idle Swarm. Nothing runs until Run, and no device starts
+// until Scale.
+func New(cfg Config) (*Swarm, error) {
+	s := &Swarm{
+		devices: make([]*sim.Device, len(cfg.Devices)),
+		log:     cfg.Logger,
+		onSpawn: cfg.OnSpawn,
+		wake:    make(chan struct{}, 1),
+		slots:   make([]slot, len(cfg.Devices)),
+		spawned: make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	close(s.spawned) // nothing to spawn yet
+	var errs []error
+	seen := make(map[string]int, len(cfg.Devices))
+	for i, dc := range cfg.Devices {
+		d, err := sim.New(dc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("device %d: %w", i, err))
+		} else if j, dup := seen[d.ID()]; dup {
+			errs = append(errs, fmt.Errorf("device %d: id %s is also device %d's: give every device its own id", i, d.ID(), j))
+		} else {
+			seen[d.ID()] = i
+		}
+		s.devices[i] = d
+		if len(errs) >= 10 {
+			errs = append(errs, errors.New("… further devices not checked"))
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// Len returns how many devices the swarm can run.
+func (s *Swarm) Len() int { return len(s.devices) }
+
+// Scale sets the population to count devices. When it grows, devices
+// [running, count) start at rate per second (≤ 0 = all at once) on an open
+// schedule counted from now; when it shrinks, the highest-index devices stop
+// gracefully (each waits for its last echo) at once. It may be called at any
+// time, also while a ramp is in progress (the new ramp replaces it) and before
+// Run (which then starts it). count outside [0, Len()] is an error.
+func (s *Swarm) Scale(count int, rate float64) error {
+	if count < 0 || count > len(s.devices) {
+		return fmt.Errorf("scale to %d devices: the device list has %d: create more devices or lower the count", count, len(s.devices))
+	}
+	if math.IsNaN(rate) {
+		return fmt.Errorf("scale to %d devices: spawn rate is not a number: give devices per second, or 0 for all at once", count)
+	}
+	s.mu.Lock()
+	s.target, s.rate = count, rate
+	s.stopAbove(count)
+	s.rampStart, s.rampBase = time.Now(), s.running
+	if count != s.running && isClosed(s.spawned) {
+		s.spawned = make(chan struct{})
+	}
+	s.mu.Unlock()
+	s.log.Debug("scale", "devices", count, "rate", rate)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Stop stops every device gracefully, like Locust's stop; Run keeps running
+// idle and a later Scale starts devices again. Stop is idempotent.
+func (s *Swarm) Stop() { _ = s.Scale(0, 0) }
+
+// Running returns how many devices are started and not stopped. Stopped
+// devices may still be finishing their last-message wait. After Scale
+// shrinks the population, Running is the new count at once.
+func (s *Swarm) Running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running
+}
+
+// Spawned returns a channel closed when the latest Scale's ramp completed:
+// Running() reached its count. A Scale issued while a ramp is in progress
+// keeps the same channel, so a waiter learns when the final count is reached.
+// Before any Scale it is closed. Ramps progress only while Run runs.
+func (s *Swarm) Spawned() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spawned
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
