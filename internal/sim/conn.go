@@ -57,6 +57,17 @@ func (c *conn) close() {
 
 var errClosed = errors.New("connection closed by the device")
 
+// closedByDevice reports whether the device closed c itself (and not the
+// network or the broker).
+func (c *conn) closedByDevice() bool {
+	select {
+	case <-c.down:
+		return c.err == errClosed
+	default:
+		return false
+	}
+}
+
 // connect makes one connection: password, CONNECT, SUBSCRIBE. It records
 // "MQTT connect" and "MQTT subscribe" (success or failure) unless ctx ended,
 // and returns the live connection or the reason it failed. A ctx that ends

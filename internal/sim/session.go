@@ -148,10 +148,6 @@ func (s *Session) Publish(ctx context.Context, payload []byte, at time.Time) err
 	case <-tok.Done():
 		err = tok.Error()
 	case <-c.down:
-		if c.err == errClosed { // the engine replaced the connection on purpose
-			s.out = nil
-			return ErrNotConnected
-		}
 		err = errPublishLost
 	case <-s.ackTimer.C:
 		err = errPublishTimeout
@@ -162,6 +158,9 @@ func (s *Session) Publish(ctx context.Context, payload []byte, at time.Time) err
 	s.ackTimer.Stop()
 	if err != nil {
 		s.out = nil
+		if c.closedByDevice() { // the engine replaced the connection on purpose
+			return ErrNotConnected
+		}
 		s.Failure(EventPublish, time.Since(at), err.Error())
 		return err
 	}
