@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
@@ -24,6 +26,9 @@ type Env struct {
 	// that receives on every later one. Nil means "no signals" (tests).
 	Signals func(parent context.Context) (ctx context.Context, again <-chan struct{}, stop func())
 
+	// Exit ends the process at once (a second Ctrl-C); nil in tests.
+	Exit func(code int)
+
 	dotenvVals map[string]string // .env contents, read once
 }
 
@@ -38,6 +43,7 @@ func NewProcessEnv() *Env {
 		Getenv:  os.LookupEnv,
 		Dir:     dir,
 		Signals: processSignals,
+		Exit:    os.Exit,
 	}
 }
 
@@ -49,28 +55,29 @@ func processSignals(parent context.Context) (context.Context, <-chan struct{}, f
 	again := make(chan struct{}, 1)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() {
-		first := true
-		for {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for first := true; ; first = false {
 			select {
 			case <-ch:
-				if first {
-					first = false
-					cancel()
-					continue
-				}
-				select {
-				case again <- struct{}{}:
-				default:
-				}
 			case <-done:
 				return
 			}
+			if first {
+				cancel()
+				continue
+			}
+			select {
+			case again <- struct{}{}:
+			default:
+			}
 		}
-	}()
+	})
 	return ctx, again, func() {
 		signal.Stop(ch)
 		close(done)
+		wg.Wait()
+		close(again)
 		cancel()
 	}
 }
@@ -82,4 +89,27 @@ func (env *Env) root() string {
 		return env.path(r)
 	}
 	return env.Dir
+}
+
+// signals returns a context cancelled on the first interrupt, a channel told
+// of every later one, and a function to release them. Without Env.Signals
+// (tests) ctx is only cancelled by its parent.
+func (env *Env) signals(parent context.Context) (context.Context, <-chan struct{}, func()) {
+	if env.Signals == nil {
+		ctx, cancel := context.WithCancel(parent)
+		return ctx, nil, cancel
+	}
+	return env.Signals(parent)
+}
+
+// hardStop exits the process at once on a second interrupt, when the user
+// does not want to wait for the graceful stop.
+func hardStop(env *Env, again <-chan struct{}) {
+	if again == nil || env.Exit == nil {
+		return
+	}
+	if _, ok := <-again; ok {
+		fmt.Fprintln(env.Stderr, "ltk: second interrupt, exiting without waiting for devices to stop")
+		env.Exit(ExitError)
+	}
 }

@@ -55,6 +55,7 @@ environment, and the environment beats .env.`,
 			return bindEnv(env, cmd)
 		},
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetIn(env.Stdin)

@@ -1,0 +1,252 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/echo"
+	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/registry"
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/target"
+	"github.com/ltk-dev/ltk/internal/worker"
+)
+
+func init() { register(newRunCmd) }
+
+// runFlags are the flags of ltk run.
+type runFlags struct {
+	headless      bool
+	devices       int
+	spawnRate     float64
+	runTime       timespan
+	printInterval time.Duration
+	onlySummary   bool
+	csvPrefix     string
+	exitOnError   int
+	logLevel      slog.Level
+	settings      worker.Settings
+	fleet         fleetFlags
+	echo          echo.Config // the embedded target's back-end behaviour
+}
+
+func newRunCmd(env *Env) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run --headless -c DEVICES -r RATE [-t TIME]",
+		Short: "Run a load test from this machine, with live stats in the terminal",
+		Long: `Run spawns simulated devices from devicelist.csv at the spawn rate, drives them
+against the broker and prints live Locust-style stats, then a summary with
+response-time percentiles and a failure report.
+
+With no --broker it starts ltk's embedded IoT target in-process (MQTT broker,
+IoT-Core-style JWT device auth and the echo app), so a fresh machine needs
+nothing else:
+
+  ltk devices create 1 100 --alg ES256
+  ltk run --headless -c 100 -r 10 -t 1m
+
+Drive a real broker with --broker (and --auth, --client-id-format to match it);
+for a plain Mosquitto with 'ltk echo' as the back end:
+
+  ltk run --headless -c 100 -r 10 -t 1m --broker tcp://127.0.0.1:1883 --auth none --client-id-format plain
+
+The exit code is 1 when any failure was recorded, 0 otherwise.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnvFallbacks(env, cmd, targetEnvFallbacks); err != nil {
+				return err
+			}
+			return runTest(cmd.Context(), env, &f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&f.headless, "headless", false, "run without the web UI, printing stats to the terminal")
+	fs.IntVarP(&f.devices, "devices", "c", 1, "number of devices to simulate")
+	fs.IntVarP(&f.devices, "users", "u", 1, "alias of --devices (Locust's name)")
+	fs.Float64VarP(&f.spawnRate, "spawn-rate", "r", 1, "devices started per second (0: all at once)")
+	fs.VarP(&f.runTime, "run-time", "t", "stop after this long, e.g. 300s, 20m, 1h30m (default: until Ctrl-C)")
+	fs.DurationVar(&f.printInterval, "print-interval", master.DefaultPrintInterval, "how often the live table is printed")
+	fs.BoolVar(&f.onlySummary, "only-summary", false, "print only the final summary, not the live table")
+	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv and PREFIX_failures.csv (Locust's columns) at the end")
+	fs.IntVar(&f.exitOnError, "exit-code-on-error", ExitFailures, "exit code when failures were recorded")
+	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
+	fs.DurationVar(&f.echo.Delay, "target-delay", 0, "embedded target: processing delay before each echo")
+	fs.DurationVar(&f.echo.Jitter, "target-jitter", 0, "embedded target: random extra delay, uniform in [0, jitter]")
+	fs.Float64Var(&f.echo.DropRate, "target-drop-rate", 0, "embedded target: fraction of events not echoed (0.1 = 10%), to provoke echo timeouts")
+	_ = fs.MarkHidden("users")
+	addSettingsFlags(fs, &f.settings)
+	addFleetFlags(fs, &f.fleet)
+	return cmd
+}
+
+// runTest composes a local test: an embedded target when no broker is named,
+// one local worker with the whole device list, and a master running headless.
+func runTest(ctx context.Context, env *Env, f *runFlags) error {
+	if !f.headless {
+		return withHint(usageError(errors.New("the web UI is not available in ltk run yet")), "add --headless")
+	}
+	if f.devices < 1 {
+		return usageError(fmt.Errorf("--devices %d: want at least 1 device", f.devices))
+	}
+	if f.spawnRate < 0 {
+		return usageError(fmt.Errorf("--spawn-rate %g: want 0 (all at once) or more devices per second", f.spawnRate))
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	embedded := f.settings.Broker == ""
+	if embedded {
+		f.settings.Broker = "tcp://127.0.0.1:0" // replaced by the target's real address below
+	}
+	if err := f.settings.Validate(); err != nil {
+		return usageError(err)
+	}
+	if err := f.echo.Validate(); err != nil {
+		return usageError(err)
+	}
+	fleet, err := loadFleet(env, f)
+	if err != nil {
+		return err
+	}
+
+	ctx, again, stopSignals := env.signals(ctx)
+	defer stopSignals()
+	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
+	targetCtx, stopTarget := context.WithCancel(gctx)
+	defer stopTarget()
+
+	if embedded {
+		t, err := startTarget(env, f, log)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return t.Run(targetCtx) })
+		f.settings.Broker = "tcp://" + t.Addr()
+		fmt.Fprintf(env.Stdout, "Embedded IoT target on %s (auth %s, project %s)\n", t.Addr(), f.settings.Auth, f.settings.Project)
+	}
+
+	w, err := worker.New(fleet, f.settings, log)
+	if err != nil {
+		stopTarget()
+		_ = g.Wait()
+		return usageError(err)
+	}
+	workerCtx, stopWorker := context.WithCancel(gctx)
+	defer stopWorker()
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- w.Run(workerCtx) }()
+	go hardStop(env, again)
+
+	m := master.New(log, w)
+	snap, err := m.RunHeadless(ctx, master.Headless{
+		Devices:       f.devices,
+		SpawnRate:     f.spawnRate,
+		RunTime:       time.Duration(f.runTime),
+		PrintInterval: f.printInterval,
+		OnlySummary:   f.onlySummary,
+		Out:           env.Stdout,
+		StopWorkers: func() {
+			stopWorker()
+			<-workerDone
+		},
+	})
+	stopWorker()
+	if err != nil {
+		<-workerDone
+	}
+	stopTarget()
+	if werr := g.Wait(); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		if errors.Is(err, master.ErrNotEnoughDevices) {
+			return withHint(err, fmt.Sprintf("create more: ltk devices create %d %d", len(fleet)+1, f.devices))
+		}
+		return err
+	}
+	if f.csvPrefix != "" {
+		if err := writeCSVs(env.path(f.csvPrefix), snap); err != nil {
+			return err
+		}
+	}
+	if snap.Total.NumFailures > 0 {
+		return withExitCode(errFailuresRecorded, f.exitOnError)
+	}
+	return nil
+}
+
+// loadFleet reads the device list. Without JWT auth no keys are needed, so a
+// missing list is replaced by generated ids.
+func loadFleet(env *Env, f *runFlags) ([]device.Device, error) {
+	path := f.fleet.devicesPath(env)
+	fleet, err := device.ReadFleet(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if f.settings.Auth != worker.AuthJWT {
+			ids := make([]device.Device, f.devices)
+			for i := range ids {
+				ids[i].ID = device.FormatID("LTK", 5, i+1)
+			}
+			return ids, nil
+		}
+		return nil, withHint(fmt.Errorf("no device list at %s", path),
+			fmt.Sprintf("create devices first: ltk devices create 1 %d", f.devices))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(fleet) < f.devices {
+		return nil, withHint(fmt.Errorf("%s holds %d devices; asked for %d", path, len(fleet), f.devices),
+			fmt.Sprintf("create more: ltk devices create %d %d (or lower --devices)", len(fleet)+1, f.devices))
+	}
+	return fleet, nil
+}
+
+// startTarget binds the embedded target on a loopback port with the local registry.
+func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, error) {
+	cfg := target.Config{
+		Addr:     "127.0.0.1:0",
+		Auth:     target.AuthNone,
+		Project:  f.settings.Project,
+		Region:   f.settings.Region,
+		Registry: f.settings.Registry,
+		Echo:     f.echo,
+	}
+	if f.settings.Auth == worker.AuthJWT {
+		keys, err := registry.OpenLocal(f.fleet.registryPath(env))
+		if err != nil {
+			return nil, err
+		}
+		cfg.Auth, cfg.Keys = target.AuthJWT, keys
+	}
+	return target.New(cfg, prometheus.NewRegistry(), log)
+}
+
+// writeCSVs writes Locust's PREFIX_stats.csv and PREFIX_failures.csv.
+func writeCSVs(prefix string, snap stats.Snapshot) error {
+	for _, out := range []struct {
+		suffix string
+		write  func(io.Writer, stats.Snapshot) error
+	}{
+		{"_stats.csv", stats.WriteStatsCSV},
+		{"_failures.csv", stats.WriteFailuresCSV},
+	} {
+		var buf bytes.Buffer
+		if err := out.write(&buf, snap); err != nil {
+			return err
+		}
+		if err := device.WriteFileAtomic(prefix+out.suffix, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", prefix+out.suffix, err)
+		}
+	}
+	return nil
+}

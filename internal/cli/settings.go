@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/target"
+	"github.com/ltk-dev/ltk/internal/worker"
+)
+
+// addSettingsFlags binds the flags that say how devices connect and behave.
+func addSettingsFlags(fs *pflag.FlagSet, s *worker.Settings) {
+	fs.StringVar(&s.Broker, "broker", "", "MQTT broker to drive: tcp://host:1883 or ssl://host:8883 (empty: start the embedded target in-process)")
+	fs.StringVar(&s.CAFile, "ca", "", "PEM CA bundle to verify an ssl:// broker")
+	fs.BoolVar(&s.Insecure, "insecure", false, "skip TLS certificate verification (self-signed test brokers only)")
+	fs.StringVar(&s.Auth, "auth", worker.AuthJWT, "device auth: jwt (IoT Core style, signed with each device's key), password, or none")
+	fs.StringVar(&s.Username, "username", "unused", "MQTT username (IoT Core ignored it)")
+	fs.StringVar(&s.Password, "password", "", "MQTT password for every device with --auth password")
+	fs.StringVar(&s.Project, "project", target.DefaultProject, "target project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
+	fs.StringVar(&s.Region, "region", target.DefaultRegion, "target region: the client id's locations/ element (also LTK_TARGET_REGION)")
+	fs.StringVar(&s.Registry, "registry", target.DefaultRegistry, "target registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")
+	fs.StringVar(&s.ClientIDFormat, "client-id-format", worker.ClientIDIoTCore, "client ids: iotcore (projects/P/locations/R/registries/G/devices/D) or plain (D)")
+	fs.DurationVar(&s.TokenTTL, "jwt-ttl", device.DefaultTokenTTL, "lifetime of device JWTs (at most 24h); devices reconnect with a fresh one before it expires")
+	fs.StringVar(&s.Behavior, "behavior", "echo", "device behaviour: echo (publish, await the echo) or telemetry (publish only)")
+	fs.Uint8Var(&s.QoS, "qos", 1, "MQTT QoS of publishes and subscriptions: 0 or 1")
+	fs.DurationVar(&s.WaitMin, "wait-min", time.Second, "shortest wait between a device's publishes")
+	fs.DurationVar(&s.WaitMax, "wait-max", time.Second, "longest wait between a device's publishes (uniform between min and max)")
+	fs.DurationVar(&s.EchoTimeout, "echo-timeout", 120*time.Second, "how long a device awaits an echo before recording 'echo timeout'")
+	fs.DurationVar(&s.LastMessageTimeout, "last-message-timeout", 10*time.Second, "on stop, how long a device waits for its last echo")
+	fs.IntVar(&s.PayloadSize, "payload-size", 0, "pad each published payload to this many bytes (0: natural size, about 60 bytes)")
+}
+
+// targetEnvFallbacks are the tutorial's names for the target identity flags,
+// read when neither the flag nor its LTK_* twin is set.
+var targetEnvFallbacks = map[string]string{
+	"project":  "LTK_TARGET_PROJECT_ID",
+	"region":   "LTK_TARGET_REGION",
+	"registry": "LTK_TARGET_REGISTRY_ID",
+}
+
+// applyEnvFallbacks sets flags of cmd from the tutorial's variable names.
+func applyEnvFallbacks(env *Env, cmd *cobra.Command, fallbacks map[string]string) error {
+	for flag, name := range fallbacks {
+		f := cmd.Flags().Lookup(flag)
+		if f == nil || f.Changed {
+			continue
+		}
+		if _, ok := env.lookup(EnvName(flag)); ok {
+			continue
+		}
+		if v, ok := env.lookup(name); ok && v != "" {
+			if err := f.Value.Set(v); err != nil {
+				return usageError(fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	}
+	return nil
+}
+
+// timespan is a duration flag that also takes Locust's bare seconds ("300").
+type timespan time.Duration
+
+func (t *timespan) String() string { return time.Duration(*t).String() }
+func (t *timespan) Type() string   { return "duration" }
+func (t *timespan) Set(s string) error {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		*t = timespan(n * float64(time.Second))
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a time span (e.g. 300s, 20m, 1h30m)", s)
+	}
+	*t = timespan(d)
+	return nil
+}

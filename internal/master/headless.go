@@ -1,0 +1,129 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/stats"
+)
+
+// DefaultPrintInterval is how often a headless test prints its table, as Locust does.
+const DefaultPrintInterval = 2 * time.Second
+
+// Headless describes a test run without a UI: ramp to Devices at SpawnRate,
+// print live stats every PrintInterval, stop after RunTime (0 = until ctx ends).
+type Headless struct {
+	Devices       int
+	SpawnRate     float64 // devices per second; 0 = all at once
+	RunTime       time.Duration
+	PrintInterval time.Duration
+	OnlySummary   bool      // print only the final summary
+	Out           io.Writer // where tables go
+	// StopWorkers stops every device gracefully and returns when all have
+	// disconnected; the final summary is taken after it returns.
+	StopWorkers func()
+	Now         func() time.Time // default time.Now
+}
+
+// RunHeadless runs a headless test with m's workers and returns the final snapshot.
+// It ends when RunTime has passed or ctx is cancelled (Ctrl-C), in both cases
+// after a graceful stop.
+func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, error) {
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	if h.PrintInterval <= 0 {
+		h.PrintInterval = DefaultPrintInterval
+	}
+	if err := m.Start(h.Devices, h.SpawnRate); err != nil {
+		return stats.Snapshot{}, err
+	}
+	start := h.Now()
+	fmt.Fprintf(h.Out, "Ramping to %d devices %s%s\n", h.Devices, rate(h.SpawnRate), limit(h.RunTime))
+
+	var deadline <-chan time.Time
+	if h.RunTime > 0 {
+		t := time.NewTimer(h.RunTime)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTimer(h.PrintInterval)
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(h.Out, "Stopping: waiting for the last echoes, then disconnecting...")
+			return m.finish(h)
+		case <-deadline:
+			fmt.Fprintf(h.Out, "Run time limit (%v) reached. Stopping: waiting for the last echoes, then disconnecting...\n", h.RunTime)
+			return m.finish(h)
+		case <-tick.C:
+			tick.Reset(time.Until(start.Add(time.Duration(n+1) * h.PrintInterval)))
+			snap := m.Collect(h.Now())
+			if !h.OnlySummary {
+				m.printLive(h, snap, start)
+			}
+		}
+	}
+}
+
+// finish stops the workers, collects what they recorded while stopping and prints the summary.
+func (m *Master) finish(h Headless) (stats.Snapshot, error) {
+	if h.StopWorkers != nil {
+		h.StopWorkers()
+	} else {
+		m.Stop()
+	}
+	snap := m.Collect(h.Now())
+	err := writeAll(h.Out,
+		func(w io.Writer) error { _, err := fmt.Fprint(w, "\nSummary\n"); return err },
+		func(w io.Writer) error { return stats.WriteFinalTable(w, snap) },
+		func(w io.Writer) error { _, err := fmt.Fprintln(w); return err },
+		func(w io.Writer) error { return stats.WritePercentiles(w, snap) },
+		func(w io.Writer) error {
+			if len(snap.Failures) == 0 {
+				return nil
+			}
+			if _, err := fmt.Fprintln(w); err != nil {
+				return err
+			}
+			return stats.WriteFailures(w, snap)
+		})
+	return snap, err
+}
+
+// writeAll runs the writers in order and returns the first error.
+func writeAll(w io.Writer, writers ...func(io.Writer) error) error {
+	for _, write := range writers {
+		if err := write(w); err != nil {
+			return fmt.Errorf("print summary: %w", err)
+		}
+	}
+	return nil
+}
+
+func (m *Master) printLive(h Headless, snap stats.Snapshot, start time.Time) {
+	elapsed := h.Now().Sub(start).Truncate(time.Second)
+	left := ""
+	if h.RunTime > 0 {
+		left = fmt.Sprintf(", %v left", (h.RunTime - elapsed).Truncate(time.Second))
+	}
+	fmt.Fprintf(h.Out, "\n%d/%d devices running, %v elapsed%s\n", m.Running(), h.Devices, elapsed, left)
+	_ = stats.WriteTable(h.Out, snap) // a terminal that fails mid-test is not worth stopping the test for
+}
+
+func rate(r float64) string {
+	if r <= 0 {
+		return "all at once"
+	}
+	return fmt.Sprintf("at %g devices/s", r)
+}
+
+func limit(d time.Duration) string {
+	if d <= 0 {
+		return ", until stopped (Ctrl-C)"
+	}
+	return fmt.Sprintf(" for %v", d)
+}

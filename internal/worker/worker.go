@@ -1,0 +1,81 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/swarm"
+)
+
+// Worker owns a block of devices and the stats they record.
+// Its methods are safe for concurrent use.
+type Worker struct {
+	swarm *swarm.Swarm
+	rec   *stats.Recorder
+	size  int
+}
+
+// New prepares a worker for block under settings. Nothing connects before Scale.
+func New(block []device.Device, settings Settings, log *slog.Logger) (*Worker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rec := stats.NewRecorder()
+	cfgs, err := settings.simConfigs(block, newRecorder(rec))
+	if err != nil {
+		return nil, err
+	}
+	for i := range cfgs {
+		cfgs[i].Logger = log
+	}
+	sw, err := swarm.New(swarm.Config{Devices: cfgs, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Worker{swarm: sw, rec: rec, size: len(block)}, nil
+}
+
+// Run runs the worker's devices until ctx ends, then stops them gracefully
+// and returns once every device has disconnected.
+func (w *Worker) Run(ctx context.Context) error { return w.swarm.Run(ctx) }
+
+// Scale asks for count devices, started or stopped at rate devices per second.
+func (w *Worker) Scale(count int, rate float64) error { return w.swarm.Scale(count, rate) }
+
+// Stop stops every device gracefully (last-echo wait, then disconnect).
+func (w *Worker) Stop() { w.swarm.Stop() }
+
+// Running is the number of devices started and not stopped.
+func (w *Worker) Running() int { return w.swarm.Running() }
+
+// Size is the number of devices in the worker's block.
+func (w *Worker) Size() int { return w.size }
+
+// Spawned is signalled when the last Scale's ramp has completed.
+func (w *Worker) Spawned() <-chan struct{} { return w.swarm.Spawned() }
+
+// Drain returns the stats recorded since the previous Drain.
+func (w *Worker) Drain(now time.Time) *stats.Delta { return w.rec.Drain(now) }
+
+// recorder records sim events into stats entries resolved once, so recording
+// is an array index and a histogram update.
+type recorder struct {
+	entries [sim.NumEvents]*stats.Entry
+}
+
+func newRecorder(r *stats.Recorder) *recorder {
+	var rec recorder
+	for i := range sim.NumEvents {
+		ev := sim.Event(i)
+		rec.entries[ev] = r.Entry(ev.Type(), ev.Name())
+	}
+	return &rec
+}
+
+func (r *recorder) Success(ev sim.Event, d time.Duration, size int) { r.entries[ev].Record(d, size) }
+
+func (r *recorder) Failure(ev sim.Event, d time.Duration, msg string) { r.entries[ev].Fail(d, msg) }
