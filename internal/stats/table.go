@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,8 +20,7 @@ var reportQuantiles = [...]struct {
 }
 
 // WriteTable writes s as Locust's console table, with the current rates
-// (the last 10 seconds). Times are in whole milliseconds: Avg, Min and Max
-// truncated and Med rounded, as Locust prints them. The Type and Name
+// (the last 10 seconds). Times are in milliseconds (see msText). The Type and Name
 // columns widen to fit the longest values.
 func WriteTable(w io.Writer, s Snapshot) error {
 	return writeTable(w, s, true)
@@ -49,7 +49,7 @@ func writeTable(w io.Writer, s Snapshot, current bool) error {
 }
 
 // WritePercentiles writes s as Locust's "Response time percentiles
-// (approximated)" table, in milliseconds, rounded.
+// (approximated)" table, in milliseconds (see msText).
 func WritePercentiles(w io.Writer, s Snapshot) error {
 	l := newLayout(s)
 	var b strings.Builder
@@ -68,7 +68,7 @@ func WritePercentiles(w io.Writer, s Snapshot) error {
 		}
 		fmt.Fprintf(&b, "%-*s %-*s", l.typ, e.Type, l.name, e.Name)
 		for i, p := range reportQuantiles {
-			fmt.Fprintf(&b, " %*d", percentileWidth(i), msRound(e.Percentile(p.q)))
+			fmt.Fprintf(&b, " %*s", percentileWidth(i), msText(e.Percentile(p.q)))
 		}
 		fmt.Fprintf(&b, " %6d\n", e.NumRequests)
 	}
@@ -139,16 +139,27 @@ func (l layout) statsRow(b *strings.Builder, e EntryStats, current bool) {
 		rps, fps = e.CurrentRPS, e.CurrentFailPerSec
 	}
 	fails := fmt.Sprintf("%d(%.2f%%)", e.NumFailures, e.FailRatio()*100)
-	fmt.Fprintf(b, "%-*s %-*s %7d %12s |%7d %7d %7d%7d | %7.2f %11.2f\n",
+	fmt.Fprintf(b, "%-*s %-*s %7d %12s |%7s %7s %7s%7s | %7.2f %11.2f\n",
 		l.typ, typ, l.name, e.Name, e.NumRequests, fails,
-		msTrunc(e.Avg), msTrunc(e.Min), msTrunc(e.Max), msRound(e.Median), rps, fps)
+		msText(e.Avg), msText(e.Min), msText(e.Max), msText(e.Median), rps, fps)
 }
 
 // ms returns d in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// msTrunc returns d in whole milliseconds, truncated as Locust's %d does.
-func msTrunc(d time.Duration) int64 { return int64(d / time.Millisecond) }
+// msText formats d in milliseconds for the console tables. Locust prints
+// whole milliseconds, which shows every loopback round trip as 0; ltk keeps
+// two decimals below 10 ms and one below 100 ms, whole milliseconds above.
+func msText(d time.Duration) string {
+	switch v := ms(d); {
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case v < 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatInt(msRound(d), 10)
+	}
+}
 
 // msRound returns d in whole milliseconds, rounded.
 func msRound(d time.Duration) int64 { return int64(math.Round(ms(d))) }
