@@ -51,6 +51,7 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	}
 	tick := time.NewTimer(h.PrintInterval)
 	defer tick.Stop()
+	spawned := false
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -62,6 +63,10 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 		case <-tick.C:
 			tick.Reset(time.Until(start.Add(time.Duration(n+1) * h.PrintInterval)))
 			snap := m.Collect(h.Now())
+			if !spawned && m.Running() >= h.Devices {
+				spawned = true
+				fmt.Fprintf(h.Out, "All %d devices spawned (ramp took about %v)\n", h.Devices, h.Now().Sub(start).Round(time.Second))
+			}
 			if !h.OnlySummary {
 				m.printLive(h, snap, start)
 			}

@@ -75,32 +75,32 @@ func (m *Master) Start(count int, rate float64) error {
 }
 
 // Split divides count between workers as evenly as their block sizes allow,
-// remainders going to the lowest indexes.
+// remainders going to the lowest indexes. It fills in rounds: every worker
+// with room gets an equal share (capped at its room), until fewer devices are
+// left than workers with room; those go one each to the lowest indexes.
 func Split(count int, workers []Worker) []int {
 	shares := make([]int, len(workers))
+	room := func(i int) int { return workers[i].Size() - shares[i] }
 	for left := count; left > 0; {
 		open := 0
-		for i, w := range workers {
-			if shares[i] < w.Size() {
+		for i := range workers {
+			if room(i) > 0 {
 				open++
 			}
 		}
 		if open == 0 {
 			break
 		}
-		each, extra := left/open, left%open
-		for i, w := range workers {
-			if shares[i] >= w.Size() {
-				continue
+		each := left / open
+		for i := range workers {
+			if left == 0 {
+				break
 			}
-			n := each
-			if extra > 0 {
-				n++
-				extra--
+			if r := room(i); r > 0 {
+				n := min(max(each, 1), r)
+				shares[i] += n
+				left -= n
 			}
-			n = min(n, w.Size()-shares[i])
-			shares[i] += n
-			left -= n
 		}
 	}
 	return shares

@@ -1,0 +1,110 @@
+package worker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/target/targettest"
+)
+
+func validSettings() Settings {
+	return Settings{
+		Broker: "tcp://127.0.0.1:1883", Auth: AuthNone, ClientIDFormat: ClientIDPlain,
+		Project: "p", Region: "r", Registry: "g", Behavior: "echo", QoS: 1,
+		WaitMin: time.Second, WaitMax: time.Second,
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		change func(*Settings)
+		want   string
+	}{
+		{"no broker", func(s *Settings) { s.Broker = "" }, "no broker URL"},
+		{"auth", func(s *Settings) { s.Auth = "oauth" }, `auth "oauth" is not one of jwt, password, none`},
+		{"client id format", func(s *Settings) { s.ClientIDFormat = "x" }, "client id format"},
+		{"qos 2", func(s *Settings) { s.QoS = 2 }, "QoS 2 is not supported"},
+		{"wait range", func(s *Settings) { s.WaitMax = 0 }, "is not a range"},
+		{"payload", func(s *Settings) { s.PayloadSize = -1 }, "payload size -1"},
+		{"behavior", func(s *Settings) { s.Behavior = "dance" }, "dance"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := validSettings()
+			tc.change(&s)
+			require.ErrorContains(t, s.Validate(), tc.want)
+		})
+	}
+	s := validSettings()
+	require.NoError(t, s.Validate())
+}
+
+func TestClientID(t *testing.T) {
+	t.Parallel()
+	s := validSettings()
+	require.Equal(t, "LTK00001", s.ClientID("LTK00001"))
+	s.ClientIDFormat = ClientIDIoTCore
+	require.Equal(t, "projects/p/locations/r/registries/g/devices/LTK00001", s.ClientID("LTK00001"))
+}
+
+func TestJWTNeedsKeys(t *testing.T) {
+	t.Parallel()
+	s := validSettings()
+	s.Auth = AuthJWT
+	_, err := New([]device.Device{{ID: "LTK00001"}}, s, nil)
+	require.ErrorContains(t, err, "device LTK00001 has no private key")
+}
+
+// TestWorkerEchoes runs a block of devices against the embedded target and
+// drains what they recorded into the stats entries named after sim events.
+func TestWorkerEchoes(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t)
+	s := validSettings()
+	s.Broker = tt.BrokerURL()
+	s.WaitMin, s.WaitMax = 50*time.Millisecond, 50*time.Millisecond
+	block := make([]device.Device, 5)
+	for i := range block {
+		block[i].ID = device.FormatID("W", 3, i+1)
+	}
+	w, err := New(block, s, nil)
+	require.NoError(t, err)
+	require.Equal(t, 5, w.Size())
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	require.NoError(t, w.Scale(3, 0))
+	<-w.Spawned()
+
+	agg := stats.NewAggregate()
+	require.Eventually(t, func() bool {
+		require.NoError(t, agg.Add(w.Drain(time.Now())))
+		snap := agg.Snapshot(time.Now())
+		for _, e := range snap.Entries {
+			if e.Name == sim.EventEchoReceive.Name() && e.NumRequests >= 9 {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "three devices echo")
+	require.Equal(t, 3, w.Running())
+	cancel()
+	require.NoError(t, <-done)
+	require.NoError(t, agg.Add(w.Drain(time.Now())))
+	snap := agg.Snapshot(time.Now())
+	require.Zero(t, snap.Total.NumFailures)
+	for _, e := range snap.Entries {
+		if e.Name == sim.EventConnect.Name() {
+			require.EqualValues(t, 3, e.NumRequests)
+		}
+	}
+}
