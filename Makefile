@@ -11,7 +11,7 @@ DEMO_TIME    ?= 1m
 # Fleet sizes for the end-to-end benchmark (comma separated).
 FLEET        ?= 1000,10000
 
-.PHONY: help build demo test vet bench bench-fleet clean
+.PHONY: help build demo test vet bench bench-micro bench-fleet clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,10 +30,12 @@ vet: ## go vet and gofmt check
 test: vet ## vet, then every test (with the race detector); needs Debian's mosquitto for the Mosquitto tests
 	$(GO) test -race -count=1 ./...
 
-bench: ## micro-benchmarks (histogram, JWT, pacers) and the echo fleet at 100 devices
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+bench: bench-micro bench-fleet ## every benchmark: the hot paths, then the echo fleet at FLEET devices
 
-bench-fleet: ## the echo fleet benchmark at FLEET sizes (default 1000,10000; target in a child process)
+bench-micro: ## hot-path benchmarks: histogram recording, payload encoding, JWTs, pacers, auth, ACL
+	$(GO) test -run '^$$' -bench . -benchmem -skip BenchmarkEchoFleet ./internal/...
+
+bench-fleet: ## CPU per echo and memory per device for FLEET devices (default 1000,10000; target in a child process)
 	$(GO) test -run '^$$' -bench BenchmarkEchoFleet -benchtime 1x -timeout 30m ./internal/swarm -fleet=$(FLEET)
 
 clean: ## remove build output
