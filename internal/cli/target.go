@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/ltk-dev/ltk/internal/registry"
+	"github.com/ltk-dev/ltk/internal/target"
+)
+
+func init() { register(newTargetCmd) }
+
+// targetFlags are the flags of ltk target.
+type targetFlags struct {
+	cfg      target.Config
+	fleet    fleetFlags
+	echo     bool
+	logLevel slog.Level
+}
+
+func newTargetCmd(env *Env) *cobra.Command {
+	f := targetFlags{echo: true}
+	cmd := &cobra.Command{
+		Use:   "target",
+		Short: "Run the embedded IoT target: MQTT broker, IoT-Core-style device auth, echo app",
+		Long: `Target runs ltk's IoT-Core-compatible target on its own: an MQTT broker that
+authenticates devices as Cloud IoT Core did, enforces its per-device topics, and
+echoes every device event back to the device's commands topic.
+
+Devices connect with client id projects/PROJECT/locations/REGION/registries/REGISTRY/devices/ID
+and a JWT password {iat, exp, aud: PROJECT} signed RS256 or ES256 with the key
+registered for ID in the local registry (written by 'ltk devices create'; changes
+are picked up while the target runs). A connection is closed when its JWT expires.
+A device may publish to /devices/ID/events[/...] and /devices/ID/state, and
+subscribe to /devices/ID/commands[/...] and /devices/ID/config.
+
+Back-end clients whose id starts with ltk-echo (such as 'ltk echo') may use every
+topic: with --auth none freely, with --auth jwt when their password is the
+--backend-token. Run 'ltk target --echo=false' with one or more 'ltk echo'
+processes to echo outside the broker.
+
+--project, --region and --registry also read the tutorial's LTK_TARGET_PROJECT_ID,
+LTK_TARGET_REGION and LTK_TARGET_REGISTRY_ID. Prometheus metrics are served on
+--metrics-addr (/metrics; "" turns them off). Stop with Ctrl-C.
+
+  ltk target                                   # :1883, auth jwt, metrics on :9883
+  ltk target --auth none --delay 50ms --jitter 20ms --drop-rate 0.01
+  ltk target --tls-addr :8883 --tls-cert cert.pem --tls-key key.pem`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnvFallbacks(env, cmd, targetEnvFallbacks); err != nil {
+				return err
+			}
+			return runTarget(cmd, env, &f)
+		},
+	}
+	fs := cmd.Flags()
+	c := &f.cfg
+	fs.StringVar(&c.Addr, "addr", target.DefaultAddr, "MQTT listen address")
+	fs.StringVar(&c.TLSAddr, "tls-addr", "", "MQTT over TLS listen address, e.g. "+target.DefaultTLSAddr+" (empty: no TLS)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file for --tls-addr")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for --tls-addr")
+	fs.StringVar(&c.Auth, "auth", target.AuthJWT, "device auth: jwt (IoT Core style, keys from the local registry) or none (any client id, no password)")
+	fs.StringVar(&c.Project, "project", target.DefaultProject, "project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
+	fs.StringVar(&c.Region, "region", target.DefaultRegion, "region: the client id's locations/ element (also LTK_TARGET_REGION)")
+	fs.StringVar(&c.Registry, "registry", target.DefaultRegistry, "registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")
+	fs.DurationVar(&c.MaxJWTLifetime, "max-jwt-lifetime", target.DefaultMaxJWTLifetime, "longest JWT lifetime (exp - iat) accepted")
+	fs.StringVar(&c.BackendToken, "backend-token", "", "password that lets ltk-echo* back-end clients in with --auth jwt (empty: none may connect)")
+	fs.IntVar(&c.MaxPendingWrites, "max-pending-writes", target.DefaultMaxPendingWrites, "messages queued per client before the target drops (and counts) more")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", target.DefaultMetricsAddr, "Prometheus /metrics listen address (empty: off)")
+	fs.BoolVar(&f.echo, "echo", true, "run the echo app in the broker (--echo=false: broker only, echo with 'ltk echo')")
+	addEchoFlags(cmd, &c.Echo)
+	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug (shows each refused connection), info, warn, error")
+	addFleetFlags(fs, &f.fleet)
+	return cmd
+}
+
+func runTarget(cmd *cobra.Command, env *Env, f *targetFlags) error {
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	cfg := f.cfg
+	cfg.DisableEcho = !f.echo
+	if cfg.Auth == target.AuthJWT {
+		path := f.fleet.registryPath(env)
+		keys, err := registry.OpenLocal(path, registry.WithLogger(log), registry.WithName(displayPath(env, path)))
+		if err != nil {
+			return err
+		}
+		if len(keys.IDs()) == 0 {
+			log.Warn("no devices registered yet: every device will be refused until some are",
+				"registry", displayPath(env, path), "hint", "ltk devices create 1 10")
+		}
+		cfg.Keys = keys
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError(err)
+	}
+	reg := prometheus.NewRegistry()
+	t, err := target.New(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	cfg = t.Config()
+	var where strings.Builder
+	fmt.Fprintf(&where, "ltk target: MQTT on %s", t.Addr())
+	if a := t.TLSAddr(); a != "" {
+		fmt.Fprintf(&where, ", MQTT over TLS on %s", a)
+	}
+	fmt.Fprintf(&where, " (auth %s, project %s, region %s, registry %s", cfg.Auth, cfg.Project, cfg.Region, cfg.Registry)
+	if cfg.DisableEcho {
+		where.WriteString(", echo off")
+	}
+	where.WriteString(")")
+	if a := t.MetricsAddr(); a != "" {
+		fmt.Fprintf(&where, ", metrics on %s/metrics", a)
+	}
+	fmt.Fprintln(env.Stdout, where.String())
+
+	ctx, again, stop := env.signals(cmd.Context())
+	defer stop()
+	go hardStop(env, again)
+	return t.Run(ctx)
+}
