@@ -20,10 +20,6 @@ const MaxPending = 1 << 20
 // The echo app calls it from several goroutines at once.
 type PublishFunc func(deviceID string, payload []byte, qos byte) error
 
-// ErrStopped is counted (as an error) for messages that arrive with a delay
-// configured after Run has returned.
-var ErrStopped = errors.New("echo app stopped")
-
 // App echoes device events. Handle is safe for concurrent use. With a Delay or
 // Jitter, echoes are scheduled on one timer driven by Run, which must be
 // running for delayed echoes to go out.
