@@ -62,6 +62,7 @@ environment, and the environment beats .env.`,
 	for _, add := range commands {
 		root.AddCommand(add(env))
 	}
+	usageArgs(root)
 	return root
 }
 
@@ -135,4 +136,15 @@ func (env *Env) path(p string) string {
 		return p
 	}
 	return filepath.Join(env.Dir, p)
+}
+
+// usageArgs makes argument errors of cmd and its subcommands usage errors
+// (exit code ExitUsage), as flag errors are.
+func usageArgs(cmd *cobra.Command) {
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error { return usageError(args(c, a)) }
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
 }

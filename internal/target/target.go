@@ -239,6 +239,12 @@ func (t *Target) Close() {
 		if t.hook != nil {
 			t.hook.stop()
 		}
+		// mochi's own listener close walks clients with Clients.GetByListener,
+		// which takes the clients' read lock twice and deadlocks when a client
+		// disconnects at the same moment (mochi issue #488). Closing the
+		// listeners first with a closer that takes the lock once makes the
+		// server's Close skip that path: each listener closes only once.
+		t.server.Listeners.CloseAll(t.disconnectListenerClients)
 		_ = t.server.Close()
 		if t.metricsSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -249,4 +255,13 @@ func (t *Target) Close() {
 			_ = t.metricsLn.Close() // Shutdown closes it only if Serve ran
 		}
 	})
+}
+
+// disconnectListenerClients disconnects every client of listener id.
+func (t *Target) disconnectListenerClients(id string) {
+	for _, cl := range t.server.Clients.GetAll() {
+		if cl.Net.Listener == id && !cl.Closed() {
+			_ = t.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
+		}
+	}
 }
