@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,8 +105,11 @@ func TestRunMosquitto(t *testing.T) {
 	echoEnv := clitest.NewEnv(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	echoDone := make(chan int, 1)
-	go func() { echoDone <- echoEnv.RunContext(ctx, "echo", "--broker", m.URL()) }()
+	go func() { echoDone <- echoEnv.RunContext(ctx, "echo", "--broker", m.URL(), "--loglevel", "info") }()
 	t.Cleanup(func() { cancel(); <-echoDone })
+	// Events published before the back end subscribes are lost, as on any broker.
+	require.Eventually(t, func() bool { return strings.Contains(echoEnv.Stderr(), "echo: subscribed") },
+		10*time.Second, 10*time.Millisecond, "ltk echo subscribes; stderr: %s", echoEnv.Stderr())
 
 	e := clitest.NewEnv(t)
 	code := e.Run("run", "--headless", "-c", "50", "-r", "0", "-t", "10s", "--only-summary",
