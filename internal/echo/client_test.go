@@ -111,7 +111,9 @@ func TestClientResubscribesAfterReconnect(t *testing.T) {
 	tt := targettest.Start(t, noEcho)
 	c := runClient(t, echo.ClientConfig{BrokerURL: tt.BrokerURL()}, nil)
 	tt.Restart(t)
-	require.Eventually(t, func() bool { return c.Subscriptions() == 2 }, waitFor, 20*time.Millisecond)
+	// A reconnect attempt that reached the closing broker waits out paho's
+	// connect timeout (10 s) before the next one, so allow for it.
+	require.Eventually(t, func() bool { return c.Subscriptions() == 2 }, 3*waitFor, 20*time.Millisecond)
 	got := make(chan string, 1)
 	d := device(t, tt.BrokerURL(), "dev-1", got)
 	publish(t, d, "/devices/dev-1/events", "after restart")
