@@ -78,19 +78,26 @@ func (env *Env) lookup(key string) (string, bool) {
 	if v, ok := env.Getenv(key); ok {
 		return v, true
 	}
-	v, ok := env.dotenv()[key]
+	vals, _ := env.dotenv() // a malformed .env was reported when flags were bound
+	v, ok := vals[key]
 	return v, ok
 }
 
-// dotenv reads .env from the working directory once; a missing file is empty.
-func (env *Env) dotenv() map[string]string {
+// dotenv returns the variables of .env in the working directory, read once;
+// a missing file is empty, a malformed one an error naming it.
+func (env *Env) dotenv() (map[string]string, error) {
 	if env.dotenvVals == nil {
-		env.dotenvVals = map[string]string{}
-		if m, err := godotenv.Read(filepath.Join(env.Dir, ".env")); err == nil {
-			env.dotenvVals = m
+		path := filepath.Join(env.Dir, ".env")
+		m, err := godotenv.Read(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			m = map[string]string{}
+		case err != nil:
+			return nil, usageError(fmt.Errorf("read %s: %w (fix the file or remove it)", path, err))
 		}
+		env.dotenvVals = m
 	}
-	return env.dotenvVals
+	return env.dotenvVals, nil
 }
 
 // EnvName is the environment variable that mirrors a flag: --spawn-rate is LTK_SPAWN_RATE.
@@ -101,7 +108,7 @@ func EnvName(flag string) string {
 // bindEnv sets every flag of cmd that was not given on the command line from
 // its LTK_* variable (or .env). A value that does not parse names the variable.
 func bindEnv(env *Env, cmd *cobra.Command) error {
-	if _, err := env.dotenvErr(); err != nil {
+	if _, err := env.dotenv(); err != nil {
 		return err
 	}
 	var errs []error
@@ -118,16 +125,6 @@ func bindEnv(env *Env, cmd *cobra.Command) error {
 		}
 	})
 	return usageError(errors.Join(errs...))
-}
-
-// dotenvErr reports a .env file that exists but cannot be parsed.
-func (env *Env) dotenvErr() (map[string]string, error) {
-	path := filepath.Join(env.Dir, ".env")
-	m, err := godotenv.Read(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w (fix the file or remove it)", path, err)
-	}
-	return m, nil
 }
 
 // path resolves p against the working directory.

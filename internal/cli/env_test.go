@@ -1,0 +1,88 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/cli"
+	"github.com/ltk-dev/ltk/internal/cli/clitest"
+)
+
+// TestEnvPrecedence checks that a flag beats LTK_*, and LTK_* beats .env.
+func TestEnvPrecedence(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, ".env"),
+		[]byte("LTK_PREFIX=DOT\nLTK_WIDTH=4\nLTK_ALG=ES256\n"), 0o600))
+	e.Vars["LTK_WIDTH"] = "3"
+
+	require.Equal(t, cli.ExitOK, e.Run("devices", "create", "1", "1", "--quiet"), e.Stderr())
+	require.Contains(t, e.Stdout(), "DOT001", ".env prefix, environment width")
+	require.Equal(t, cli.ExitOK, e.Run("devices", "create", "2", "2", "--quiet", "--width", "5"), e.Stderr())
+	require.Contains(t, e.Stdout(), "DOT00002", "the flag beats the environment")
+	data, err := os.ReadFile(filepath.Join(e.Dir, "devicelist.csv"))
+	require.NoError(t, err)
+	require.Contains(t, string(data), "EC PRIVATE KEY", "LTK_ALG from .env")
+}
+
+func TestEnvBadValue(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	e.Vars["LTK_SPAWN_RATE"] = "fast"
+	require.Equal(t, cli.ExitUsage, e.Run("run", "--headless"))
+	require.Contains(t, e.Stderr(), `LTK_SPAWN_RATE="fast" (for --spawn-rate)`)
+}
+
+func TestDotenvMalformed(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, ".env"), []byte("LTK_DEVICES='unterminated\n"), 0o600))
+	require.NotEqual(t, cli.ExitOK, e.Run("devices", "list"))
+	require.Contains(t, e.Stderr(), ".env")
+}
+
+// TestRunUsageErrors covers run's refusals: each names what to fix.
+func TestRunUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no headless", []string{"run", "-c", "1"}, cli.ExitUsage, "add --headless"},
+		{"zero devices", []string{"run", "--headless", "-c", "0"}, cli.ExitUsage, "want at least 1 device"},
+		{"negative rate", []string{"run", "--headless", "-r", "-1"}, cli.ExitUsage, "--spawn-rate -1"},
+		{"bad auth", []string{"run", "--headless", "--auth", "oauth"}, cli.ExitUsage, `auth "oauth"`},
+		{"bad run time", []string{"run", "--headless", "-t", "soon"}, cli.ExitUsage, "is not a time span"},
+		{"bad behavior", []string{"run", "--headless", "--behavior", "dance"}, cli.ExitUsage, "dance"},
+		{"drop rate", []string{"run", "--headless", "--target-drop-rate", "2"}, cli.ExitUsage, "outside 0..1"},
+		{"no device list", []string{"run", "--headless", "-c", "5"}, cli.ExitError, "ltk devices create 1 5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := clitest.NewEnv(t)
+			require.Equal(t, tc.code, e.Run(tc.args...), e.Stderr())
+			require.Contains(t, e.Stderr(), tc.want)
+		})
+	}
+}
+
+func TestRunTooManyDevices(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	createDevices(t, e, 3)
+	before, err := os.ReadFile(filepath.Join(e.Dir, "devicelist.csv"))
+	require.NoError(t, err)
+	require.Equal(t, cli.ExitError, e.Run("run", "--headless", "-c", "5", "-t", "1s"))
+	require.Contains(t, e.Stderr(), "holds 3 devices; asked for 5")
+	require.Contains(t, e.Stderr(), "ltk devices create 4 5")
+	after, err := os.ReadFile(filepath.Join(e.Dir, "devicelist.csv"))
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+	require.False(t, strings.Contains(e.Stderr(), "PRIVATE KEY"))
+}
