@@ -10,8 +10,12 @@ DEMO_RATE    ?= 10
 DEMO_TIME    ?= 1m
 # Fleet sizes for the end-to-end benchmark (comma separated).
 FLEET        ?= 1000,10000
+# Protobuf code generators, pinned so that `make proto` regenerates the committed code byte for byte.
+PROTOC_GEN_GO      ?= v1.36.12
+PROTOC_GEN_GO_GRPC ?= v1.6.2
+GOBIN              ?= $(shell $(GO) env GOPATH)/bin
 
-.PHONY: help build demo test vet bench bench-micro bench-fleet clean
+.PHONY: help build demo test vet bench bench-micro bench-fleet clean proto
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,6 +41,12 @@ bench-micro: ## hot-path benchmarks: histogram recording, payload encoding, JWTs
 
 bench-fleet: ## CPU per echo and memory per device for FLEET devices (default 1000,10000; target in a child process)
 	$(GO) test -run '^$$' -bench BenchmarkEchoFleet -benchtime 1x -timeout 30m ./internal/swarm -fleet=$(FLEET)
+
+proto: ## regenerate internal/wire/ltkv1 from ltk.proto (Debian's protoc 3.21 + the pinned Go plugins)
+	@command -v protoc >/dev/null || { echo 'protoc missing: apt-get install -y protobuf-compiler'; exit 1; }
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO)
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC)
+	cd internal/wire/ltkv1 && PATH="$(GOBIN):$$PATH" $(GO) generate .
 
 clean: ## remove build output
 	rm -rf bin

@@ -1,0 +1,114 @@
+package ltkv1
+
+import (
+	"crypto"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/stats"
+)
+
+// recorded returns a Delta with successes and failures of two entries.
+func recorded(t testing.TB) *stats.Delta {
+	t.Helper()
+	rec := stats.NewRecorder()
+	rec.Drain(time.Now())
+	echo := rec.Entry("echo", "echo receive")
+	for i := range 500 {
+		echo.Record(time.Duration(i+1)*37*time.Microsecond, 60)
+	}
+	pub := rec.Entry("MQTT", "MQTT publish")
+	pub.Record(2*time.Millisecond, 0)
+	pub.Fail(time.Second, "not connected")
+	pub.Fail(time.Second, "not connected")
+	pub.Fail(time.Hour*2, "timeout")
+	return rec.Drain(time.Now())
+}
+
+func TestDeltaRoundTrip(t *testing.T) {
+	t.Parallel()
+	d := recorded(t)
+	raw, err := proto.Marshal(EncodeDelta(d))
+	require.NoError(t, err)
+	var m StatsDelta
+	require.NoError(t, proto.Unmarshal(raw, &m))
+	got, err := DecodeDelta(&m)
+	require.NoError(t, err)
+	require.True(t, got.Start.Equal(d.Start) && got.End.Equal(d.End))
+	got.Start, got.End = d.Start, d.End // monotonic readings do not travel
+	require.Equal(t, d, got)
+
+	// The merged result is the same as merging the original.
+	want, have := stats.NewAggregate(), stats.NewAggregate()
+	require.NoError(t, want.Add(d))
+	require.NoError(t, have.Add(got))
+	now := time.Now()
+	require.Equal(t, want.Snapshot(now).Total.NumRequests, have.Snapshot(now).Total.NumRequests)
+	require.Equal(t, want.Snapshot(now).Total.Percentile(0.99), have.Snapshot(now).Total.Percentile(0.99))
+}
+
+func TestCountsEncoding(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		counts    []int64
+		enc, back []int64
+	}{
+		{"empty", nil, []int64{}, []int64{}},
+		{"trailing zeros dropped", []int64{0, 0, 3, 0, 0, 0, 5, 0, 0}, []int64{-2, 3, -3, 5}, []int64{0, 0, 3, 0, 0, 0, 5}},
+		{"dense", []int64{1, 2, 3}, []int64{1, 2, 3}, []int64{1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			enc := encodeCounts(tc.counts)
+			require.Equal(t, tc.enc, enc)
+			back, err := decodeCounts(enc)
+			require.NoError(t, err)
+			require.Equal(t, tc.back, back)
+		})
+	}
+}
+
+func TestDecodeRefusesHugeHistograms(t *testing.T) {
+	t.Parallel()
+	for _, counts := range [][]int64{{-maxBuckets - 1}, {-maxBuckets, 1}, {-1 << 63}} {
+		_, err := DecodeDelta(&StatsDelta{Entries: []*EntryDelta{{Type: "t", Name: "n", Hist: &Histogram{Counts: counts}}}})
+		require.ErrorContains(t, err, `stats delta entry t "n": histogram has`)
+	}
+}
+
+func TestDevicesRoundTrip(t *testing.T) {
+	t.Parallel()
+	es, err := device.Generate("LTK00001", device.ES256)
+	require.NoError(t, err)
+	rs, err := device.Generate("LTK00002", device.RS256)
+	require.NoError(t, err)
+	devs := []device.Device{es, rs, {ID: "LTK00003"}}
+	msgs, err := EncodeDevices(devs)
+	require.NoError(t, err)
+	require.Empty(t, msgs[2].GetPrivateKey())
+	got, err := DecodeDevices(msgs)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for i := range devs {
+		require.Equal(t, devs[i].ID, got[i].ID)
+		require.Equal(t, devs[i].Alg, got[i].Alg)
+	}
+	require.True(t, es.Key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(got[0].Key.Public()))
+	require.True(t, rs.Key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(got[1].Key.Public()))
+	require.Nil(t, got[2].Key)
+}
+
+func TestDecodeDevicesErrors(t *testing.T) {
+	t.Parallel()
+	_, err := DecodeDevices([]*Device{{Id: "1bad"}})
+	require.ErrorContains(t, err, "block device 0")
+	secret := []byte("not a key at all, but secret")
+	_, err = DecodeDevices([]*Device{{Id: "LTK00001", PrivateKey: secret}})
+	require.ErrorContains(t, err, "private key of LTK00001 does not parse as PKCS#8")
+	require.NotContains(t, err.Error(), "secret")
+}
