@@ -1,0 +1,117 @@
+package web
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/stats"
+)
+
+// handleRequests is GET /stats/requests. It serves the latest frame while it
+// is younger than the tick interval, as Locust caches the report for 2 s, so
+// polling scripts cost the master nothing extra.
+func (s *Server) handleRequests(w http.ResponseWriter, _ *http.Request) {
+	if f, _ := s.hub.current(); f != nil && time.Since(f.at) < s.cfg.Interval {
+		writeRawJSON(w, f.report)
+		return
+	}
+	writeJSON(w, http.StatusOK, takeSample(s.c, time.Now()).report())
+}
+
+// handleHistory is GET /api/history: the chart history, oldest first.
+func (s *Server) handleHistory(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, columns(s.hist.points()))
+}
+
+// handleWorkers is GET /api/workers.
+func (s *Server) handleWorkers(w http.ResponseWriter, _ *http.Request) {
+	ws := s.c.Workers()
+	out := struct {
+		Workers []workerJSON `json:"workers"`
+	}{Workers: make([]workerJSON, 0, len(ws))}
+	for _, wk := range ws {
+		out.Workers = append(out.Workers, workerOf(wk))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleExceptions is GET /exceptions, as Locust serves it.
+func (s *Server) handleExceptions(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"exceptions": exceptionsOf(s.c.Exceptions())})
+}
+
+// handleRequestsCSV is GET /stats/requests/csv: Locust's _stats.csv.
+func (s *Server) handleRequestsCSV(w http.ResponseWriter, _ *http.Request) {
+	s.writeCSV(w, "requests", func(out io.Writer, snap stats.Snapshot) error { return stats.WriteStatsCSV(out, snap) })
+}
+
+// handleFailuresCSV is GET /stats/failures/csv: Locust's _failures.csv.
+func (s *Server) handleFailuresCSV(w http.ResponseWriter, _ *http.Request) {
+	s.writeCSV(w, "failures", func(out io.Writer, snap stats.Snapshot) error { return stats.WriteFailuresCSV(out, snap) })
+}
+
+// handleExceptionsCSV is GET /exceptions/csv, with Locust's columns.
+func (s *Server) handleExceptionsCSV(w http.ResponseWriter, _ *http.Request) {
+	s.writeCSV(w, "exceptions", func(out io.Writer, _ stats.Snapshot) error {
+		cw := csv.NewWriter(out)
+		if err := cw.Write([]string{"Count", "Message", "Traceback", "Nodes"}); err != nil {
+			return err
+		}
+		for _, x := range exceptionsOf(s.c.Exceptions()) {
+			if err := cw.Write([]string{strconv.FormatInt(x.Count, 10), x.Msg, x.Traceback, x.Nodes}); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+}
+
+// writeCSV writes a CSV download of the current snapshot, named as Locust
+// names it (requests_<unix time>.csv).
+func (s *Server) writeCSV(w http.ResponseWriter, prefix string, write func(io.Writer, stats.Snapshot) error) {
+	now := time.Now()
+	var buf bytes.Buffer
+	if err := write(&buf, s.c.Snapshot(now)); err != nil {
+		writeFailure(w, http.StatusInternalServerError, fmt.Sprintf("write %s CSV: %v", prefix, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%s_%d.csv", prefix, now.Unix()))
+	_, _ = w.Write(buf.Bytes())
+}
+
+// writeJSON writes v as the JSON body of a response with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encode response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeRawJSON(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// failure is the body of a refused request, as Locust writes it.
+type failure struct {
+	Success bool   `json:"success"`
+	Message string `json:"message"`
+}
+
+func writeFailure(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, failure{Success: false, Message: msg})
+}

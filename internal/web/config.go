@@ -1,0 +1,109 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults of Config.
+const (
+	DefaultHost       = "0.0.0.0"
+	DefaultPort       = 8089 // Locust's
+	DefaultAddr       = ":8089"
+	DefaultInterval   = 2 * time.Second // how often stats are pushed and history recorded
+	DefaultHistoryLen = 10800           // 6 hours at DefaultInterval
+	// shutdownTimeout bounds how long Run waits for requests in flight.
+	shutdownTimeout = 5 * time.Second
+)
+
+// Config configures a Server. The zero value serves on :8089 without auth.
+type Config struct {
+	// Addr is the host:port to listen on; default ":8089". Port 0 picks a
+	// free port (see Server.Addr).
+	Addr string `json:"addr"`
+	// Auth is "user:pass" to require HTTP basic auth on every route, /metrics
+	// included; empty means no auth. The password may contain colons.
+	Auth string `json:"-"`
+	// Interval is how often the server samples the Controller's stats to
+	// record history, push them to browsers and update the metrics; default
+	// DefaultInterval.
+	Interval time.Duration `json:"interval"`
+	// HistoryLen is how many points of chart history are kept; default
+	// DefaultHistoryLen. The oldest are dropped first.
+	HistoryLen int `json:"history_len"`
+	// Registry receives the ltk_master_* metrics and is what /metrics serves,
+	// so metrics other components register on it are served too. Nil: a
+	// private registry.
+	Registry *prometheus.Registry `json:"-"`
+	// Version is shown in the UI's header; default "dev".
+	Version string `json:"-"`
+	// Log receives warnings (such as an exposed UI without auth); nil discards.
+	Log *slog.Logger `json:"-"`
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Interval <= 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.HistoryLen <= 0 {
+		c.HistoryLen = DefaultHistoryLen
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports whether c (after defaults) is usable.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("web address %q: %w (want host:port, such as 0.0.0.0:8089)", c.Addr, err)
+	}
+	if c.Auth != "" {
+		if _, _, err := splitAuth(c.Auth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errAuthFormat says how to write --web-auth.
+var errAuthFormat = errors.New(`web auth must be "user:pass" with a non-empty user and password (--web-auth, LTK_WEB_AUTH)`)
+
+// splitAuth splits "user:pass" at its first colon.
+func splitAuth(s string) (user, pass string, err error) {
+	user, pass, ok := strings.Cut(s, ":")
+	if !ok || user == "" || pass == "" {
+		return "", "", errAuthFormat
+	}
+	return user, pass, nil
+}
+
+// Exposed reports whether addr listens beyond the loopback interface: an
+// empty host, an unspecified address, or any name or address other than
+// localhost and 127.0.0.0/8 or ::1.
+func Exposed(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}

@@ -1,0 +1,123 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// eventJSON is the data of one "stats" event on /api/events: everything the
+// UI shows, so a browser needs nothing else once it has /api/history.
+type eventJSON struct {
+	Report     requestsReport  `json:"report"` // as GET /stats/requests
+	Point      *pointJSON      `json:"point"`  // the history point recorded now; null on an update between ticks
+	Exceptions []exceptionJSON `json:"exceptions"`
+	Capacity   int             `json:"capacity"` // devices in the device list
+	StopAt     float64         `json:"stop_at"`  // Unix seconds when the run time ends; 0 if none
+	Version    string          `json:"version"`
+}
+
+// frame is the latest state published to browsers.
+type frame struct {
+	at     time.Time
+	report []byte // JSON of the requestsReport
+	event  []byte // JSON of the eventJSON
+}
+
+// hub holds the latest frame and wakes every stream when it changes. A slow
+// browser misses frames rather than queueing them: it always gets the latest.
+type hub struct {
+	mu      sync.Mutex    // Guards the fields below.
+	latest  *frame        // nil until the first publish
+	changed chan struct{} // closed and replaced on every publish
+}
+
+func newHub() *hub { return &hub{changed: make(chan struct{})} }
+
+// publish makes f the latest frame and wakes the streams.
+func (h *hub) publish(f *frame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.latest = f
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
+// current returns the latest frame (nil if none) and a channel closed when
+// there is a newer one.
+func (h *hub) current() (*frame, <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.latest, h.changed
+}
+
+// publishSample builds the frame for smp (and the point recorded with it, if
+// any) and publishes it.
+func (s *Server) publishSample(smp sample, p *Point, now time.Time) error {
+	ev := eventJSON{
+		Report:     smp.report(),
+		Exceptions: exceptionsOf(s.c.Exceptions()),
+		Capacity:   smp.capacity,
+		StopAt:     s.stopAtUnix(),
+		Version:    s.cfg.Version,
+	}
+	if p != nil {
+		pj := p.json()
+		ev.Point = &pj
+	}
+	report, err := json.Marshal(ev.Report)
+	if err != nil {
+		return fmt.Errorf("encode stats report: %w", err)
+	}
+	event, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode stats event: %w", err)
+	}
+	s.hub.publish(&frame{at: now, report: report, event: event})
+	return nil
+}
+
+// keepAlive is how often an idle stream sends a comment, so proxies that
+// close quiet connections leave it open.
+const keepAlive = 15 * time.Second
+
+// handleEvents is GET /api/events: a server-sent-event stream of "stats"
+// events, the latest at once and then one per tick and per control action.
+// It ends when the client goes away or the server shuts down.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", s.cfg.Interval.Milliseconds()); err != nil {
+		return
+	}
+	idle := time.NewTimer(keepAlive)
+	defer idle.Stop()
+	var sent *frame
+	for {
+		f, changed := s.hub.current()
+		if f != nil && f != sent {
+			sent = f
+			if _, err := fmt.Fprintf(w, "event: stats\ndata: %s\n\n", f.event); err != nil {
+				return
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		idle.Reset(keepAlive)
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+		case <-idle.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+		}
+	}
+}

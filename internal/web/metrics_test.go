@@ -1,0 +1,151 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/web"
+)
+
+// metricValue finds the metric name with the given labels in reg; for a
+// histogram it returns the sample count. ok is false if there is none.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (v float64, ok bool) {
+	t.Helper()
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if !hasLabels(m, labels) {
+				continue
+			}
+			switch {
+			case m.Counter != nil:
+				return m.Counter.GetValue(), true
+			case m.Gauge != nil:
+				return m.Gauge.GetValue(), true
+			case m.Histogram != nil:
+				return float64(m.Histogram.GetSampleCount()), true
+			}
+		}
+	}
+	return 0, false
+}
+
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	n := 0
+	for _, l := range m.GetLabel() {
+		if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+// histogram returns the histogram of name with labels.
+func histogram(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) *dto.Histogram {
+	t.Helper()
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == name && hasLabels(m, labels) {
+				return m.GetHistogram()
+			}
+		}
+	}
+	t.Fatalf("no histogram %s%v", name, labels)
+	return nil
+}
+
+func TestMetricsMove(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	e := start(t, web.Config{Registry: reg})
+	e.ctrl.FailEvery = 4
+	echo := map[string]string{"type": "echo", "name": "echo receive"}
+	timeout := map[string]string{"type": "echo", "name": "echo timeout"}
+
+	_, ok := metricValue(t, reg, "ltk_master_requests_total", echo)
+	require.False(t, ok, "no series before any request")
+	v, _ := metricValue(t, reg, "ltk_master_test_state", map[string]string{"state": "ready"})
+	require.Equal(t, 1.0, v)
+
+	e.running(20)
+	require.Eventually(t, func() bool {
+		v, _ := metricValue(t, reg, "ltk_master_failures_total", timeout)
+		return v > 0
+	}, 5*time.Second, testInterval)
+	reqs, _ := metricValue(t, reg, "ltk_master_requests_total", echo)
+	require.Positive(t, reqs)
+	fails, _ := metricValue(t, reg, "ltk_master_failures_total", echo)
+	require.Zero(t, fails)
+
+	h := histogram(t, reg, "ltk_master_response_time_seconds", echo)
+	require.Equal(t, uint64(reqs), h.GetSampleCount())
+	require.InDelta(t, 0.002*reqs, h.GetSampleSum(), 0.0011*reqs, "echoes take 1 to 3 ms")
+	for _, b := range h.GetBucket() {
+		switch ub := b.GetUpperBound(); {
+		case ub < 0.001:
+			require.Zero(t, b.GetCumulativeCount(), "le=%v", ub)
+		case ub >= 0.005:
+			require.Equal(t, uint64(reqs), b.GetCumulativeCount(), "le=%v", ub)
+		}
+	}
+
+	for name, want := range map[string]float64{"ltk_master_devices_running": 20, "ltk_master_devices_capacity": 100} {
+		v, _ := metricValue(t, reg, name, nil)
+		require.Equal(t, want, v, name)
+	}
+	v, _ = metricValue(t, reg, "ltk_master_workers", map[string]string{"state": "running"})
+	require.Equal(t, 2.0, v)
+	v, _ = metricValue(t, reg, "ltk_master_workers", map[string]string{"state": "missing"})
+	require.Equal(t, 0.0, v)
+	v, _ = metricValue(t, reg, "ltk_master_test_state", map[string]string{"state": "running"})
+	require.Equal(t, 1.0, v)
+
+	// A reset zeroes the stats, not the counters.
+	before, _ := metricValue(t, reg, "ltk_master_requests_total", echo)
+	e.get("/stats/reset")
+	after, _ := metricValue(t, reg, "ltk_master_requests_total", echo)
+	require.GreaterOrEqual(t, after, before)
+	require.Eventually(t, func() bool {
+		v, _ := metricValue(t, reg, "ltk_master_requests_total", echo)
+		return v > after
+	}, 5*time.Second, testInterval, "counting goes on after the reset")
+
+	// /metrics serves the same registry.
+	resp, body := e.do(http.MethodGet, "/metrics", nil, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, want := range []string{
+		`ltk_master_requests_total{name="echo receive",type="echo"}`,
+		`ltk_master_response_time_seconds_bucket{name="echo receive",type="echo",le="0.005"}`,
+		"ltk_master_devices_running 20",
+	} {
+		require.True(t, strings.Contains(string(body), want), "missing %s in:\n%s", want, body)
+	}
+}
+
+func TestMetricsUnregisterWhenRunEnds(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	s, err := web.New(web.Config{Addr: "127.0.0.1:0", Registry: reg}, newCtrl())
+	require.NoError(t, err)
+	_, err = web.New(web.Config{Addr: "127.0.0.1:0", Registry: reg}, newCtrl())
+	require.ErrorContains(t, err, "register web metrics", "one server per registry at a time")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.NoError(t, s.Run(ctx))
+	s2 := startWith(t, web.Config{Addr: "127.0.0.1:0", Registry: reg})
+	require.NotEmpty(t, s2.Addr(), "the registry is free again once Run has returned")
+}

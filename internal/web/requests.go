@@ -1,0 +1,177 @@
+package web
+
+import (
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/stats"
+)
+
+// maxRows caps the stats and errors in a report, as Locust does: a browser
+// table with thousands of rows is unusable. The Aggregated row is kept.
+const maxRows = 500
+
+// requestsReport is GET /stats/requests, with Locust 2's field names. Times
+// are in milliseconds; rates per second over the last 10 seconds.
+type requestsReport struct {
+	Stats           []entryJSON `json:"stats"` // entries, then the Aggregated row
+	Errors          []errorJSON `json:"errors"`
+	TotalRPS        float64     `json:"total_rps"`
+	TotalFailPerSec float64     `json:"total_fail_per_sec"`
+	FailRatio       float64     `json:"fail_ratio"` // over the whole test, 0 to 1
+	// CurrentPercentiles has keys response_time_percentile_0.5 and _0.95.
+	CurrentPercentiles map[string]float64 `json:"current_response_time_percentiles"`
+	State              State              `json:"state"`
+	UserCount          int                `json:"user_count"` // devices running
+	WorkerCount        int                `json:"worker_count"`
+	Workers            []workerJSON       `json:"workers"`
+}
+
+// entryJSON is one row of stats[].
+type entryJSON struct {
+	Method             string  `json:"method"` // the entry's type, such as "echo"
+	Name               string  `json:"name"`
+	SafeName           string  `json:"safe_name"` // Locust's HTML-escaped name; ltk's UI never needs it escaped
+	NumRequests        int64   `json:"num_requests"`
+	NumFailures        int64   `json:"num_failures"`
+	AvgResponseTime    float64 `json:"avg_response_time"`
+	MinResponseTime    float64 `json:"min_response_time"`
+	MaxResponseTime    float64 `json:"max_response_time"`
+	MedianResponseTime float64 `json:"median_response_time"`
+	CurrentRPS         float64 `json:"current_rps"`
+	CurrentFailPerSec  float64 `json:"current_fail_per_sec"`
+	P95                float64 `json:"response_time_percentile_0.95"`
+	P99                float64 `json:"response_time_percentile_0.99"`
+	AvgContentLength   float64 `json:"avg_content_length"`
+}
+
+// errorJSON is one row of errors[]: failures of one entry with one message.
+type errorJSON struct {
+	Method      string `json:"method"`
+	Name        string `json:"name"`
+	Error       string `json:"error"`
+	Occurrences int64  `json:"occurrences"`
+}
+
+// workerJSON is one row of workers[]: Locust's fields, then ltk's.
+type workerJSON struct {
+	ID            string  `json:"id"`
+	State         State   `json:"state"`
+	UserCount     int     `json:"user_count"`
+	CPUUsage      float64 `json:"cpu_usage"`    // percent of one core
+	MemoryUsage   uint64  `json:"memory_usage"` // bytes
+	Ordinal       int     `json:"ordinal"`
+	Host          string  `json:"host"`
+	LastHeartbeat float64 `json:"last_heartbeat"` // Unix seconds; 0 if none yet
+}
+
+// exceptionJSON is one row of GET /exceptions.
+type exceptionJSON struct {
+	Count     int64  `json:"count"`
+	Msg       string `json:"msg"`
+	Traceback string `json:"traceback"`
+	Nodes     string `json:"nodes"` // comma-separated, as Locust joins them
+}
+
+// buildReport turns a snapshot and the controller's view into the report.
+func buildReport(snap stats.Snapshot, state State, running int, workers []WorkerInfo) requestsReport {
+	r := requestsReport{
+		Stats:           make([]entryJSON, 0, min(len(snap.Entries), maxRows)+1),
+		Errors:          make([]errorJSON, 0, min(len(snap.Failures), maxRows)),
+		TotalRPS:        round2(snap.Total.CurrentRPS),
+		TotalFailPerSec: round2(snap.Total.CurrentFailPerSec),
+		FailRatio:       snap.Total.FailRatio(),
+		CurrentPercentiles: map[string]float64{
+			"response_time_percentile_0.5":  round2(ms(snap.Total.CurrentPercentile(0.5))),
+			"response_time_percentile_0.95": round2(ms(snap.Total.CurrentPercentile(0.95))),
+		},
+		State:       state,
+		UserCount:   running,
+		WorkerCount: len(workers),
+		Workers:     make([]workerJSON, 0, len(workers)),
+	}
+	for _, e := range snap.Entries[:min(len(snap.Entries), maxRows)] {
+		r.Stats = append(r.Stats, entryOf(e))
+	}
+	total := snap.Total
+	total.Name = "Aggregated"
+	r.Stats = append(r.Stats, entryOf(total))
+	for _, f := range snap.Failures[:min(len(snap.Failures), maxRows)] {
+		r.Errors = append(r.Errors, errorJSON{Method: f.Type, Name: f.Name, Error: f.Message, Occurrences: f.Occurrences})
+	}
+	for _, w := range workers {
+		r.Workers = append(r.Workers, workerOf(w))
+	}
+	return r
+}
+
+func entryOf(e stats.EntryStats) entryJSON {
+	return entryJSON{
+		Method:             e.Type,
+		Name:               e.Name,
+		SafeName:           e.Name,
+		NumRequests:        e.NumRequests,
+		NumFailures:        e.NumFailures,
+		AvgResponseTime:    round2(ms(e.Avg)),
+		MinResponseTime:    round2(ms(e.Min)),
+		MaxResponseTime:    round2(ms(e.Max)),
+		MedianResponseTime: round2(ms(e.Median)),
+		CurrentRPS:         round2(e.CurrentRPS),
+		CurrentFailPerSec:  round2(e.CurrentFailPerSec),
+		P95:                round2(ms(e.Percentile(0.95))),
+		P99:                round2(ms(e.Percentile(0.99))),
+		AvgContentLength:   round2(e.AvgContentLength),
+	}
+}
+
+func workerOf(w WorkerInfo) workerJSON {
+	j := workerJSON{
+		ID:          w.ID,
+		State:       w.State,
+		UserCount:   w.Devices,
+		CPUUsage:    round2(w.CPUPercent),
+		MemoryUsage: w.MemoryBytes,
+		Ordinal:     w.Ordinal,
+		Host:        w.Host,
+	}
+	if !w.LastHeartbeat.IsZero() {
+		j.LastHeartbeat = unixSeconds(w.LastHeartbeat)
+	}
+	return j
+}
+
+func exceptionsOf(xs []Exception) []exceptionJSON {
+	out := make([]exceptionJSON, 0, len(xs))
+	for _, x := range xs {
+		nodes := ""
+		for i, n := range x.Nodes {
+			if i > 0 {
+				nodes += ", "
+			}
+			nodes += n
+		}
+		out = append(out, exceptionJSON{Count: x.Count, Msg: x.Message, Traceback: x.Traceback, Nodes: nodes})
+	}
+	return out
+}
+
+// sample is what one tick (or one request) reads from the Controller.
+type sample struct {
+	snap     stats.Snapshot
+	state    State
+	running  int
+	capacity int
+	workers  []WorkerInfo
+}
+
+// takeSample reads everything a report needs from c at now.
+func takeSample(c Controller, now time.Time) sample {
+	return sample{
+		snap:     c.Snapshot(now),
+		state:    c.State(),
+		running:  c.Running(),
+		capacity: c.Capacity(),
+		workers:  c.Workers(),
+	}
+}
+
+func (s sample) report() requestsReport { return buildReport(s.snap, s.state, s.running, s.workers) }
