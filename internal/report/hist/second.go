@@ -136,3 +136,39 @@ func (t *Total) Quantile(q float64) time.Duration {
 	}
 	return t.Max
 }
+
+// Quantiles sets out[i] to Quantile(qs[i]) in one pass over the buckets;
+// qs must be ascending and len(out) == len(qs).
+func (t *Total) Quantiles(qs []float64, out []time.Duration) {
+	bucket := 0
+	var seen int64
+	for i, q := range qs {
+		switch {
+		case t.Count == 0:
+			out[i] = 0
+			continue
+		case q <= 0:
+			out[i] = t.Min
+			continue
+		case q >= 1:
+			out[i] = t.Max
+			continue
+		}
+		rank := int64(1)
+		if r := q*float64(t.Count) + 0.5; r >= float64(t.Count) {
+			rank = t.Count
+		} else if r >= 1 {
+			rank = int64(r)
+		}
+		for bucket < len(t.Counts) && seen+t.Counts[bucket] < rank {
+			seen += t.Counts[bucket]
+			bucket++
+		}
+		if bucket >= len(t.Counts) {
+			out[i] = t.Max
+			continue
+		}
+		_, hi := Bounds(bucket)
+		out[i] = min(max(hi, t.Min), t.Max)
+	}
+}
