@@ -134,6 +134,7 @@ func (t *Target) listenMetrics(reg prometheus.Registerer) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	t.serveExecTimes(mux)
 	t.metricsLn = ln
 	t.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return nil
