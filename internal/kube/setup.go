@@ -147,8 +147,8 @@ func (s *setup) secrets(ctx context.Context) error {
 	if _, err := s.r.Run(ctx, c); err != nil {
 		return fmt.Errorf("create the Secrets: %w", err)
 	}
-	s.printf("Secrets %s (device list, master only), %s (cluster token: %s) and %s (web UI user %s, password: %s) are in namespace %s",
-		SecretDevices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote, ns)
+	s.printf("Secrets in namespace %s: %s (the device list, master only), %s (cluster token, %s), %s (web UI user %s, password %s)",
+		ns, SecretDevices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote)
 	s.printf("read the web password with: kubectl --context %s -n %s get secret %s -o jsonpath='{.data.password}' | base64 -d",
 		s.kctx, ns, SecretWeb)
 	if s.cfg.Values.Target {
@@ -184,7 +184,7 @@ func (s *setup) resolve(ctx context.Context, v *string, secret, key, envName str
 		}
 	}
 	*v = RandomToken(16)
-	return "generated (set " + envName + " to choose it)", nil
+	return "generated; set " + envName + " to choose it", nil
 }
 
 // apply applies the workload manifests.
@@ -198,7 +198,7 @@ func (s *setup) apply(ctx context.Context) error {
 	if _, err := s.r.Run(ctx, s.applyCmd(Join(ms[1:]))); err != nil { // ms[0] is the namespace, applied already
 		return fmt.Errorf("apply the manifests: %w", err)
 	}
-	s.printf("applied the master, %d workers%s to namespace %s", v.Workers, map[bool]string{true: " and the target"}[v.Target], v.Namespace)
+	s.printf("applied %s to namespace %s", s.podsWanted(), v.Namespace)
 	return s.saveState()
 }
 

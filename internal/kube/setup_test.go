@@ -23,8 +23,8 @@ func gkeConfig(t *testing.T, tl *kubetest.Tools, out *syncBuffer) kube.Config {
 	return kube.Config{
 		Project: "my-ltk-driver", Zone: "us-west1-a", Nodes: 3, Tag: "v1",
 		Build: true, Source: t.TempDir(),
-		Values:  kube.Values{Workers: 3, Settings: map[string]string{"LTK_BROKER": "ssl://mqtt.example.com:8883"}},
-		Secrets: kube.Secrets{DeviceList: []byte(deviceList)},
+		Values:    kube.Values{Workers: 3, Settings: map[string]string{"LTK_BROKER": "ssl://mqtt.example.com:8883"}},
+		Secrets:   kube.Secrets{DeviceList: []byte(deviceList)},
 		StatePath: filepath.Join(t.TempDir(), kube.StateFile),
 		Poll:      time.Millisecond, WaitTimeout: 10 * time.Second,
 		Out: out, Path: tl.Path(),
@@ -96,7 +96,7 @@ func TestSetupFreshGKE(t *testing.T) {
 	require.NotContains(t, out.String(), "PRIVATE KEY")
 	require.Contains(t, out.String(), "pods: master 0/1 (1 ContainerCreating), worker 0/3")
 	require.Contains(t, out.String(), "pods: master 1/1, worker 3/3")
-	require.Contains(t, out.String(), "cluster token: generated")
+	require.Contains(t, out.String(), "cluster token, generated; set LTK_CLUSTER_TOKEN to choose it")
 	require.Contains(t, out.String(), "get secret ltk-web -o jsonpath='{.data.password}' | base64 -d")
 
 	st, ok, err := kube.LoadState(cfg.StatePath)
