@@ -18,9 +18,9 @@ func init() { register(newHarvestCmd) }
 // harvestFlags are the flags of ltk harvest.
 type harvestFlags struct {
 	resultsFile string
-	bucket  time.Duration
-	run     string
-	target  string
+	bucket      time.Duration
+	run         string
+	target      string
 }
 
 // addResultsFlag adds --results, the results store's path.
