@@ -156,7 +156,6 @@ func Dial(o *Options, h Handler) (*Conn, error) {
 	return c, nil
 }
 
-
 // Subscribe sends a SUBSCRIBE to filter at qos and returns its packet id;
 // Handler.Subscribed reports the outcome.
 func (c *Conn) Subscribe(filter string, qos byte) (uint16, error) {
