@@ -17,6 +17,9 @@ type eventJSON struct {
 	Capacity   int             `json:"capacity"` // devices in the device list
 	StopAt     float64         `json:"stop_at"`  // Unix seconds when the run time ends; 0 if none
 	Version    string          `json:"version"`
+	// HistoryGen changes when the history is reset (a new test started): the
+	// UI then fetches /api/history again.
+	HistoryGen int `json:"history_gen"`
 }
 
 // frame is the latest state published to browsers.
@@ -62,6 +65,7 @@ func (s *Server) publishSample(smp sample, p *Point, now time.Time) error {
 		Capacity:   smp.capacity,
 		StopAt:     s.stopAtUnix(),
 		Version:    s.cfg.Version,
+		HistoryGen: s.hist.generation(),
 	}
 	if p != nil {
 		pj := p.json()

@@ -41,6 +41,7 @@ type history struct {
 	buf  []Point    // len(buf) == capacity once full
 	next int        // where the next point goes once full
 	cap  int
+	gen  int // how many times the history was reset
 }
 
 func newHistory(capacity int) *history {
@@ -65,6 +66,15 @@ func (h *history) reset() {
 	defer h.mu.Unlock()
 	h.buf = h.buf[:0]
 	h.next = 0
+	h.gen++
+}
+
+// generation returns how many times the history was reset: a browser that
+// sees it change fetches the history again instead of appending to a stale one.
+func (h *history) generation() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gen
 }
 
 // points returns a copy of the points, oldest first.

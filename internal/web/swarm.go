@@ -35,7 +35,9 @@ func (s *Server) Swarm(count int, rate float64, runTime time.Duration) error {
 	fresh := !s.c.State().active()
 	if fresh {
 		s.resetStats()
+		s.pubMu.Lock() // a tick adds its point and publishes it with the generation atomically
 		s.hist.reset()
+		s.pubMu.Unlock()
 	}
 	if err := s.c.Swarm(count, rate); err != nil {
 		return fmt.Errorf("start %d devices: %w", count, err)

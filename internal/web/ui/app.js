@@ -14,6 +14,7 @@
   let formMode = "";       // "", "start" or "edit"
   let formDismissed = false;
   let stopAt = 0;
+  let historyGen = -1;     // the server's history generation the charts show
 
   // ---- formatting -------------------------------------------------------
   const fmtInt = (n) => Number(n || 0).toLocaleString("en-US");
@@ -29,6 +30,11 @@
     let i = 0;
     while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
     return (i ? n.toFixed(1) : n) + " " + u[i];
+  };
+  const pad2 = (n) => String(n).padStart(2, "0");
+  const fmtClock = (unix) => {
+    const d = new Date(unix * 1000);
+    return pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds());
   };
   const fmtAgo = (unix) => {
     if (!unix) return "never";
@@ -62,13 +68,17 @@
       height: 250,
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      series: [{}].concat(series.map((s) => ({
+      series: [{ value: (u, v) => (v == null ? "–" : fmtClock(v)) }].concat(series.map((s) => ({
         label: s.label, stroke: s.color, width: 2, fill: s.fill || undefined,
         points: { show: false },
         value: (u, v) => (v == null ? "–" : v.toFixed(s.decimals)),
       }))),
       axes: [
-        { grid: { stroke: "#eef2f7" }, ticks: { stroke: "#e3e8ef" } },
+        {
+          grid: { stroke: "#eef2f7" }, ticks: { stroke: "#e3e8ef" }, space: 90,
+          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600],
+          values: (u, splits) => splits.map(fmtClock),
+        },
         { label: yLabel, grid: { stroke: "#eef2f7" }, ticks: { stroke: "#e3e8ef" }, size: 60 },
       ],
     };
@@ -219,6 +229,7 @@
   function showForm(mode) {
     formMode = mode;
     const edit = mode === "edit";
+    if (edit) $("user_count").value = $("devices").textContent.replace(/,/g, "");
     $("swarm-title").textContent = edit ? "Change the running test" : "Start a new load test";
     $("start-button").textContent = edit ? "Update" : "Start";
     $("run_time").placeholder = edit ? "keep the current run time" : "until stopped";
@@ -257,6 +268,12 @@
   // ---- live updates -----------------------------------------------------
   function onStats(msg) {
     const ev = JSON.parse(msg.data);
+    if (historyGen !== -1 && ev.history_gen !== historyGen) {
+      // A new test started and the server began a new history: start over.
+      setHistory({ time: [], current_rps: [], current_fail_per_sec: [], "response_time_percentile_0.5": [],
+        "response_time_percentile_0.95": [], user_count: [] });
+    }
+    historyGen = ev.history_gen;
     renderHeader(ev);
     renderStats(ev.report);
     renderFailures(ev.report.errors || []);
