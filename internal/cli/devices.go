@@ -21,6 +21,7 @@ func init() { register(newDevicesCmd) }
 // devicesFlags are the flags of ltk devices and its subcommands.
 type devicesFlags struct {
 	fleet  fleetFlags
+	reg    registryFlags
 	alg    string
 	prefix string
 	width  int
@@ -39,6 +40,11 @@ devicelist.csv holds each device's id and private key (mode 0600), and the local
 registry (registry.csv) its public key, which the embedded target checks device
 JWTs against. The devices commands change both files together.
 
+With --registry iotcore (or LTK_REGISTRY_BACKEND=iotcore) devices are registered,
+with their public keys, in an IoT-Core-API registry instead: the Device Manager at
+--registry-endpoint, registry projects/LTK_TARGET_PROJECT_ID/locations/LTK_TARGET_REGION/
+registries/LTK_TARGET_REGISTRY_ID.
+
   ltk devices create 1 100            # LTK00001…LTK00100, RSA-2048 keys (RS256)
   ltk devices create 101 200 --alg ES256
   ltk devices list
@@ -54,6 +60,7 @@ JWTs against. The devices commands change both files together.
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	addFleetFlags(cmd.PersistentFlags(), &f.fleet)
+	addRegistryFlags(cmd.PersistentFlags(), &f.reg)
 	cmd.AddCommand(newDevicesCreateCmd(env, &f), newDevicesListCmd(env, &f), newDevicesDeleteCmd(env, &f))
 	return cmd
 }
@@ -71,6 +78,9 @@ Nothing is written until every key is made, so Ctrl-C or an error leaves both
 files as they were.`,
 		Args: rangeArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.reg.resolve(cmd, env); err != nil {
+				return err
+			}
 			return createDevices(cmd.Context(), env, f, args)
 		},
 	}
@@ -99,10 +109,11 @@ func createDevices(ctx context.Context, env *Env, f *devicesFlags, args []string
 	if err != nil {
 		return err
 	}
-	reg, regName, err := openDeviceRegistry(env, &f.fleet)
+	reg, regName, err := openRegistry(ctx, env, f)
 	if err != nil {
 		return err
 	}
+	defer closeRegistry(reg)
 	if err := checkFree(r, list, reg.IDs(), regName); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -17,8 +18,11 @@ func newDevicesDeleteCmd(env *Env, f *devicesFlags) *cobra.Command {
 create), or every device with --all, from devicelist.csv and from the local
 registry. The remaining rows of devicelist.csv are rewritten in ltk's format.`,
 		Args: cobra.ArbitraryArgs, // checked in RunE, after LTK_ALL is applied
-		RunE: func(_ *cobra.Command, args []string) error {
-			return deleteDevices(env, f, args)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.reg.resolve(cmd, env); err != nil {
+				return err
+			}
+			return deleteDevices(cmd.Context(), env, f, args)
 		},
 	}
 	addIDFlags(cmd.Flags(), f)
@@ -26,7 +30,7 @@ registry. The remaining rows of devicelist.csv are rewritten in ltk's format.`,
 	return cmd
 }
 
-func deleteDevices(env *Env, f *devicesFlags, args []string) error {
+func deleteDevices(ctx context.Context, env *Env, f *devicesFlags, args []string) error {
 	match := func(string) bool { return true }
 	what := "any devices"
 	switch {
@@ -48,10 +52,11 @@ func deleteDevices(env *Env, f *devicesFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	reg, regName, err := openDeviceRegistry(env, &f.fleet)
+	reg, regName, err := openRegistry(ctx, env, f)
 	if err != nil {
 		return err
 	}
+	defer closeRegistry(reg)
 	var keep []device.Device
 	for _, d := range list.devs {
 		if !match(d.ID) {

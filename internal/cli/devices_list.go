@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -18,8 +19,11 @@ func newDevicesListCmd(env *Env, f *devicesFlags) *cobra.Command {
 			}
 			return nil
 		},
-		RunE: func(*cobra.Command, []string) error {
-			return listDevices(env, f)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.reg.resolve(cmd, env); err != nil {
+				return err
+			}
+			return listDevices(cmd.Context(), env, f)
 		},
 	}
 	cmd.Flags().BoolVar(&f.json, "json", false, "print a JSON array instead of a table")
@@ -34,15 +38,16 @@ type deviceRow struct {
 	PrivateKey bool   `json:"private_key"`   // in devicelist.csv
 }
 
-func listDevices(env *Env, f *devicesFlags) error {
+func listDevices(ctx context.Context, env *Env, f *devicesFlags) error {
 	list, err := readDeviceList(env, &f.fleet)
 	if err != nil {
 		return err
 	}
-	reg, regName, err := openDeviceRegistry(env, &f.fleet)
+	reg, regName, err := openRegistry(ctx, env, f)
 	if err != nil {
 		return err
 	}
+	defer closeRegistry(reg)
 	regIDs := reg.IDs()
 	registered := make(map[string]bool, len(regIDs))
 	for _, id := range regIDs {

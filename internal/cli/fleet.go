@@ -54,7 +54,7 @@ func displayPath(env *Env, p string) string {
 }
 
 // deviceRegistry is what the devices command needs of a registry backend:
-// the local file (registry.Local) today, an IoT-Core-API registry later.
+// the local file (registry.Local) or an IoT-Core-API registry (registry.IoTCore).
 type deviceRegistry interface {
 	Add(entries []registry.Entry) error
 	Delete(ids []string) (int, error)
@@ -62,7 +62,10 @@ type deviceRegistry interface {
 	IDs() []string
 }
 
-var _ deviceRegistry = (*registry.Local)(nil)
+var (
+	_ deviceRegistry = (*registry.Local)(nil)
+	_ deviceRegistry = (*registry.IoTCore)(nil)
+)
 
 // deviceList is devicelist.csv as read: its bytes, kept to append to and to
 // restore, and its devices.

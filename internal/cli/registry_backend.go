@@ -1,8 +1,17 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net/url"
 	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ltk-dev/ltk/internal/registry"
+	"github.com/ltk-dev/ltk/internal/target"
 )
 
 // Registry backends of ltk devices --registry.
@@ -59,4 +68,61 @@ func mqttBridgeFor(endpoint string) string {
 		return googleMQTTBridge
 	}
 	return "ssl://" + host + ":8883"
+}
+
+// registryFlags choose where ltk devices registers devices.
+type registryFlags struct {
+	backend  string // --registry: local or iotcore
+	endpoint string // --registry-endpoint
+	iot      registry.IoTCoreConfig
+}
+
+// addRegistryFlags registers the registry backend flags on fs. The IoT-Core
+// path flags are named after the tutorial's variables, which they read.
+func addRegistryFlags(fs *pflag.FlagSet, f *registryFlags) {
+	fs.StringVar(&f.backend, "registry", registryLocal,
+		"where devices are registered: local (registry.csv, for the embedded target) or iotcore (an IoT-Core-API service at --registry-endpoint; also LTK_REGISTRY_BACKEND)")
+	fs.StringVar(&f.iot.Endpoint, "registry-endpoint", "",
+		"IoT-Core-API Device Manager: host:port (TLS, Application Default Credentials) or grpc://host:port (plaintext, no credentials)")
+	fs.StringVar(&f.iot.Project, "target-project-id", target.DefaultProject, "IoT Core project of the registry")
+	fs.StringVar(&f.iot.Region, "target-region", target.DefaultRegion, "IoT Core region of the registry")
+	fs.StringVar(&f.iot.Registry, "target-registry-id", target.DefaultRegistry, "IoT Core registry id")
+}
+
+// resolve settles the backend: the --registry flag, else LTK_REGISTRY_BACKEND,
+// else LTK_REGISTRY when it names a backend (it is also run's registry id,
+// which the devices commands ignore), else local.
+func (f *registryFlags) resolve(cmd *cobra.Command, env *Env) error {
+	flag := cmd.Flags().Lookup("registry")
+	if flag != nil && flag.Changed {
+		if f.backend != registryLocal && f.backend != registryIoTCore {
+			return usageError(fmt.Errorf("--registry %q: want local or iotcore (the registry id is --target-registry-id)", f.backend))
+		}
+		return nil
+	}
+	f.backend = registryBackend(env)
+	if f.backend != registryLocal && f.backend != registryIoTCore {
+		return usageError(fmt.Errorf("LTK_REGISTRY_BACKEND=%q: want local or iotcore", f.backend))
+	}
+	return nil
+}
+
+// openRegistry opens the registry backend of f and returns it with its name
+// for messages. Close it with closeRegistry.
+func openRegistry(ctx context.Context, env *Env, f *devicesFlags) (deviceRegistry, string, error) {
+	if f.reg.backend != registryIoTCore {
+		return openDeviceRegistry(env, &f.fleet)
+	}
+	r, err := registry.OpenIoTCore(ctx, f.reg.iot)
+	if err != nil {
+		return nil, f.reg.iot.Parent(), withHint(err, "point --registry-endpoint (LTK_REGISTRY_ENDPOINT) at the IoT-Core-API service, or use --registry local")
+	}
+	return r, r.Name(), nil
+}
+
+// closeRegistry releases a registry that holds a connection.
+func closeRegistry(r deviceRegistry) {
+	if c, ok := r.(io.Closer); ok {
+		_ = c.Close()
+	}
 }

@@ -155,3 +155,25 @@ func TestSetupCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// With the IoT-Core-API registry backend, the broker defaults to that
+// service's MQTT bridge.
+func TestSetupCommandIoTCoreBroker(t *testing.T) {
+	t.Parallel()
+	for endpoint, bridge := range map[string]string{
+		"grpc://iot.example.com:8085": "ssl://iot.example.com:8883",
+		"":                            "ssl://mqtt.googleapis.com:8883",
+	} {
+		e, _ := setupEnv(t)
+		e.Vars["LTK_BROKER"] = ""
+		e.Vars["LTK_REGISTRY"] = "iotcore"
+		e.Vars["LTK_REGISTRY_ENDPOINT"] = endpoint
+		run(t, e, cli.ExitOK, "setup", "--dry-run")
+		require.Contains(t, e.Stdout(), `LTK_BROKER: "`+bridge+`"`)
+		require.NotContains(t, e.Stdout(), `LTK_REGISTRY: "iotcore"`, "a backend, not a registry id")
+
+		e.Vars["LTK_MQTT_BRIDGE"] = "ssl://bridge.example.com:443"
+		run(t, e, cli.ExitOK, "setup", "--dry-run")
+		require.Contains(t, e.Stdout(), `LTK_BROKER: "ssl://bridge.example.com:443"`)
+	}
+}

@@ -2,7 +2,9 @@
 // device, which a broker's authenticator checks device JWTs against.
 //
 // Local keeps the registry in a CSV file beside devicelist.csv (registry.csv by
-// default) that the embedded target reads; it holds public keys only. Another
-// backend, speaking the Cloud IoT Core device-manager API, is planned; the CLI
-// reaches registries through a small interface of its own so that both fit.
+// default) that the embedded target reads; it holds public keys only. IoTCore
+// registers devices with a service speaking the Cloud IoT Core Device Manager
+// API (cloud.google.com/go/iot) at a configurable endpoint, whose MQTT bridge
+// then authenticates them. The CLI reaches both through a small interface of
+// its own.
 package registry
