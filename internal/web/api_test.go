@@ -203,8 +203,10 @@ func TestUIIsServed(t *testing.T) {
 	} {
 		require.Contains(t, string(e.get(path)), want, path)
 	}
-	resp, _ := e.do(http.MethodGet, "/nope", nil, nil)
-	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	for _, path := range []string{"/nope", "/vendor/", "/vendor/uplot/"} {
+		resp, _ := e.do(http.MethodGet, path, nil, nil)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, "%s: no files, no directory listings", path)
+	}
 }
 
 func mapKeys[V any](m map[string]V) []string {

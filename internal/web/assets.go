@@ -20,5 +20,5 @@ func assetHandler() http.Handler {
 	if err != nil {
 		panic(err) // "ui" is embedded above; cannot happen
 	}
-	return http.FileServerFS(sub)
+	return noListings(http.FileServerFS(sub))
 }

@@ -8,5 +8,5 @@ import "net/http"
 // show on reload without a rebuild. Build with -tags dev from the repository
 // root.
 func assetHandler() http.Handler {
-	return http.FileServer(http.Dir("internal/web/ui"))
+	return noListings(http.FileServer(http.Dir("internal/web/ui")))
 }

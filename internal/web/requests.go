@@ -1,6 +1,7 @@
 package web
 
 import (
+	"strings"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/stats"
@@ -142,14 +143,7 @@ func workerOf(w WorkerInfo) workerJSON {
 func exceptionsOf(xs []Exception) []exceptionJSON {
 	out := make([]exceptionJSON, 0, len(xs))
 	for _, x := range xs {
-		nodes := ""
-		for i, n := range x.Nodes {
-			if i > 0 {
-				nodes += ", "
-			}
-			nodes += n
-		}
-		out = append(out, exceptionJSON{Count: x.Count, Msg: x.Message, Traceback: x.Traceback, Nodes: nodes})
+		out = append(out, exceptionJSON{Count: x.Count, Msg: x.Message, Traceback: x.Traceback, Nodes: strings.Join(x.Nodes, ", ")})
 	}
 	return out
 }

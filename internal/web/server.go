@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -69,7 +70,7 @@ func New(cfg Config, c Controller) (*Server, error) {
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 	}
 	if cfg.Auth == "" && Exposed(ln.Addr().String()) {
 		cfg.Log.Warn("web UI has no auth and listens beyond this host: anyone who reaches it can start and stop load against the target; set --web-auth user:pass or --web-host 127.0.0.1",
