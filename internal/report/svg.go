@@ -80,8 +80,9 @@ func lineChart(title, unit string, xs []int64, ss []series) string {
 		}
 		for k := range 6 { // time labels
 			i := k * (len(xs) - 1) / 5
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" style="%s">%s</text>`,
-				x(i), chartH-padB+16, font, time.Unix(xs[i], 0).UTC().Format("15:04:05"))
+			anchor := [6]string{"start", "middle", "middle", "middle", "middle", "end"}[k]
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s" style="%s">%s</text>`,
+				x(i), chartH-padB+16, anchor, font, time.Unix(xs[i], 0).UTC().Format("15:04:05"))
 		}
 		for si, s := range ss {
 			var path strings.Builder
