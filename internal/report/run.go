@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,4 +157,10 @@ func (r *Run) End(stop time.Time) error {
 		err = fmt.Errorf("mark run %d stopped: %w", r.id, err)
 	}
 	return errors.Join(r.writeErr, err)
+}
+
+// Data reads back what the run wrote, its whole window: after End, for the
+// end-of-test files (WriteStatsHistoryCSV, WriteHTML).
+func (r *Run) Data(ctx context.Context) (*Data, error) {
+	return r.st.LoadRun(ctx, strconv.FormatInt(r.id, 10))
 }

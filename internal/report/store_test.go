@@ -161,7 +161,7 @@ func TestExecutionTimes(t *testing.T) {
 		run.ObserveExecution(time.Duration(i+1) * time.Millisecond)
 	}
 	require.NoError(t, run.End(now.Add(time.Minute)))
-	d, err := st.LoadRun(t.Context(), "last")
+	d, err := run.Data(t.Context())
 	require.NoError(t, err)
 	tot := d.ExecTotal()
 	require.EqualValues(t, 100, tot.Count)

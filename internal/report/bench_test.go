@@ -1,0 +1,70 @@
+package report
+
+import (
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/stats"
+)
+
+// bigDelta is a worker's report over 2 s that straddle 3 seconds: 5
+// entries of perEntry requests each, response times spread over 1–300 ms.
+func bigDelta(unix, perEntry int64) *stats.Delta {
+	d := &stats.Delta{Start: time.Unix(unix, 3e8), End: time.Unix(unix+2, 3e8)}
+	for _, name := range []string{"MQTT connect", "MQTT publish", "MQTT subscribe", "echo late", "echo receive"} {
+		counts := make([]int64, hist.Index(300*time.Millisecond)+1)
+		var sum time.Duration
+		for i := range perEntry {
+			rtt := time.Millisecond + time.Duration(i*7919%299)*time.Millisecond
+			counts[hist.Index(rtt)]++
+			sum += rtt
+		}
+		third := perEntry / 3
+		d.Entries = append(d.Entries, stats.EntryDelta{Type: "echo", Name: name, Requests: perEntry, Sum: sum,
+			Min: time.Millisecond, Max: 299 * time.Millisecond, ContentBytes: 64 * perEntry,
+			Hist: hdrhistogram.Snapshot{LowestTrackableValue: 1, HighestTrackableValue: 3600000000, SignificantFigures: 2, Counts: hist.Trim(counts)},
+			Seconds: []stats.Second{{Unix: unix, Requests: third}, {Unix: unix + 1, Requests: perEntry - 2*third}, {Unix: unix + 2, Requests: third}}})
+	}
+	return d
+}
+
+// BenchmarkAddDelta is the caller's side: queueing a delta, which never
+// waits and allocates nothing.
+func BenchmarkAddDelta(b *testing.B) {
+	st, err := Open(b.TempDir() + "/ltk.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.Begin(RunMeta{Start: time.Unix(1000, 0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := syntheticDelta(1000, 100, 5*time.Millisecond)
+	b.ReportAllocs()
+	for b.Loop() {
+		run.AddDelta(d)
+	}
+	b.StopTimer()
+	_ = run.End(time.Unix(1001, 0))
+}
+
+// BenchmarkWriterMerge is the writer's side: splitting a worker's 2-second
+// delta (5 entries, 4,000 requests with spread response times) into
+// per-second samples. The store keeps up with this many deltas per second.
+func BenchmarkWriterMerge(b *testing.B) {
+	d := bigDelta(1000, 2000)
+	w := &writer{accs: make(map[sampleKey]*acc), evictedMax: -1 << 62}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.add(item{delta: d})
+	}
+	var n int64
+	for _, e := range d.Entries {
+		n += e.Requests
+	}
+	b.ReportMetric(float64(n), "requests/delta")
+}
