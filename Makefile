@@ -33,6 +33,7 @@ vet: ## go vet and gofmt check
 
 test: vet ## vet, then every test (with the race detector); needs Debian's mosquitto for the Mosquitto tests
 	$(GO) test -race -count=1 ./...
+	cd echoappcf && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 bench: bench-micro bench-fleet ## every benchmark: the hot paths, then the echo fleet at FLEET devices
 
