@@ -28,13 +28,25 @@ type BehaviorFunc func(ctx context.Context, s *Session) error
 // Run calls f.
 func (f BehaviorFunc) Run(ctx context.Context, s *Session) error { return f(ctx, s) }
 
-// The built-in behaviours.
+// The built-in behaviours. On the lean client they run as state machines
+// driven by the device's events, without a goroutine of their own; any other
+// Behavior runs in a goroutine on either client.
 var (
 	// Echo is the tutorial's behaviour, the default: see echo.go.
-	Echo Behavior = BehaviorFunc(runEcho)
+	Echo Behavior = echoBehavior{}
 	// Telemetry publishes every wait interval and expects no reply.
-	Telemetry Behavior = BehaviorFunc(runTelemetry)
+	Telemetry Behavior = telemetryBehavior{}
 )
+
+// echoBehavior and telemetryBehavior are comparable, so that the lean
+// client can recognise them.
+type (
+	echoBehavior      struct{}
+	telemetryBehavior struct{}
+)
+
+func (echoBehavior) Run(ctx context.Context, s *Session) error      { return runEcho(ctx, s) }
+func (telemetryBehavior) Run(ctx context.Context, s *Session) error { return runTelemetry(ctx, s) }
 
 // behaviors maps the names accepted by BehaviorByName to behaviours. A new
 // behaviour is a file with its Run function and a line here.

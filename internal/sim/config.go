@@ -5,10 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
+
+// MQTT client engines a device can run on (Config.Client).
+const (
+	// ClientLean is ltk's own lean connection (package mqttlean): no
+	// goroutine per device for the built-in behaviours, a few hundred bytes
+	// of state, sockets served by shared event loops. The default.
+	ClientLean = "lean"
+	// ClientPaho is the Eclipse Paho Go client, a few goroutines and buffers
+	// per connection: the reference to compare the lean client with.
+	ClientPaho = "paho"
+)
+
+// ClientNames returns the accepted values of Config.Client.
+func ClientNames() []string { return []string{ClientLean, ClientPaho} }
 
 // Defaults applied by Config to its zero fields.
 const (
@@ -31,6 +47,14 @@ type Config struct {
 	// TLS configures ssl:// brokers; nil uses the system roots and the
 	// broker's host name.
 	TLS *tls.Config
+	// Client is the MQTT client engine: ClientLean or ClientPaho. Empty =
+	// ClientLean.
+	Client string
+	// LocalAddr is the source address the device dials from; the zero value
+	// lets the system choose. Spreading a large fleet over several loopback
+	// addresses (127.0.0.2, 127.0.0.3, …) keeps one address's ephemeral ports
+	// from running out.
+	LocalAddr netip.Addr
 
 	// DeviceID names the device in its topics: /devices/DeviceID/events and
 	// /devices/DeviceID/commands/#. It must not contain '/', '+' or '#'.
@@ -79,6 +103,9 @@ type Config struct {
 
 // setDefaults fills the zero fields.
 func (c *Config) setDefaults() {
+	if c.Client == "" {
+		c.Client = ClientLean
+	}
 	if c.ClientID == "" {
 		c.ClientID = c.DeviceID
 	}
@@ -120,6 +147,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if err := validateBroker(c.Broker); err != nil {
 		errs = append(errs, err)
+	}
+	if !slices.Contains(ClientNames(), c.Client) {
+		errs = append(errs, fmt.Errorf("MQTT client %q is not known: use %s", c.Client, strings.Join(ClientNames(), " or ")))
 	}
 	if c.DeviceID == "" {
 		errs = append(errs, errors.New("device id is empty: give every device an id such as LTK00001"))

@@ -145,9 +145,7 @@ func (s *Session) subscribe(ctx context.Context, c *conn) error {
 }
 
 // commandsFilter returns the subscription filter /devices/D/commands/#.
-func (s *Session) commandsFilter() string {
-	return "/devices/" + s.cfg.DeviceID + "/commands/#"
-}
+func (s *Session) commandsFilter() string { return s.filter }
 
 // clientOptions configures paho for one connection of the device. The engine
 // owns reconnects (to record them), so paho's are off; the session is clean,
@@ -185,6 +183,9 @@ func (s *Session) clientOptions(ctx context.Context, c *conn, password string) *
 // handshake fails at once; connect disarms that when the handshake is done.
 func (s *Session) dial(ctx context.Context, c *conn, u *url.URL) (net.Conn, error) {
 	d := &net.Dialer{Timeout: s.cfg.ConnectTimeout}
+	if s.cfg.LocalAddr.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: s.cfg.LocalAddr.AsSlice()}
+	}
 	var nc net.Conn
 	var err error
 	if brokerSchemes[u.Scheme] {

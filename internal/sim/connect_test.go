@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ltk-dev/ltk/internal/mqttlean"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
@@ -23,17 +24,19 @@ func (refuseAll) PublicKey(string) (crypto.PublicKey, bool) { return nil, false 
 
 func TestConnectRefusedByBroker(t *testing.T) {
 	t.Parallel()
-	tt := targettest.Start(t, func(c *target.Config) { c.Auth, c.Keys = target.AuthJWT, refuseAll{} })
-	r := newRecorder()
-	cfg := testConfig(tt.BrokerURL(), "LTK00007", r)
-	cfg.Credentials = sim.CredentialsFunc(func(time.Time) (string, time.Time, error) { return "not-a-jwt", time.Time{}, nil })
-	stop := run(t, newDevice(t, cfg))
+	forEachClient(t, func(t *testing.T, client string) {
+		tt := targettest.Start(t, func(c *target.Config) { c.Auth, c.Keys = target.AuthJWT, refuseAll{} })
+		r := newRecorder()
+		cfg := testConfig(client, tt.BrokerURL(), "LTK00007", r)
+		cfg.Credentials = sim.CredentialsFunc(func(time.Time) (string, time.Time, error) { return "not-a-jwt", time.Time{}, nil })
+		stop := run(t, newDevice(t, cfg))
 
-	fails := r.waitFor(t, sim.EventConnect, false, 2) // refused, then refused again after the backoff
-	require.NoError(t, stop())
-	require.Contains(t, []string{"not Authorized", "bad user name or password"}, fails[0].msg)
-	require.Zero(t, r.count(sim.EventConnect, true))
-	require.Zero(t, r.count(sim.EventPublish, true), "the behaviour never started")
+		fails := r.waitFor(t, sim.EventConnect, false, 2) // refused, then refused again after the backoff
+		require.NoError(t, stop())
+		require.Contains(t, []string{"not Authorized", "bad user name or password"}, fails[0].msg)
+		require.Zero(t, r.count(sim.EventConnect, true))
+		require.Zero(t, r.count(sim.EventPublish, true), "the behaviour never started")
+	})
 }
 
 // hangUp accepts TCP connections and closes them at once, counting them.
@@ -59,126 +62,142 @@ func hangUp(t *testing.T) (addr string, accepted *atomic.Int64) {
 
 func TestConnectFailsAndRetries(t *testing.T) {
 	t.Parallel()
-	addr, accepted := hangUp(t)
-	r := newRecorder()
-	stop := run(t, newDevice(t, testConfig("tcp://"+addr, "LTK00008", r)))
+	forEachClient(t, func(t *testing.T, client string) {
+		addr, accepted := hangUp(t)
+		r := newRecorder()
+		stop := run(t, newDevice(t, testConfig(client, "tcp://"+addr, "LTK00008", r)))
 
-	fails := r.waitFor(t, sim.EventConnect, false, 3)
-	require.NoError(t, stop())
-	require.Contains(t, fails[0].msg, "network Error")
-	require.GreaterOrEqual(t, accepted.Load(), int64(3))
-	require.Zero(t, r.count(sim.EventConnect, true))
+		fails := r.waitFor(t, sim.EventConnect, false, 3)
+		require.NoError(t, stop())
+		if client == sim.ClientPaho {
+			require.Contains(t, fails[0].msg, "network Error")
+		} else {
+			require.Contains(t, []string{mqttlean.ErrBrokerClosedEarly.Error(), "read: connection reset by peer"}, fails[0].msg)
+		}
+		require.GreaterOrEqual(t, accepted.Load(), int64(3))
+		require.Zero(t, r.count(sim.EventConnect, true))
+	})
 }
 
 func TestCredentialsError(t *testing.T) {
 	t.Parallel()
-	tt := targettest.Start(t)
-	r := newRecorder()
-	cfg := testConfig(tt.BrokerURL(), "LTK00009", r)
-	var calls atomic.Int64
-	cfg.Credentials = sim.CredentialsFunc(func(time.Time) (string, time.Time, error) {
-		if calls.Add(1) == 1 {
-			return "", time.Time{}, errors.New("key file unreadable")
-		}
-		return "", time.Time{}, nil
-	})
-	stop := run(t, newDevice(t, cfg))
+	forEachClient(t, func(t *testing.T, client string) {
+		tt := targettest.Start(t)
+		r := newRecorder()
+		cfg := testConfig(client, tt.BrokerURL(), "LTK00009", r)
+		var calls atomic.Int64
+		cfg.Credentials = sim.CredentialsFunc(func(time.Time) (string, time.Time, error) {
+			if calls.Add(1) == 1 {
+				return "", time.Time{}, errors.New("key file unreadable")
+			}
+			return "", time.Time{}, nil
+		})
+		stop := run(t, newDevice(t, cfg))
 
-	r.waitFor(t, sim.EventEchoReceive, true, 1) // the retry worked
-	require.NoError(t, stop())
-	fails := r.matching(sim.EventConnect, false)
-	require.Len(t, fails, 1)
-	require.Equal(t, "device LTK00009 credentials: key file unreadable", fails[0].msg)
+		r.waitFor(t, sim.EventEchoReceive, true, 1) // the retry worked
+		require.NoError(t, stop())
+		fails := r.matching(sim.EventConnect, false)
+		require.Len(t, fails, 1)
+		require.Equal(t, "device LTK00009 credentials: key file unreadable", fails[0].msg)
+	})
 }
 
 func TestReconnectAfterBrokerRestart(t *testing.T) {
 	t.Parallel()
-	tt := targettest.Start(t)
-	r := newRecorder()
-	stop := run(t, newDevice(t, testConfig(tt.BrokerURL(), "LTK00010", r)))
+	forEachClient(t, func(t *testing.T, client string) {
+		tt := targettest.Start(t)
+		r := newRecorder()
+		stop := run(t, newDevice(t, testConfig(client, tt.BrokerURL(), "LTK00010", r)))
 
-	r.waitFor(t, sim.EventEchoReceive, true, 1)
-	tt.Restart(t)
-	lost := r.waitFor(t, sim.EventDisconnect, false, 1)
-	require.NotEmpty(t, lost[0].msg)
-	r.waitFor(t, sim.EventConnect, true, 2)
-	r.waitFor(t, sim.EventSubscribe, true, 2)
-	before := r.count(sim.EventEchoReceive, true)
-	r.waitFor(t, sim.EventEchoReceive, true, before+2) // echoes resume
-	require.NoError(t, stop())
+		r.waitFor(t, sim.EventEchoReceive, true, 1)
+		tt.Restart(t)
+		lost := r.waitFor(t, sim.EventDisconnect, false, 1)
+		require.NotEmpty(t, lost[0].msg)
+		r.waitFor(t, sim.EventConnect, true, 2)
+		r.waitFor(t, sim.EventSubscribe, true, 2)
+		before := r.count(sim.EventEchoReceive, true)
+		r.waitFor(t, sim.EventEchoReceive, true, before+2) // echoes resume
+		require.NoError(t, stop())
+	})
 }
 
 func TestReconnectBeforeCredentialsExpire(t *testing.T) {
 	t.Parallel()
-	tt := targettest.Start(t)
-	r := newRecorder()
-	cfg := testConfig(tt.BrokerURL(), "LTK00011", r)
-	var calls atomic.Int64
-	cfg.Credentials = sim.CredentialsFunc(func(now time.Time) (string, time.Time, error) {
-		calls.Add(1)
-		return "jwt", now.Add(time.Second), nil
-	})
-	begin := time.Now()
-	stop := run(t, newDevice(t, cfg))
+	forEachClient(t, func(t *testing.T, client string) {
+		tt := targettest.Start(t)
+		r := newRecorder()
+		cfg := testConfig(client, tt.BrokerURL(), "LTK00011", r)
+		var calls atomic.Int64
+		cfg.Credentials = sim.CredentialsFunc(func(now time.Time) (string, time.Time, error) {
+			calls.Add(1)
+			return "jwt", now.Add(time.Second), nil
+		})
+		begin := time.Now()
+		stop := run(t, newDevice(t, cfg))
 
-	r.waitFor(t, sim.EventConnect, true, 2)
-	require.Less(t, time.Since(begin), time.Second, "reconnected before the first password expired")
-	r.waitFor(t, sim.EventSubscribe, true, 2)
-	before := r.count(sim.EventEchoReceive, true)
-	r.waitFor(t, sim.EventEchoReceive, true, before+1)
-	require.NoError(t, stop())
-	require.GreaterOrEqual(t, calls.Load(), int64(2))
-	require.Empty(t, r.failures(), "a planned reconnect records no failure")
+		r.waitFor(t, sim.EventConnect, true, 2)
+		require.Less(t, time.Since(begin), time.Second, "reconnected before the first password expired")
+		r.waitFor(t, sim.EventSubscribe, true, 2)
+		before := r.count(sim.EventEchoReceive, true)
+		r.waitFor(t, sim.EventEchoReceive, true, before+1)
+		require.NoError(t, stop())
+		require.GreaterOrEqual(t, calls.Load(), int64(2))
+		require.Empty(t, r.failures(), "a planned reconnect records no failure")
+	})
 }
 
 func TestRunConcurrentlyRefused(t *testing.T) {
 	t.Parallel()
-	addr, _ := hangUp(t)
-	r := newRecorder()
-	d := newDevice(t, testConfig("tcp://"+addr, "LTK00012", r))
-	stop := run(t, d)
-	r.waitFor(t, sim.EventConnect, false, 1)
-	require.ErrorIs(t, d.Run(t.Context()), sim.ErrRunning)
-	require.NoError(t, stop())
+	forEachClient(t, func(t *testing.T, client string) {
+		addr, _ := hangUp(t)
+		r := newRecorder()
+		d := newDevice(t, testConfig(client, "tcp://"+addr, "LTK00012", r))
+		stop := run(t, d)
+		r.waitFor(t, sim.EventConnect, false, 1)
+		require.ErrorIs(t, d.Run(t.Context()), sim.ErrRunning)
+		require.NoError(t, stop())
+	})
 }
 
 func TestStopDuringHandshake(t *testing.T) {
 	t.Parallel()
-	// A listener that accepts and never answers: the MQTT handshake hangs.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	accepted := make(chan net.Conn, 1)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		wg.Wait()
-		select {
-		case c := <-accepted:
-			_ = c.Close()
-		default:
-		}
-	})
-	r := newRecorder()
-	cfg := testConfig("tcp://"+ln.Addr().String(), "LTK00013", r)
-	cfg.ConnectTimeout = time.Minute
-	stop := run(t, newDevice(t, cfg))
+	forEachClient(t, func(t *testing.T, client string) {
+		// A listener that accepts and never answers: the MQTT handshake hangs.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		accepted := make(chan net.Conn, 1)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			c, err := ln.Accept()
+			if err == nil {
+				accepted <- c
+			}
+		})
+		t.Cleanup(func() {
+			_ = ln.Close()
+			wg.Wait()
+			select {
+			case c := <-accepted:
+				_ = c.Close()
+			default:
+			}
+		})
+		r := newRecorder()
+		cfg := testConfig(client, "tcp://"+ln.Addr().String(), "LTK00013", r)
+		cfg.ConnectTimeout = time.Minute
+		stop := run(t, newDevice(t, cfg))
 
-	timer := time.NewTimer(waitLimit)
-	defer timer.Stop()
-	select {
-	case c := <-accepted: // the device is in its handshake
-		accepted <- c // for the cleanup
-	case <-timer.C:
-		t.Fatal("the device never dialed")
-	}
-	begin := time.Now()
-	require.NoError(t, stop())
-	require.Less(t, time.Since(begin), 5*time.Second, "stop aborts a connect in progress")
-	require.Empty(t, r.all(), "an aborted connect is not a failure")
+		timer := time.NewTimer(waitLimit)
+		defer timer.Stop()
+		select {
+		case c := <-accepted: // the device is in its handshake
+			accepted <- c // for the cleanup
+		case <-timer.C:
+			t.Fatal("the device never dialed")
+		}
+		begin := time.Now()
+		require.NoError(t, stop())
+		require.Less(t, time.Since(begin), 5*time.Second, "stop aborts a connect in progress")
+		require.Empty(t, r.all(), "an aborted connect is not a failure")
+	})
 }

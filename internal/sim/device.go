@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,9 @@ var ErrRunning = errors.New("device is already running: run each Device once at 
 type Device struct {
 	cfg     Config
 	events  string // /devices/D/events
+	filter  string // /devices/D/commands/#
+	addr    string // the broker's host:port
+	tls     bool   // the broker URL asks for TLS
 	payload payload
 	running atomic.Bool
 }
@@ -36,9 +40,13 @@ func New(cfg Config) (*Device, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	u, _ := url.Parse(cfg.Broker) // Validate parsed it
 	return &Device{
 		cfg:     cfg,
 		events:  "/devices/" + cfg.DeviceID + "/events",
+		filter:  "/devices/" + cfg.DeviceID + "/commands/#",
+		addr:    u.Host,
+		tls:     brokerSchemes[u.Scheme],
 		payload: newPayload(cfg.DeviceID, cfg.ClientID, cfg.PayloadSize),
 	}, nil
 }
@@ -58,10 +66,37 @@ func (d *Device) ID() string { return d.cfg.DeviceID }
 // reconnects shortly before, right after a command arrives if one does
 // (when no reply is likely in flight), without recording a failure.
 func (d *Device) Run(ctx context.Context) error {
+	done := make(chan error, 1)
+	if err := d.Start(ctx, func(err error) { done <- err }); err != nil {
+		return err
+	}
+	return <-done
+}
+
+// Start starts the device as Run does and returns at once; done receives
+// what Run would have returned, exactly once, from another goroutine, after
+// everything the device started has exited. On the lean client a device
+// with a built-in behaviour then holds no goroutine while it runs, which is
+// how a swarm of tens of thousands of devices stays small. It returns
+// ErrRunning (and never calls done) when the device is already running.
+func (d *Device) Start(ctx context.Context, done func(error)) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
-	defer d.running.Store(false)
+	if d.cfg.Client == ClientLean {
+		startLean(ctx, d, done)
+		return nil
+	}
+	go func() {
+		err := d.runPaho(ctx)
+		d.running.Store(false)
+		done(err)
+	}()
+	return nil
+}
+
+// runPaho is Run on the paho client.
+func (d *Device) runPaho(ctx context.Context) error {
 	sv := supervisor{
 		dev:     d,
 		s:       newSession(d),

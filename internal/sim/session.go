@@ -40,6 +40,7 @@ type Command struct {
 type Session struct {
 	cfg      *Config // read only
 	events   string  // the events topic
+	filter   string  // the command subscription
 	payload  payload
 	interval pace.Interval
 	rnd      *rand.Rand // behaviour goroutine only
@@ -49,6 +50,9 @@ type Session struct {
 
 	out      []byte      // the publish buffer handed to paho; nil while paho may still hold it
 	ackTimer *time.Timer // bounds the wait for a publish's acknowledgement
+
+	lean   *leanDevice // set when the behaviour runs on the lean client
+	waiter leanWaiter  // lean: the Publish awaiting its PUBACK
 }
 
 var _ Recorder = (*Session)(nil)
@@ -59,6 +63,7 @@ func newSession(d *Device) *Session {
 	return &Session{
 		cfg:      &d.cfg,
 		events:   d.events,
+		filter:   d.filter,
 		payload:  d.payload,
 		interval: pace.Interval{Min: d.cfg.WaitMin, Max: d.cfg.WaitMax},
 		rnd:      rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
@@ -128,6 +133,9 @@ func (s *Session) Failure(ev Event, d time.Duration, msg string) { s.cfg.Recorde
 func (s *Session) Publish(ctx context.Context, payload []byte, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.lean != nil {
+		return s.lean.publishWait(ctx, payload, at)
 	}
 	c := s.conn.Load()
 	if c == nil {

@@ -1,0 +1,400 @@
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/mqttlean"
+	"github.com/ltk-dev/ltk/internal/pace"
+)
+
+// leanDevice is one run of a Device on the lean client: a state machine
+// driven by its connection's events (mqttlean calls it as the connection's
+// Handler), by one timer, and by the end of its context. The built-in
+// behaviours are part of the machine (lean_behavior.go), so a running device
+// holds no goroutine; any other Behavior runs in a goroutine of its own
+// (lean_session.go). It follows the paho engine (device.go) rule for rule:
+// the same events are recorded in the same cases.
+type leanDevice struct {
+	dev  *Device
+	cfg  *Config
+	ctx  context.Context
+	done func(error) // called once, by unlock, after complete
+
+	mu      sync.Mutex  // Guards the fields below.
+	timer   *time.Timer // the device's one timer; wake runs when it fires
+	armed   time.Time   // when timer fires; zero = stopped
+	unwatch func() bool // stops the watch on ctx
+
+	conn    *mqttlean.Conn // the connection, from Dial until Closed
+	link    linkPhase
+	intent  closeIntent // why we closed conn, if we did
+	since   time.Time   // start of the connect or subscribe in progress
+	subID   uint16
+	subBy   time.Time // subscribe deadline
+	attempt int       // failed connects since the last success
+	retryAt time.Time // next connect attempt; zero = none scheduled
+	minted  time.Time // when the connection's password was obtained
+	expires time.Time // when it stops being valid; zero = never
+	refresh refreshPhase
+	openAt  time.Time // refreshWaiting: the window opens
+	hard    time.Time // refreshOpen: reconnect at the latest then
+
+	stopping  bool  // ctx ended: no more reconnects
+	behDone   bool  // the behaviour has finished
+	completed bool  // done is due
+	notified  bool  // done was called
+	result    error // what done receives
+
+	b leanBehavior // the built-in behaviour's state
+	s *Session     // the session of a behaviour that runs in a goroutine; nil for built-ins
+}
+
+// linkPhase is where the device's connection is.
+type linkPhase uint8
+
+const (
+	linkNone        linkPhase = iota // no connection
+	linkConnecting                   // dialed, awaiting CONNACK
+	linkSubscribing                  // SUBSCRIBE sent, awaiting SUBACK
+	linkUp                           // subscribed: the behaviour may publish
+)
+
+// closeIntent says why the device closed its connection itself.
+type closeIntent uint8
+
+const (
+	intentNone    closeIntent = iota // we did not: a close is a loss
+	intentRefresh                    // fresh credentials: reconnect at once
+	intentRetry                      // the subscribe failed: reconnect after the backoff
+	intentAbort                      // stopping: nothing follows
+)
+
+var _ mqttlean.Handler = (*leanDevice)(nil)
+
+// startLean starts d on the lean client; done is called when it stopped.
+func startLean(ctx context.Context, d *Device, done func(error)) {
+	ld := &leanDevice{dev: d, cfg: &d.cfg, ctx: ctx, done: done}
+	switch d.cfg.Behavior.(type) {
+	case echoBehavior:
+		ld.b.echo = true
+	case telemetryBehavior:
+	default:
+		ld.s = newSession(d)
+		ld.s.lean = ld
+	}
+	ld.mu.Lock()
+	defer ld.unlock()
+	ld.timer = time.AfterFunc(time.Hour, ld.wake)
+	ld.retryAt = time.Now() // the first connect, at once, from the timer
+	ld.arm(ld.retryAt)
+	ld.unwatch = context.AfterFunc(ctx, ld.stop)
+}
+
+// unlock releases mu and then, once, tells the caller of Start that the run
+// is over; every entry point locks mu and leaves through unlock.
+func (d *leanDevice) unlock() {
+	notify := d.completed && !d.notified
+	if notify {
+		d.notified = true
+	}
+	d.mu.Unlock()
+	if notify {
+		d.dev.running.Store(false)
+		d.done(d.result)
+	}
+}
+
+// wake runs when the timer fires: whatever is due.
+func (d *leanDevice) wake() {
+	d.mu.Lock()
+	defer d.unlock()
+	if d.completed {
+		return
+	}
+	now := time.Now()
+	d.armed = time.Time{}
+	if !d.retryAt.IsZero() && !now.Before(d.retryAt) {
+		d.retryAt = time.Time{}
+		d.connect(now)
+	}
+	if d.link == linkSubscribing && !now.Before(d.subBy) {
+		d.cfg.Recorder.Failure(EventSubscribe, now.Sub(d.since), errSubscribeTimeout.Error())
+		d.closeConn(intentRetry)
+	}
+	if d.link == linkUp && d.intent == intentNone {
+		if d.refresh == refreshWaiting && !now.Before(d.openAt) {
+			d.refresh = refreshOpen // reconnect on the next command, or at hard
+		}
+		if d.refresh == refreshOpen && !now.Before(d.hard) {
+			d.refreshNow()
+		}
+	}
+	d.behaviorWake(now)
+	d.arm(now)
+}
+
+// arm sets the timer to the earliest deadline of the device.
+func (d *leanDevice) arm(now time.Time) {
+	if d.completed {
+		return
+	}
+	var at time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	earliest(d.retryAt)
+	if d.link == linkSubscribing {
+		earliest(d.subBy)
+	}
+	if d.link == linkUp && d.intent == intentNone {
+		switch d.refresh {
+		case refreshWaiting:
+			earliest(d.openAt)
+		case refreshOpen:
+			earliest(d.hard)
+		}
+	}
+	d.behaviorDeadlines(earliest)
+	switch {
+	case at.IsZero():
+		if !d.armed.IsZero() {
+			d.timer.Stop()
+			d.armed = time.Time{}
+		}
+	case !at.Equal(d.armed):
+		d.timer.Reset(at.Sub(now))
+		d.armed = at
+	}
+}
+
+// connect starts one connection attempt: password, then Dial; the rest
+// follows in Connected, Subscribed and Closed.
+func (d *leanDevice) connect(now time.Time) {
+	cfg := d.cfg
+	d.minted, d.expires = now, time.Time{}
+	var password string
+	if cfg.Credentials != nil {
+		p, exp, err := cfg.Credentials.Password(now)
+		if err != nil {
+			cfg.Recorder.Failure(EventConnect, 0, "device "+cfg.DeviceID+" credentials: "+err.Error())
+			d.retryLater(now)
+			return
+		}
+		password, d.expires = p, exp
+	}
+	o := mqttlean.Options{
+		Addr:           d.dev.addr,
+		LocalAddr:      cfg.LocalAddr,
+		ClientID:       cfg.ClientID,
+		Username:       cfg.Username,
+		Password:       password,
+		KeepAlive:      cfg.KeepAlive,
+		ConnectTimeout: cfg.ConnectTimeout,
+	}
+	if d.dev.tls {
+		o.TLS = cfg.TLS
+		if o.TLS == nil {
+			o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	d.since = now
+	c, err := mqttlean.Dial(&o, d)
+	if err != nil {
+		cfg.Recorder.Failure(EventConnect, time.Since(now), err.Error())
+		d.retryLater(now)
+		return
+	}
+	d.conn, d.link, d.intent = c, linkConnecting, intentNone
+}
+
+// retryLater schedules the next connect attempt after the backoff.
+func (d *leanDevice) retryLater(now time.Time) {
+	if d.stopping || d.behDone {
+		return
+	}
+	b := pace.Backoff{Min: d.cfg.ReconnectMin, Max: d.cfg.ReconnectMax}
+	d.retryAt = now.Add(b.Next(d.attempt, rand.Float64()))
+	d.attempt++
+}
+
+// closeConn closes the connection on purpose; Closed follows.
+func (d *leanDevice) closeConn(why closeIntent) {
+	if d.conn == nil {
+		return
+	}
+	d.intent = why
+	d.conn.Close()
+}
+
+// Connected records the connect and subscribes to the command topic.
+func (d *leanDevice) Connected(c *mqttlean.Conn) {
+	d.mu.Lock()
+	defer d.unlock()
+	if c != d.conn || d.link != linkConnecting || d.intent != intentNone {
+		return
+	}
+	now := time.Now()
+	d.cfg.Recorder.Success(EventConnect, now.Sub(d.since), 0)
+	d.link, d.since, d.subBy = linkSubscribing, now, now.Add(d.cfg.ConnectTimeout)
+	id, err := c.Subscribe(d.dev.filter, d.cfg.QoS)
+	if err != nil {
+		return // the connection is closing; Closed records the failed subscribe
+	}
+	d.subID = id
+	d.arm(now)
+}
+
+// Subscribed records the subscribe; the first one starts the behaviour.
+func (d *leanDevice) Subscribed(c *mqttlean.Conn, id uint16, granted byte) {
+	d.mu.Lock()
+	defer d.unlock()
+	if c != d.conn || d.link != linkSubscribing || id != d.subID || d.intent != intentNone {
+		return
+	}
+	now := time.Now()
+	if granted == 0x80 {
+		d.cfg.Recorder.Failure(EventSubscribe, now.Sub(d.since), errSubscribeRefused.Error())
+		d.closeConn(intentRetry)
+		return
+	}
+	d.cfg.Recorder.Success(EventSubscribe, now.Sub(d.since), 0)
+	d.link, d.attempt = linkUp, 0
+	d.armRefresh()
+	d.behaviorStart(now)
+	d.arm(now)
+}
+
+// armRefresh schedules the proactive reconnect ahead of credential expiry,
+// as supervisor.armRefresh does.
+func (d *leanDevice) armRefresh() {
+	d.refresh = refreshNone
+	if d.expires.IsZero() {
+		return
+	}
+	life := d.expires.Sub(d.minted)
+	if life <= 0 {
+		return // already expired: the broker will say so
+	}
+	margin := min(life/2, maxRefreshMargin)
+	d.refresh, d.openAt, d.hard = refreshWaiting, d.expires.Add(-margin), d.expires.Add(-margin/4)
+}
+
+// refreshNow replaces the connection with one carrying fresh credentials.
+func (d *leanDevice) refreshNow() {
+	d.cfg.Logger.Debug("reconnecting ahead of credential expiry", "device", d.cfg.DeviceID)
+	d.refresh = refreshNone
+	d.closeConn(intentRefresh)
+}
+
+// Message hands a command to the behaviour; in the refresh window it is the
+// quiet moment to reconnect.
+func (d *leanDevice) Message(c *mqttlean.Conn, topic, payload []byte) {
+	d.mu.Lock()
+	defer d.unlock()
+	if c != d.conn || d.link != linkUp || d.intent != intentNone {
+		return
+	}
+	now := time.Now()
+	d.behaviorMessage(topic, payload, now)
+	if d.refresh == refreshOpen && !d.stopping {
+		d.refreshNow()
+	}
+	d.arm(now)
+}
+
+// Acked completes the publish in flight.
+func (d *leanDevice) Acked(c *mqttlean.Conn, id uint16) {
+	d.mu.Lock()
+	defer d.unlock()
+	if c != d.conn {
+		return
+	}
+	now := time.Now()
+	d.behaviorAcked(id, now)
+	d.arm(now)
+}
+
+// Closed ends a connection: it records what was lost, unless the device
+// closed it on purpose, and decides what comes next.
+func (d *leanDevice) Closed(c *mqttlean.Conn, err error) {
+	d.mu.Lock()
+	defer d.unlock()
+	if c != d.conn {
+		return
+	}
+	now := time.Now()
+	link, intent := d.link, d.intent
+	d.conn, d.link, d.intent, d.refresh = nil, linkNone, intentNone, refreshNone
+	d.behaviorConnLost(intent != intentNone)
+	switch {
+	case d.behDone:
+		d.complete()
+	case intent == intentRefresh:
+		if !d.stopping {
+			d.connect(now)
+		}
+	case intent == intentRetry:
+		d.retryLater(now)
+	case intent == intentAbort:
+	default:
+		d.cfg.Logger.Debug("connection lost", "device", d.cfg.DeviceID, "err", err)
+		switch {
+		case link == linkUp:
+			d.cfg.Recorder.Failure(EventDisconnect, 0, err.Error())
+		case d.stopping: // an aborted connect is not a failure
+		case link == linkConnecting:
+			d.cfg.Recorder.Failure(EventConnect, now.Sub(d.since), err.Error())
+		case link == linkSubscribing:
+			d.cfg.Recorder.Failure(EventSubscribe, now.Sub(d.since), err.Error())
+		}
+		d.retryLater(now)
+	}
+	d.arm(now)
+}
+
+// stop runs when ctx ends: no more reconnects; the behaviour winds down
+// (the echo behaviour waits for its last echo) and then the device
+// disconnects.
+func (d *leanDevice) stop() {
+	d.mu.Lock()
+	defer d.unlock()
+	if d.stopping || d.completed {
+		return
+	}
+	d.stopping = true
+	now := time.Now()
+	d.retryAt, d.refresh = time.Time{}, refreshNone
+	if d.conn != nil && d.link != linkUp {
+		d.closeConn(intentAbort) // a connect in progress
+	}
+	d.behaviorStop(now)
+	d.arm(now)
+}
+
+// finishIfDone ends the run once the behaviour is done: it disconnects, and
+// completes when no connection is left.
+func (d *leanDevice) finishIfDone() {
+	if !d.behDone || d.completed {
+		return
+	}
+	d.retryAt = time.Time{}
+	if d.conn != nil {
+		d.closeConn(intentAbort) // Closed completes
+		return
+	}
+	d.complete()
+}
+
+// complete marks the run as over: unlock calls done.
+func (d *leanDevice) complete() {
+	d.completed = true
+	d.timer.Stop()
+	d.armed = time.Time{}
+	d.unwatch()
+}
