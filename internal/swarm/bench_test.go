@@ -36,6 +36,7 @@ var (
 	fleetSizes  = flag.String("fleet", "100", "BenchmarkEchoFleet: comma-separated device counts")
 	fleetWindow = flag.Duration("fleet-window", 10*time.Second, "BenchmarkEchoFleet: measurement window")
 	fleetRate   = flag.Float64("fleet-rate", 2000, "BenchmarkEchoFleet: spawn rate, devices per second")
+	fleetClient = flag.String("fleet-client", "lean,paho", "BenchmarkEchoFleet: comma-separated MQTT client engines")
 )
 
 // benchRoleEnv makes the test binary run as the benchmark's target.
@@ -138,16 +139,19 @@ func BenchmarkEchoFleet(b *testing.B) {
 		sizes = append(sizes, n)
 	}
 	for _, n := range sizes {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchFleetOf(b, n) })
+		for _, client := range strings.Split(*fleetClient, ",") {
+			b.Run(fmt.Sprintf("N=%d/client=%s", n, client), func(b *testing.B) { benchFleetOf(b, n, client) })
+		}
 	}
 }
 
-func benchFleetOf(b *testing.B, n int) {
+func benchFleetOf(b *testing.B, n int, client string) {
 	broker := startBenchTarget(b)
 	f := &benchFleet{rtt: hdrhistogram.New(1, 120_000_000, 3)}
 	cfgs := make([]sim.Config, n)
 	for i := range cfgs {
 		cfgs[i] = sim.Config{
+			Client:   client,
 			Broker:   broker,
 			DeviceID: fmt.Sprintf("LTK%05d", i),
 			QoS:      1,

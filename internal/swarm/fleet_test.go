@@ -90,11 +90,24 @@ func (r deviceRecorder) Failure(ev sim.Event, _ time.Duration, _ string) {
 	r.f.add(key{r.dev, ev, false})
 }
 
-// configs returns n fast echo devices against broker, recording into f.
-func configs(broker string, n int, f *fleet) []sim.Config {
+// forEachClient runs test as a parallel subtest on each MQTT client engine.
+func forEachClient(t *testing.T, test func(t *testing.T, client string)) {
+	t.Helper()
+	for _, client := range sim.ClientNames() {
+		t.Run(client, func(t *testing.T) {
+			t.Parallel()
+			test(t, client)
+		})
+	}
+}
+
+// configs returns n fast echo devices on client against broker, recording
+// into f.
+func configs(client, broker string, n int, f *fleet) []sim.Config {
 	cfgs := make([]sim.Config, n)
 	for i := range cfgs {
 		cfgs[i] = sim.Config{
+			Client:             client,
 			Broker:             broker,
 			DeviceID:           fmt.Sprintf("LTK%05d", i),
 			QoS:                1,

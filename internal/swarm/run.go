@@ -10,8 +10,8 @@ import (
 
 // Run starts and stops devices as Scale asks, until ctx ends. Then it stops
 // every device gracefully (each waits up to its last-message timeout for the
-// echo in flight) and returns after every device goroutine has exited. It
-// returns nil, or ErrRan when called a second time.
+// echo in flight) and returns after every device has stopped and everything
+// it started has exited. It returns nil, or ErrRan when called a second time.
 func (s *Swarm) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.ran {
@@ -78,28 +78,41 @@ func (s *Swarm) step(ctx context.Context, wg *sync.WaitGroup) (wait time.Duratio
 	return wait, changed, s.running
 }
 
-// start runs device i in its own goroutine. If a previous instance of the
-// device is still stopping, the new one waits for it, so the broker never
-// sees two clients with the device's id. The caller holds s.mu.
+// start starts device i. A device on the lean client then holds no
+// goroutine while it runs. If a previous instance of the device is still
+// stopping, a goroutine waits for it first, so the broker never sees two
+// clients with the device's id. The caller holds s.mu.
 func (s *Swarm) start(ctx context.Context, wg *sync.WaitGroup, i int) {
 	dctx, cancel := context.WithCancel(ctx)
 	prev, done := s.slots[i].done, make(chan struct{})
 	s.slots[i] = slot{cancel: cancel, done: done}
 	dev := s.devices[i]
-	wg.Go(func() {
-		defer close(done)
-		defer cancel()
-		if prev != nil {
-			select {
-			case <-prev:
-			case <-dctx.Done():
-				return
-			}
-		}
-		if err := dev.Run(dctx); err != nil {
+	wg.Add(1)
+	finish := func(err error) {
+		if err != nil {
 			s.log.Warn("device stopped with an error", "device", dev.ID(), "err", err)
 		}
-	})
+		cancel()
+		close(done)
+		wg.Done()
+	}
+	launch := func() {
+		if err := dev.Start(dctx, finish); err != nil {
+			finish(err)
+		}
+	}
+	if prev == nil || isClosed(prev) {
+		launch()
+		return
+	}
+	go func() {
+		select {
+		case <-prev:
+			launch()
+		case <-dctx.Done():
+			finish(nil)
+		}
+	}()
 }
 
 // stopAll cancels every running device; Run's deferred Wait waits for them.
