@@ -57,6 +57,9 @@ type Values struct {
 	Target bool
 
 	Master, Worker, TargetRes Resources
+	// ConfigHash, when set, annotates the master and worker pods, so that
+	// they restart when the Secrets or settings they read at start change.
+	ConfigHash string
 	// WorkerProbe is the probe handler (YAML) of the worker container's
 	// startup, readiness and liveness probes.
 	WorkerProbe string

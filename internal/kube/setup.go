@@ -3,9 +3,13 @@ package kube
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -70,6 +74,27 @@ type setup struct {
 	r     Runner
 	state State
 	kctx  string // the kubectl context everything is applied to
+	// secretData are the Secrets as applied, for the pods' config hash.
+	secretData []byte
+	hashKey    []byte
+}
+
+// configHash digests what the pods read at start (Secrets and settings), so
+// that a change restarts them and a re-run with the same values does not. It
+// is an HMAC keyed by the cluster token, so that the annotation gives no
+// help in guessing a password.
+func configHash(key, secrets []byte, settings map[string]string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(secrets)
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(m, "\x00%s=%s", k, settings[k])
+	}
+	return hex.EncodeToString(m.Sum(nil))[:16]
 }
 
 func (s *setup) printf(format string, args ...any) {
@@ -141,6 +166,8 @@ func (s *setup) secrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.secretData = data
+	s.hashKey = []byte(sec.ClusterToken)
 	shown, _ := RenderSecrets(ns, sec, true) // cannot fail where the unredacted one did not
 	c := s.applyCmd(data)
 	c.Secret, c.Shown = true, shown
@@ -191,6 +218,7 @@ func (s *setup) resolve(ctx context.Context, v *string, secret, key, envName str
 func (s *setup) apply(ctx context.Context) error {
 	v := s.cfg.Values
 	v.Image = s.state.Image
+	v.ConfigHash = configHash(s.hashKey, s.secretData, v.Settings)
 	ms, err := Render(v)
 	if err != nil {
 		return err

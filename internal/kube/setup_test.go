@@ -134,8 +134,20 @@ func TestSetupSecondRunSkipsWhatExists(t *testing.T) {
 	}
 	require.Contains(t, calls, "clusters describe")
 	require.Contains(t, calls, "docker push", "the image is rebuilt and pushed: the code may have changed")
-	require.Equal(t, firstSecrets, tl.Applied(t)[4], "generated token and password are kept")
+	applied := tl.Applied(t)
+	require.Equal(t, firstSecrets, applied[4], "generated token and password are kept")
 	require.Contains(t, out.String(), "kept from the last setup")
+	require.Contains(t, applied[2], "ltk.dev/config-hash: ")
+	require.Equal(t, applied[2], applied[5], "same Secrets and settings: the pods are left running")
+
+	// A new web password changes the pods' config hash, so they restart and read it.
+	cfg.Secrets.WebPassword = "new-password"
+	_, err = kube.Setup(t.Context(), cfg, runner(tl))
+	require.NoError(t, err, out.String())
+	applied = tl.Applied(t)
+	require.NotEqual(t, applied[5], applied[8])
+	require.Equal(t, strings.Count(applied[5], "config-hash"), 2, "master and workers")
+	require.NotContains(t, applied[8], "new-password")
 
 	st, _, err := kube.LoadState(cfg.StatePath)
 	require.NoError(t, err)
