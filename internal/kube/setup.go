@@ -59,7 +59,7 @@ func Setup(ctx context.Context, cfg Config, r Runner) (Result, error) {
 		}
 	}
 	if cfg.DryRun {
-		s.printf("then: wait for %s and the web UI's address", s.podsWanted())
+		s.printf("then: wait for %s to be ready, and for the web UI's address", s.podsWanted())
 		return Result{}, nil
 	}
 	if err := s.waitPods(ctx); err != nil {
