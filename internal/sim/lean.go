@@ -25,8 +25,8 @@ type leanDevice struct {
 	done func(error) // called once, by unlock, after complete
 
 	mu      sync.Mutex  // Guards the fields below.
-	timer   *time.Timer // the device's one timer; wake runs when it fires
-	armed   time.Time   // when timer fires; zero = stopped
+	wt      wheelTimer  // the device's one timer, on leanWheel; runs wake
+	armed   time.Time   // when wt fires; zero = not scheduled
 	unwatch func() bool // stops the watch on ctx
 
 	conn    *mqttlean.Conn // the connection, from Dial until Closed
@@ -86,9 +86,9 @@ func startLean(ctx context.Context, d *Device, done func(error)) {
 		ld.s = newSession(d)
 		ld.s.lean = ld
 	}
+	ld.wt.fire = ld.wake
 	ld.mu.Lock()
 	defer ld.unlock()
-	ld.timer = time.AfterFunc(time.Hour, ld.wake)
 	ld.retryAt = time.Now() // the first connect, at once, from the timer
 	ld.arm(ld.retryAt)
 	ld.unwatch = context.AfterFunc(ctx, ld.stop)
@@ -137,7 +137,8 @@ func (d *leanDevice) wake() {
 	d.arm(now)
 }
 
-// arm sets the timer to the earliest deadline of the device.
+// arm sets the timer to the earliest deadline of the device, on the wheel's
+// 1 ms grid.
 func (d *leanDevice) arm(now time.Time) {
 	if d.completed {
 		return
@@ -164,12 +165,15 @@ func (d *leanDevice) arm(now time.Time) {
 	switch {
 	case at.IsZero():
 		if !d.armed.IsZero() {
-			d.timer.Stop()
+			leanWheel.stop(&d.wt)
 			d.armed = time.Time{}
 		}
-	case !at.Equal(d.armed):
-		d.timer.Reset(at.Sub(now))
-		d.armed = at
+	default:
+		at = leanWheel.ceil(at)
+		if !at.Equal(d.armed) {
+			leanWheel.reset(&d.wt, at)
+			d.armed = at
+		}
 	}
 }
 
@@ -394,7 +398,7 @@ func (d *leanDevice) finishIfDone() {
 // complete marks the run as over: unlock calls done.
 func (d *leanDevice) complete() {
 	d.completed = true
-	d.timer.Stop()
+	leanWheel.stop(&d.wt)
 	d.armed = time.Time{}
 	d.unwatch()
 }

@@ -45,7 +45,7 @@ func (d *leanDevice) behaviorStart(now time.Time) {
 		d.startSession()
 		return
 	}
-	d.b.next = now // the first publish at once, as the goroutine version's timer(0)
+	d.b.next = leanWheel.ceil(now) // the first publish at once (on the wheel's grid), as the goroutine version's timer(0)
 	d.behaviorWake(now)
 }
 
@@ -77,12 +77,14 @@ func (d *leanDevice) behaviorWake(now time.Time) {
 		if !b.awaiting && !b.pending {
 			d.publish(now)
 		}
-		// As Session.NextAt: the next interval, or now when further behind.
+		// As Session.NextAt: the next interval, or now when further behind;
+		// on the wheel's grid, so that the publish is not late by a fraction
+		// of a tick, which would show in the measured times.
 		next := b.next.Add(pace.Interval{Min: d.cfg.WaitMin, Max: d.cfg.WaitMax}.Next(rand.Float64()))
 		if next.Before(now) {
 			next = now
 		}
-		b.next = next
+		b.next = leanWheel.ceil(next)
 	}
 }
 
