@@ -207,7 +207,7 @@ func TestLocalConcurrent(t *testing.T) {
 	}
 	require.Eventually(t, func() bool {
 		_, ok := target.PublicKey("LTK00020")
-		return ok
+		return ok && found.Load() > 0 // the readers ran concurrently with the writes
 	}, 10*time.Second, time.Millisecond, "the target sees the last device added")
 	close(done)
 	wg.Wait()
