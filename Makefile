@@ -10,6 +10,13 @@ DEMO_RATE    ?= 10
 DEMO_TIME    ?= 1m
 # Fleet sizes for the end-to-end benchmark (comma separated).
 FLEET        ?= 1000,10000
+# ltk bench (make bench-e2e): fleets at 1 msg/s, then an idle fleet (one publish a minute), on each MQTT client.
+BENCH_DEVICES   ?= 1000,10000,15000
+BENCH_TIME      ?= 30s
+BENCH_IDLE      ?= 19000
+BENCH_IDLE_TIME ?= 60s
+BENCH_CLIENTS   ?= lean,paho
+BENCH_FLAGS     ?=
 # Protobuf code generators, pinned so that `make proto` regenerates the committed code byte for byte.
 PROTOC_GEN_GO      ?= v1.36.12
 PROTOC_GEN_GO_GRPC ?= v1.6.2
@@ -42,6 +49,15 @@ bench-micro: ## hot-path benchmarks: histogram recording, payload encoding, JWTs
 
 bench-fleet: ## CPU per echo and memory per device for FLEET devices (default 1000,10000; target in a child process)
 	$(GO) test -run '^$$' -bench BenchmarkEchoFleet -benchtime 1x -timeout 30m ./internal/swarm -fleet=$(FLEET)
+
+.PHONY: bench-e2e
+bench-e2e: build ## ltk bench: CPU per echo, memory per device, connects/s for BENCH_DEVICES at 1 msg/s and BENCH_IDLE idle devices, on each MQTT client
+	@for n in $$(echo $(BENCH_DEVICES) | tr , ' '); do \
+		echo "== ltk bench --devices $$n --duration $(BENCH_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS)"; \
+		./$(BIN) bench --devices $$n --duration $(BENCH_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS) || exit 1; \
+	done
+	@echo "== ltk bench --devices $(BENCH_IDLE) --interval 60s --duration $(BENCH_IDLE_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS)"
+	@./$(BIN) bench --devices $(BENCH_IDLE) --interval 60s --duration $(BENCH_IDLE_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS)
 
 proto: ## regenerate internal/wire/ltkv1 from ltk.proto (Debian's protoc 3.21 + the pinned Go plugins)
 	@command -v protoc >/dev/null || { echo 'protoc missing: apt-get install -y protobuf-compiler'; exit 1; }

@@ -4,7 +4,6 @@ package mqttlean
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -172,8 +171,8 @@ func (lp *loop) run(rc syscall.RawConn) {
 	defer lp.closeFDs()
 	err := rc.Read(func(uintptr) bool {
 		for {
-			n, err := syscall.EpollWait(lp.ep, lp.events, 0)
-			if errors.Is(err, syscall.EINTR) {
+			n, e := epollWait(lp.ep, lp.events)
+			if e == syscall.EINTR {
 				continue
 			}
 			if n <= 0 {
@@ -222,22 +221,22 @@ func (lp *loop) handle(ev *syscall.EpollEvent) {
 		return
 	}
 	for {
-		n, err := syscall.Read(r.fd, lp.buf)
+		n, e := readFD(r.fd, lp.buf)
 		switch {
-		case n > 0:
+		case e == 0 && n > 0:
 			if err := r.c.feed(lp.buf[:n]); err != nil {
 				lp.finish(r, err)
 			}
 			return
-		case err == nil: // end of stream
+		case e == 0: // end of stream
 			lp.finish(r, nil)
 			return
-		case errors.Is(err, syscall.EINTR):
+		case e == syscall.EINTR:
 			continue
-		case errors.Is(err, syscall.EAGAIN):
+		case e == syscall.EAGAIN:
 			return
 		default:
-			lp.finish(r, os.NewSyscallError("read", err))
+			lp.finish(r, os.NewSyscallError("read", e))
 			return
 		}
 	}

@@ -125,16 +125,16 @@ func (r *raw) write(_ *Conn, b []byte) error {
 // writeFD writes what the socket takes now: n < len(b) when it is full.
 func writeFD(fd int, b []byte) (int, error) {
 	for {
-		n, err := syscall.Write(fd, b)
-		switch {
-		case err == nil:
+		n, e := writeRaw(fd, b)
+		switch e {
+		case 0:
 			return n, nil
-		case errors.Is(err, syscall.EINTR):
+		case syscall.EINTR:
 			continue
-		case errors.Is(err, syscall.EAGAIN):
+		case syscall.EAGAIN:
 			return 0, nil
 		default:
-			return 0, os.NewSyscallError("write", err)
+			return 0, os.NewSyscallError("write", e)
 		}
 	}
 }

@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/swarm"
+)
+
+// Time allowances of a run.
+const (
+	maxSettle   = 2 * time.Second // after the ramp, before the window: let the first publishes spread
+	rampGrace   = time.Minute     // on top of the ramp's planned length
+	maxFailures = 5               // failure messages kept as samples
+)
+
+// Run runs one benchmark: keys and registry (for JWT auth), the target in a
+// child process, the ramp, the measurement window. It returns after the
+// devices stopped and the target exited.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(fdLimit()); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "ltk-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("make a directory for the run's registry: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	devs, registryFile, err := makeKeys(ctx, &cfg, dir)
+	if err != nil {
+		return nil, err
+	}
+	tp, err := startTarget(&cfg, registryFile)
+	if err != nil {
+		return nil, err
+	}
+	defer tp.stop()
+	fmt.Fprintf(cfg.Progress, "target: MQTT on %s (process %d, auth %s)\n", tp.addr, tp.pid(), authOf(registryFile))
+
+	rec := newRecorder()
+	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, devs, "tcp://"+tp.addr, rec)})
+	if err != nil {
+		return nil, err
+	}
+	devs = nil
+
+	r := &Result{
+		Client: cfg.Client, Devices: cfg.Devices, Alg: cfg.Alg, QoS: cfg.QoS,
+		IntervalS: cfg.Interval.Seconds(), Sources: cfg.sources(), GoMaxProcs: runtime.GOMAXPROCS(0),
+		ExpectedEchoesPerS: float64(cfg.Devices) / cfg.Interval.Seconds(),
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss0, err := rss()
+	if err != nil {
+		return nil, err
+	}
+	heap0 := heapInUse()
+
+	runCtx, stopDevices := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = sw.Run(runCtx) })
+	defer func() {
+		fmt.Fprintln(cfg.Progress, "stopping the devices")
+		stopDevices()
+		wg.Wait()
+	}()
+
+	if err := ramp(ctx, &cfg, sw, rec, r); err != nil {
+		return nil, err
+	}
+	if err := sleep(ctx, min(maxSettle, 2*cfg.Interval)); err != nil {
+		return nil, err
+	}
+	begin := time.Now()
+	rampSnap, err := rec.window(begin)
+	if err != nil {
+		return nil, err
+	}
+	r.RampFailures = rampSnap.Total.NumFailures
+	fmt.Fprintf(cfg.Progress, "measuring for %v\n", cfg.Duration)
+	cpu0 := selfCPU()
+	tcpu0, terr := procCPU(tp.pid())
+	if err := sleep(ctx, cfg.Duration); err != nil {
+		return nil, err
+	}
+	cpu1 := selfCPU()
+	tcpu1, terr1 := procCPU(tp.pid())
+	end := time.Now()
+	snap, err := rec.window(end)
+	if err != nil {
+		return nil, err
+	}
+	rss1, err := rss()
+	if err != nil {
+		return nil, err
+	}
+	heap1 := heapInUse()
+
+	window := end.Sub(begin)
+	r.WindowS = window.Seconds()
+	r.Connected = int(min(rec.subscribed.Load(), int64(cfg.Devices)))
+	r.RSSPerDeviceKB = float64(rss1-rss0) / 1024 / float64(cfg.Devices)
+	r.HeapPerDeviceKB = float64(heap1-heap0) / 1024 / float64(cfg.Devices)
+	r.CPUPercent = 100 * (cpu1 - cpu0).Seconds() / window.Seconds()
+	echoes := entry(snap, sim.EventEchoReceive)
+	r.EchoesPerS = float64(echoes.NumRequests-echoes.NumFailures) / window.Seconds()
+	r.EchoRatio = r.EchoesPerS / r.ExpectedEchoesPerS
+	r.EchoP50Ms = millis(echoes.Percentile(0.5))
+	r.EchoP99Ms = millis(echoes.Percentile(0.99))
+	r.EchoMaxMs = millis(echoes.Max)
+	if n := echoes.NumRequests - echoes.NumFailures; n > 0 {
+		r.CPUPerEchoUs = float64((cpu1 - cpu0).Microseconds()) / float64(n)
+		if terr == nil && terr1 == nil {
+			r.TargetCPUPerEchoUs = float64((tcpu1 - tcpu0).Microseconds()) / float64(n)
+		}
+	}
+	if terr == nil && terr1 == nil {
+		r.TargetCPUPercent = 100 * (tcpu1 - tcpu0).Seconds() / window.Seconds()
+	}
+	r.Failures = snap.Total.NumFailures
+	for _, f := range append(rampSnap.Failures, snap.Failures...) {
+		if len(r.FailureSamples) == maxFailures {
+			break
+		}
+		r.FailureSamples = append(r.FailureSamples, fmt.Sprintf("%s: %s (%d×)", f.Name, f.Message, f.Occurrences))
+	}
+	if r.EchoesPerS == 0 && cfg.Interval <= cfg.Duration/2 {
+		return r, errNoEchoes
+	}
+	return r, nil
+}
+
+// ramp starts every device and waits until all subscribed, reporting
+// progress each second; it fills the ramp's measures of r.
+func ramp(ctx context.Context, cfg *Config, sw *swarm.Swarm, rec *recorder, r *Result) error {
+	planned := time.Duration(0)
+	if cfg.SpawnRate > 0 {
+		planned = time.Duration(float64(cfg.Devices) / cfg.SpawnRate * float64(time.Second))
+	}
+	limit := planned + rampGrace
+	fmt.Fprintf(cfg.Progress, "ramp: %d %s devices at %s\n", cfg.Devices, cfg.Client, rateText(cfg.SpawnRate))
+	cpu0, begin := selfCPU(), time.Now()
+	rate := cfg.SpawnRate
+	if rate < 0 {
+		rate = 0 // swarm: all at once
+	}
+	if err := sw.Scale(cfg.Devices, rate); err != nil {
+		return err
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	lastReport := begin
+	for rec.subscribed.Load() < int64(cfg.Devices) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case now := <-tick.C:
+			if now.Sub(begin) > limit {
+				return fmt.Errorf("only %d of %d devices connected within %v: see the failures with a smaller fleet, or lower --spawn-rate",
+					rec.subscribed.Load(), cfg.Devices, limit.Round(time.Second))
+			}
+			if now.Sub(lastReport) >= time.Second {
+				lastReport = now
+				fmt.Fprintf(cfg.Progress, "ramp: %d/%d connected\n", rec.subscribed.Load(), cfg.Devices)
+			}
+		}
+	}
+	took := time.Since(begin)
+	cpu := selfCPU() - cpu0
+	r.RampS = took.Seconds()
+	r.ConnectsPerS = float64(cfg.Devices) / took.Seconds()
+	r.CPUPerConnectUs = float64(cpu.Microseconds()) / float64(cfg.Devices)
+	fmt.Fprintf(cfg.Progress, "ramp: %d connected in %.1fs\n", cfg.Devices, took.Seconds())
+	return nil
+}
+
+func rateText(rate float64) string {
+	if rate < 0 {
+		return "once"
+	}
+	return fmt.Sprintf("%g/s", rate)
+}
+
+func authOf(registryFile string) string {
+	if registryFile == "" {
+		return "none"
+	}
+	return "jwt"
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// heapInUse returns the bytes in in-use heap spans.
+func heapInUse() int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
+}
+
+// entry returns the stats of ev in s (zero if none was recorded).
+func entry(s stats.Snapshot, ev sim.Event) stats.EntryStats {
+	for _, e := range s.Entries {
+		if e.Type == ev.Type() && e.Name == ev.Name() {
+			return e
+		}
+	}
+	return stats.EntryStats{}
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/sim"
+)
+
+// Defaults of Config.
+const (
+	DefaultDevices   = 1000
+	DefaultInterval  = time.Second
+	DefaultDuration  = 30 * time.Second
+	DefaultSpawnRate = 2000
+	DefaultAlg       = "ES256"
+	// DefaultPerSource is how many connections one source address carries
+	// before the next loopback address is used: below the ~28,000 ephemeral
+	// ports of one address, with room for sockets in TIME_WAIT.
+	DefaultPerSource = 20_000
+	// fdReserve is kept free of device sockets: files of the runtime,
+	// standard streams, pipes to the target.
+	fdReserve = 100
+)
+
+// Algorithms Config.Alg accepts: a JWT signed with an ES256 or RS256 key
+// per device (the target verifies each), or no authentication.
+var algs = []string{"ES256", "RS256", "none"}
+
+// Config describes one benchmark run.
+type Config struct {
+	// Devices is the fleet size. Each device holds one socket in this
+	// process and the target one in its own, so both must stay below the
+	// open-file limit. Zero = DefaultDevices.
+	Devices int `json:"devices"`
+	// Interval is each device's wait between publishes: 1 s for the
+	// tutorial's load, 60 s for a mostly idle fleet. Zero = DefaultInterval.
+	Interval time.Duration `json:"interval"`
+	// Duration is the measurement window, after every device connected.
+	// Zero = DefaultDuration.
+	Duration time.Duration `json:"duration"`
+	// SpawnRate is how many devices start per second during the ramp;
+	// negative = all at once. Zero = DefaultSpawnRate.
+	SpawnRate float64 `json:"spawn_rate"`
+	// Client is the MQTT client engine: sim.ClientLean or sim.ClientPaho.
+	// Empty = sim.ClientLean.
+	Client string `json:"client"`
+	// Alg is "ES256" or "RS256" (devices authenticate with JWTs, keys made
+	// for the run) or "none". Empty = DefaultAlg.
+	Alg string `json:"alg"`
+	// QoS of publishes and of the command subscription. The tutorial's is 1.
+	QoS byte `json:"qos"`
+	// PerSource is how many connections one loopback source address carries;
+	// more devices than that are spread over 127.0.0.2, 127.0.0.3, …
+	// Zero = DefaultPerSource.
+	PerSource int `json:"per_source"`
+
+	// TargetCommand is the target's command line without its flags: the ltk
+	// executable and "target". Required.
+	TargetCommand []string `json:"-"`
+	// TargetEnv is added to the target's environment (tests).
+	TargetEnv []string `json:"-"`
+	// Progress receives a line per step and per second of the ramp. Nil =
+	// discard.
+	Progress io.Writer `json:"-"`
+}
+
+func (c *Config) setDefaults() {
+	if c.Devices == 0 {
+		c.Devices = DefaultDevices
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if c.SpawnRate == 0 {
+		c.SpawnRate = DefaultSpawnRate
+	}
+	if c.Client == "" {
+		c.Client = sim.ClientLean
+	}
+	if c.Alg == "" {
+		c.Alg = DefaultAlg
+	}
+	if c.PerSource == 0 {
+		c.PerSource = DefaultPerSource
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+}
+
+// Validate reports what is wrong with the configuration; fdLimit is the
+// process's open-file limit (0 = unknown).
+func (c *Config) Validate(fdLimit int) error {
+	var errs []error
+	if c.Devices < 1 {
+		errs = append(errs, fmt.Errorf("devices %d: run at least 1", c.Devices))
+	} else if fdLimit > 0 && c.Devices > fdLimit-fdReserve {
+		errs = append(errs, fmt.Errorf("%d devices need %d sockets in this process (and as many in the target's), but a process may open %d files: run at most %d devices, or raise the limit (ulimit -n)",
+			c.Devices, c.Devices, fdLimit, fdLimit-fdReserve))
+	}
+	if c.Interval < time.Millisecond {
+		errs = append(errs, fmt.Errorf("interval %v: use at least 1ms", c.Interval))
+	}
+	if c.Duration < time.Second {
+		errs = append(errs, fmt.Errorf("duration %v: measure for at least 1s", c.Duration))
+	}
+	if !slices.Contains(sim.ClientNames(), c.Client) {
+		errs = append(errs, fmt.Errorf("MQTT client %q: use %s", c.Client, strings.Join(sim.ClientNames(), " or ")))
+	}
+	if !slices.Contains(algs, c.Alg) {
+		errs = append(errs, fmt.Errorf("alg %q: use %s", c.Alg, strings.Join(algs, ", ")))
+	}
+	if c.QoS > 1 {
+		errs = append(errs, fmt.Errorf("QoS %d: use 0 or 1", c.QoS))
+	}
+	if c.PerSource < 1 {
+		errs = append(errs, fmt.Errorf("connections per source address %d: use at least 1", c.PerSource))
+	}
+	if len(c.TargetCommand) == 0 {
+		errs = append(errs, errors.New("no target command: give the ltk executable and \"target\""))
+	}
+	return errors.Join(errs...)
+}
+
+// sources returns how many loopback source addresses the fleet needs.
+func (c *Config) sources() int { return (c.Devices + c.PerSource - 1) / c.PerSource }

@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Result is what one run measured, for the load-generating process alone
+// unless a field says otherwise. Rates and times per echo are over the
+// measurement window; memory is the growth from before the devices existed
+// to the end of the window.
+type Result struct {
+	Client     string  `json:"client"`
+	Devices    int     `json:"devices"`
+	Connected  int     `json:"connected"` // devices subscribed at the end
+	Alg        string  `json:"alg"`
+	QoS        byte    `json:"qos"`
+	IntervalS  float64 `json:"interval_s"`
+	WindowS    float64 `json:"window_s"`
+	Sources    int     `json:"source_addresses"`
+	GoMaxProcs int     `json:"gomaxprocs"`
+
+	ExpectedEchoesPerS float64 `json:"expected_echoes_per_s"` // devices ÷ interval
+	EchoesPerS         float64 `json:"echoes_per_s"`
+	EchoRatio          float64 `json:"echo_ratio"` // achieved ÷ expected
+	EchoP50Ms          float64 `json:"echo_p50_ms"`
+	EchoP99Ms          float64 `json:"echo_p99_ms"`
+	EchoMaxMs          float64 `json:"echo_max_ms"`
+
+	CPUPerEchoUs    float64 `json:"cpu_us_per_echo"` // process CPU ÷ echoes
+	CPUPercent      float64 `json:"cpu_percent"`     // of one core, during the window
+	RSSPerDeviceKB  float64 `json:"rss_kb_per_device"`
+	HeapPerDeviceKB float64 `json:"heap_kb_per_device"`
+
+	RampS           float64 `json:"ramp_s"`
+	ConnectsPerS    float64 `json:"connects_per_s"`     // wall clock, during the ramp
+	CPUPerConnectUs float64 `json:"cpu_us_per_connect"` // process CPU ÷ connects, during the ramp
+
+	Failures       int64    `json:"failures"`      // in the window
+	RampFailures   int64    `json:"ramp_failures"` // during the ramp
+	FailureSamples []string `json:"failure_samples,omitempty"`
+
+	TargetCPUPercent   float64 `json:"target_cpu_percent"` // the target process, of one core
+	TargetCPUPerEchoUs float64 `json:"target_cpu_us_per_echo"`
+}
+
+// WriteJSON writes results as an indented JSON array.
+func WriteJSON(w io.Writer, results []*Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(results)
+}
+
+// WriteTable writes results side by side, one column per run.
+func WriteTable(w io.Writer, results []*Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	row := func(name string, cell func(r *Result) string) {
+		cells := make([]string, len(results))
+		for i, r := range results {
+			cells[i] = cell(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t\n", name, strings.Join(cells, "\t"))
+	}
+	row("MQTT client", func(r *Result) string { return r.Client })
+	row("devices (connected)", func(r *Result) string { return fmt.Sprintf("%d (%d)", r.Devices, r.Connected) })
+	row("auth, QoS", func(r *Result) string { return fmt.Sprintf("%s, %d", r.Alg, r.QoS) })
+	row("interval, window", func(r *Result) string { return fmt.Sprintf("%gs, %.1fs", r.IntervalS, r.WindowS) })
+	row("echoes/s (expected)", func(r *Result) string {
+		return fmt.Sprintf("%.0f (%.0f, %.1f%%)", r.EchoesPerS, r.ExpectedEchoesPerS, 100*r.EchoRatio)
+	})
+	row("echo p50 / p99 / max", func(r *Result) string {
+		return fmt.Sprintf("%s / %s / %s ms", ms(r.EchoP50Ms), ms(r.EchoP99Ms), ms(r.EchoMaxMs))
+	})
+	row("CPU per echo", func(r *Result) string { return fmt.Sprintf("%.1f µs", r.CPUPerEchoUs) })
+	row("CPU (of one core)", func(r *Result) string { return fmt.Sprintf("%.1f%%", r.CPUPercent) })
+	row("RSS per device", func(r *Result) string { return fmt.Sprintf("%.2f KB", r.RSSPerDeviceKB) })
+	row("heap per device", func(r *Result) string { return fmt.Sprintf("%.2f KB", r.HeapPerDeviceKB) })
+	row("ramp", func(r *Result) string { return fmt.Sprintf("%.1fs, %.0f connects/s", r.RampS, r.ConnectsPerS) })
+	row("CPU per connect", func(r *Result) string {
+		return fmt.Sprintf("%.0f µs (%.0f/s per core)", r.CPUPerConnectUs, perCore(r.CPUPerConnectUs))
+	})
+	row("failures (ramp)", func(r *Result) string { return fmt.Sprintf("%d (%d)", r.Failures, r.RampFailures) })
+	row("target CPU", func(r *Result) string {
+		return fmt.Sprintf("%.1f%%, %.1f µs/echo", r.TargetCPUPercent, r.TargetCPUPerEchoUs)
+	})
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range results {
+		for _, s := range r.FailureSamples {
+			if _, err := fmt.Fprintf(w, "%s failure: %s\n", r.Client, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ms formats milliseconds with two decimals below 10 ms, as ltk's tables do.
+func ms(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// perCore turns CPU microseconds per operation into operations per
+// CPU-second.
+func perCore(us float64) float64 {
+	if us <= 0 {
+		return 0
+	}
+	return 1e6 / us
+}

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ltk-dev/ltk/internal/bench"
+	"github.com/ltk-dev/ltk/internal/sim"
+)
+
+func init() { register(newBenchCmd) }
+
+// benchFlags are the flags of ltk bench.
+type benchFlags struct {
+	cfg     bench.Config
+	clients string  // --mqtt-client: one engine or a comma-separated list
+	rate    float64 // --rate: publishes per second of the whole fleet
+	json    bool
+}
+
+func newBenchCmd(env *Env) *cobra.Command {
+	f := benchFlags{clients: sim.ClientLean}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure what generating load costs ltk: CPU per echo, memory per device, connect rate",
+		Long: `Bench starts the embedded IoT target in a child process, runs --devices
+simulated devices with the tutorial's echo behaviour in this process, and
+measures this process alone: echoes per second achieved against those
+expected, echo latency (p50/p99), CPU time per echo round trip, resident
+memory per connected device, and the connect rate of the ramp, with the
+target's CPU for context.
+
+Each device publishes every --interval (1s is the tutorial's load, 60s an
+idle fleet); --rate sets the interval from a total publish rate instead.
+--mqtt-client lean,paho runs the same benchmark on both MQTT clients, one
+after the other, and prints them side by side. --alg ES256 or RS256 makes a
+key per device and has the target verify JWTs; none skips authentication.
+
+A process may open only so many files: the devices' sockets and the
+target's both count against that limit, each in its own process.
+
+  ltk bench --devices 10000
+  ltk bench --devices 19000 --interval 60s --duration 2m
+  ltk bench --devices 1000 --mqtt-client lean,paho --json > bench.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, env, &f) },
+	}
+	fs := cmd.Flags()
+	c := &f.cfg
+	fs.IntVarP(&c.Devices, "devices", "c", bench.DefaultDevices, "devices to simulate")
+	fs.DurationVar(&c.Interval, "interval", bench.DefaultInterval, "each device's wait between publishes")
+	fs.Float64Var(&f.rate, "rate", 0, "publishes per second of the whole fleet (sets --interval to devices ÷ rate)")
+	fs.DurationVarP(&c.Duration, "duration", "t", bench.DefaultDuration, "measurement window, after every device connected")
+	fs.Float64VarP(&c.SpawnRate, "spawn-rate", "r", bench.DefaultSpawnRate, "devices started per second during the ramp (-1: all at once)")
+	fs.StringVar(&f.clients, "mqtt-client", sim.ClientLean, "MQTT client engine: lean, paho, or both as lean,paho")
+	fs.StringVar(&c.Alg, "alg", bench.DefaultAlg, "device auth: ES256 or RS256 (a key per device, JWTs verified by the target) or none")
+	fs.Uint8Var(&c.QoS, "qos", sim.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
+	fs.IntVar(&c.PerSource, "per-source", bench.DefaultPerSource, "connections per loopback source address; more devices spread over 127.0.0.2, 127.0.0.3, …")
+	fs.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
+	return cmd
+}
+
+func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
+	clients := strings.Split(f.clients, ",")
+	for _, c := range clients {
+		if !slices.Contains(sim.ClientNames(), c) {
+			return usageError(fmt.Errorf("--mqtt-client %q: use lean, paho or lean,paho", f.clients))
+		}
+	}
+	cfg := f.cfg
+	if f.rate != 0 {
+		if cmd.Flags().Changed("interval") {
+			return usageError(errors.New("--rate and --interval both set the publish interval: give one"))
+		}
+		if f.rate < 0 {
+			return usageError(fmt.Errorf("--rate %g: give publishes per second, above 0", f.rate))
+		}
+		cfg.Interval = time.Duration(float64(cfg.Devices) / f.rate * float64(time.Second))
+	}
+	if strings.EqualFold(cfg.Alg, "none") {
+		cfg.Alg = "none"
+	} else {
+		cfg.Alg = strings.ToUpper(cfg.Alg)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the ltk executable to run the target: %w", err)
+	}
+	cfg.TargetCommand = []string{exe, "target"}
+	cfg.Progress = env.Stderr
+	check := cfg
+	check.Client = clients[0]
+	if err := check.Validate(0); err != nil {
+		return usageError(err)
+	}
+
+	ctx, again, stop := env.signals(cmd.Context())
+	defer stop()
+	go hardStop(env, again)
+	var results []*bench.Result
+	for _, client := range clients {
+		c := cfg
+		c.Client = client
+		r, err := bench.Run(ctx, c)
+		if err != nil {
+			return fmt.Errorf("bench on the %s client: %w", client, err)
+		}
+		results = append(results, r)
+	}
+	if f.json {
+		return bench.WriteJSON(env.Stdout, results)
+	}
+	return bench.WriteTable(env.Stdout, results)
+}

@@ -1,0 +1,60 @@
+package cli_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/cli"
+	"github.com/ltk-dev/ltk/internal/cli/clitest"
+)
+
+// The benchmark itself (a target child process, devices, measures) is
+// tested in internal/bench; here, the command's flags.
+
+func TestBenchUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"client", []string{"--mqtt-client", "mosquitto"}, `--mqtt-client "mosquitto": use lean, paho or lean,paho`},
+		{"one bad client of two", []string{"--mqtt-client", "lean,pahoo"}, `--mqtt-client "lean,pahoo"`},
+		{"rate and interval", []string{"--rate", "100", "--interval", "2s"}, "--rate and --interval both set the publish interval: give one"},
+		{"negative rate", []string{"--rate", "-5"}, "--rate -5: give publishes per second, above 0"},
+		{"alg", []string{"--alg", "HS256"}, `alg "HS256": use ES256, RS256, none`},
+		{"devices", []string{"--devices", "0"}, "devices 0: run at least 1"},
+		{"window", []string{"-t", "10ms"}, "measure for at least 1s"},
+		{"qos", []string{"--qos", "2"}, "QoS 2: use 0 or 1"},
+		{"arguments", []string{"extra"}, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := clitest.NewEnv(t)
+			code := e.Run(append([]string{"bench"}, tc.args...)...)
+			require.Equal(t, cli.ExitUsage, code, e.Stderr())
+			require.Contains(t, e.Stderr(), tc.want)
+			require.Empty(t, e.Stdout())
+		})
+	}
+}
+
+func TestBenchRateSetsTheInterval(t *testing.T) {
+	t.Parallel()
+	// 10 devices at 1000 publishes/s: a 10 ms interval, which is valid;
+	// 10 devices at 20000/s would be 0.5 ms, which is refused, so the rate
+	// did set the interval.
+	e := clitest.NewEnv(t)
+	require.Equal(t, cli.ExitUsage, e.Run("bench", "--devices", "10", "--rate", "20000"), e.Stderr())
+	require.Contains(t, e.Stderr(), "interval 500µs: use at least 1ms")
+}
+
+func TestBenchHelp(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	require.Equal(t, cli.ExitOK, e.Run("bench", "--help"))
+	for _, flag := range []string{"--devices", "--rate", "--interval", "--duration", "--spawn-rate", "--mqtt-client", "--alg", "--json", "--per-source"} {
+		require.Contains(t, e.Stdout(), flag)
+	}
+}
