@@ -131,9 +131,12 @@ func (c *Config) setDefaults() {
 		c.Recorder = discard{}
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = discardLogger
 	}
 }
+
+// discardLogger is the Logger of devices given none: one for all of them.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 func setDefault(d *time.Duration, def time.Duration) {
 	if *d == 0 {
