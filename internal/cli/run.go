@@ -3,15 +3,19 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ltk-dev/ltk/internal/device"
@@ -25,8 +29,8 @@ import (
 
 func init() { register(newRunCmd) }
 
-// runFlags are the flags of ltk run.
-type runFlags struct {
+// testFlags are the flags of a headless test, shared by ltk run and ltk master.
+type testFlags struct {
 	headless      bool
 	devices       int
 	spawnRate     float64
@@ -38,7 +42,77 @@ type runFlags struct {
 	logLevel      slog.Level
 	settings      worker.Settings
 	fleet         fleetFlags
-	echo          echo.Config // the embedded target's back-end behaviour
+}
+
+// addTestFlags registers the flags of a headless test on fs.
+func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
+	fs.BoolVar(&f.headless, "headless", false, "run without the web UI, printing stats to the terminal")
+	fs.IntVarP(&f.devices, "devices", "c", 1, "number of devices to simulate")
+	fs.IntVarP(&f.devices, "users", "u", 1, "alias of --devices (Locust's name)")
+	fs.Float64VarP(&f.spawnRate, "spawn-rate", "r", 1, "devices started per second (0: all at once)")
+	fs.VarP(&f.runTime, "run-time", "t", "stop after this long, e.g. 300s, 20m, 1h30m (default: until Ctrl-C)")
+	fs.DurationVar(&f.printInterval, "print-interval", master.DefaultPrintInterval, "how often the live table is printed")
+	fs.BoolVar(&f.onlySummary, "only-summary", false, "print only the final summary, not the live table")
+	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv and PREFIX_failures.csv (Locust's columns) at the end")
+	fs.IntVar(&f.exitOnError, "exit-code-on-error", ExitFailures, "exit code when failures were recorded")
+	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
+	_ = fs.MarkHidden("users")
+	addSettingsFlags(fs, &f.settings)
+	addFleetFlags(fs, &f.fleet)
+}
+
+// validate checks the flags every headless test needs.
+func (f *testFlags) validate() error {
+	if !f.headless {
+		return withHint(usageError(errors.New("the web UI is not available yet")), "add --headless")
+	}
+	if f.devices < 1 {
+		return usageError(fmt.Errorf("--devices %d: want at least 1 device", f.devices))
+	}
+	if f.spawnRate < 0 {
+		return usageError(fmt.Errorf("--spawn-rate %g: want 0 (all at once) or more devices per second", f.spawnRate))
+	}
+	return nil
+}
+
+// headless returns the master's headless run for these flags.
+func (f *testFlags) headlessRun(env *Env, wait time.Duration) master.Headless {
+	return master.Headless{
+		Devices:       f.devices,
+		SpawnRate:     f.spawnRate,
+		RunTime:       time.Duration(f.runTime),
+		PrintInterval: f.printInterval,
+		OnlySummary:   f.onlySummary,
+		Out:           env.Stdout,
+		WaitWorkers:   wait,
+	}
+}
+
+// result turns a headless run's outcome into the command's: the CSV files,
+// and exit code 1 (or --exit-code-on-error) when failures were recorded.
+func (f *testFlags) result(env *Env, fleet []device.Device, snap stats.Snapshot, err error) error {
+	if err != nil {
+		if errors.Is(err, master.ErrNotEnoughDevices) && len(fleet) < f.devices {
+			return withHint(err, fmt.Sprintf("create more: ltk devices create %d %d", len(fleet)+1, f.devices))
+		}
+		return err
+	}
+	if f.csvPrefix != "" {
+		if err := writeCSVs(env.path(f.csvPrefix), snap); err != nil {
+			return err
+		}
+	}
+	if snap.Total.NumFailures > 0 {
+		return withExitCode(errFailuresRecorded, f.exitOnError)
+	}
+	return nil
+}
+
+// runFlags are the flags of ltk run.
+type runFlags struct {
+	testFlags
+	echo    echo.Config // the embedded target's back-end behaviour
+	workers int         // local workers
 }
 
 func newRunCmd(env *Env) *cobra.Command {
@@ -72,36 +146,23 @@ The exit code is 1 when any failure was recorded, 0 otherwise.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.BoolVar(&f.headless, "headless", false, "run without the web UI, printing stats to the terminal")
-	fs.IntVarP(&f.devices, "devices", "c", 1, "number of devices to simulate")
-	fs.IntVarP(&f.devices, "users", "u", 1, "alias of --devices (Locust's name)")
-	fs.Float64VarP(&f.spawnRate, "spawn-rate", "r", 1, "devices started per second (0: all at once)")
-	fs.VarP(&f.runTime, "run-time", "t", "stop after this long, e.g. 300s, 20m, 1h30m (default: until Ctrl-C)")
-	fs.DurationVar(&f.printInterval, "print-interval", master.DefaultPrintInterval, "how often the live table is printed")
-	fs.BoolVar(&f.onlySummary, "only-summary", false, "print only the final summary, not the live table")
-	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv and PREFIX_failures.csv (Locust's columns) at the end")
-	fs.IntVar(&f.exitOnError, "exit-code-on-error", ExitFailures, "exit code when failures were recorded")
-	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
+	addTestFlags(fs, &f.testFlags)
+	fs.IntVar(&f.workers, "workers", 1, "local workers, each running its own block of the devices (as ltk worker processes would)")
 	fs.DurationVar(&f.echo.Delay, "target-delay", 0, "embedded target: processing delay before each echo")
 	fs.DurationVar(&f.echo.Jitter, "target-jitter", 0, "embedded target: random extra delay, uniform in [0, jitter]")
 	fs.Float64Var(&f.echo.DropRate, "target-drop-rate", 0, "embedded target: fraction of events not echoed (0.1 = 10%), to provoke echo timeouts")
-	_ = fs.MarkHidden("users")
-	addSettingsFlags(fs, &f.settings)
-	addFleetFlags(fs, &f.fleet)
 	return cmd
 }
 
 // runTest composes a local test: an embedded target when no broker is named,
-// one local worker with the whole device list, and a master running headless.
+// a master on a loopback port, and local workers that speak the same gRPC
+// protocol to it as remote ones do, each with its block of the device list.
 func runTest(ctx context.Context, env *Env, f *runFlags) error {
-	if !f.headless {
-		return withHint(usageError(errors.New("the web UI is not available in ltk run yet")), "add --headless")
+	if err := f.validate(); err != nil {
+		return err
 	}
-	if f.devices < 1 {
-		return usageError(fmt.Errorf("--devices %d: want at least 1 device", f.devices))
-	}
-	if f.spawnRate < 0 {
-		return usageError(fmt.Errorf("--spawn-rate %g: want 0 (all at once) or more devices per second", f.spawnRate))
+	if f.workers < 1 {
+		return usageError(fmt.Errorf("--workers %d: want at least 1 local worker", f.workers))
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
 	embedded := f.settings.Broker == ""
@@ -114,16 +175,30 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	if err := f.echo.Validate(); err != nil {
 		return usageError(err)
 	}
-	fleet, err := loadFleet(env, f)
+	fleet, err := loadFleet(env, &f.testFlags)
 	if err != nil {
 		return err
 	}
 
 	ctx, again, stopSignals := env.signals(ctx)
 	defer stopSignals()
-	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
-	targetCtx, stopTarget := context.WithCancel(gctx)
+	// The parts stop in order (workers, master, target), each on its own
+	// context; a Ctrl-C reaches only the master's headless run, which stops
+	// the devices gracefully first.
+	var g errgroup.Group
+	base := context.WithoutCancel(ctx)
+	targetCtx, stopTarget := context.WithCancel(base)
 	defer stopTarget()
+	masterCtx, stopMaster := context.WithCancel(base)
+	defer stopMaster()
+	workersCtx, stopWorkers := context.WithCancel(base)
+	defer stopWorkers()
+	shutdown := func() error {
+		stopWorkers()
+		stopMaster()
+		stopTarget()
+		return g.Wait()
+	}
 
 	if embedded {
 		t, err := startTarget(env, f, log)
@@ -135,59 +210,51 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 		fmt.Fprintf(env.Stdout, "Embedded IoT target on %s (auth %s, project %s)\n", t.Addr(), f.settings.Auth, f.settings.Project)
 	}
 
-	w, err := worker.New(fleet, f.settings, log)
+	token := randomToken() // the loopback port is open to every local user, and the stream carries keys
+	m, err := master.New(master.Config{
+		Addr:          "127.0.0.1:0",
+		Version:       Version,
+		Token:         token,
+		Devices:       fleet,
+		ExpectWorkers: f.workers,
+		Settings:      f.settings,
+		Logger:        log,
+	})
 	if err != nil {
-		stopTarget()
-		_ = g.Wait()
+		_ = shutdown()
 		return usageError(err)
 	}
-	workerCtx, stopWorker := context.WithCancel(gctx)
-	defer stopWorker()
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- w.Run(workerCtx) }()
-	go hardStop(env, again)
-
-	m := master.New(log, w)
-	snap, err := m.RunHeadless(ctx, master.Headless{
-		Devices:       f.devices,
-		SpawnRate:     f.spawnRate,
-		RunTime:       time.Duration(f.runTime),
-		PrintInterval: f.printInterval,
-		OnlySummary:   f.onlySummary,
-		Out:           env.Stdout,
-		StopWorkers: func() {
-			stopWorker()
-			<-workerDone
-		},
-	})
-	stopWorker()
-	if err != nil {
-		<-workerDone
-	}
-	stopTarget()
-	if werr := g.Wait(); werr != nil && err == nil {
-		err = werr
-	}
-	if err != nil {
-		if errors.Is(err, master.ErrNotEnoughDevices) {
-			return withHint(err, fmt.Sprintf("create more: ltk devices create %d %d", len(fleet)+1, f.devices))
-		}
-		return err
-	}
-	if f.csvPrefix != "" {
-		if err := writeCSVs(env.path(f.csvPrefix), snap); err != nil {
+	g.Go(func() error { return m.Run(masterCtx) })
+	for k := range f.workers {
+		a, err := worker.NewAgent(worker.Config{
+			MasterAddr: m.Addr(), Ordinal: k, Hostname: "local-" + strconv.Itoa(k),
+			Version: Version, Token: token, MasterTimeout: time.Minute, Logger: log,
+		})
+		if err != nil {
+			_ = shutdown()
 			return err
 		}
+		g.Go(func() error { return a.Run(workersCtx) })
 	}
-	if snap.Total.NumFailures > 0 {
-		return withExitCode(errFailuresRecorded, f.exitOnError)
+	go hardStop(env, again)
+
+	snap, err := m.RunHeadless(ctx, f.headlessRun(env, time.Minute))
+	if werr := shutdown(); werr != nil && err == nil {
+		err = werr
 	}
-	return nil
+	return f.result(env, fleet, snap, err)
+}
+
+// randomToken returns a fresh cluster token.
+func randomToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // loadFleet reads the device list. Without JWT auth no keys are needed, so a
 // missing list is replaced by generated ids.
-func loadFleet(env *Env, f *runFlags) ([]device.Device, error) {
+func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 	path := f.fleet.devicesPath(env)
 	fleet, err := device.ReadFleet(path)
 	if errors.Is(err, os.ErrNotExist) {

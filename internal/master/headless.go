@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -12,8 +13,10 @@ import (
 // DefaultPrintInterval is how often a headless test prints its table, as Locust does.
 const DefaultPrintInterval = 2 * time.Second
 
-// Headless describes a test run without a UI: ramp to Devices at SpawnRate,
-// print live stats every PrintInterval, stop after RunTime (0 = until ctx ends).
+// Headless describes a test run without a UI: wait for the expected
+// workers, ramp to Devices at SpawnRate, print live stats every
+// PrintInterval, stop after RunTime (0 = until ctx ends), print the summary
+// and tell the workers to quit.
 type Headless struct {
 	Devices       int
 	SpawnRate     float64 // devices per second; 0 = all at once
@@ -21,11 +24,18 @@ type Headless struct {
 	PrintInterval time.Duration
 	OnlySummary   bool      // print only the final summary
 	Out           io.Writer // where tables go
-	// StopWorkers stops every device gracefully and returns when all have
-	// disconnected; the final summary is taken after it returns.
-	StopWorkers func()
+	// WaitWorkers is how long to wait for the expected workers before the
+	// test starts; 0 = no limit.
+	WaitWorkers time.Duration
+	// StopTimeout is how long the graceful stop may take; default the
+	// devices' last-message timeout plus 10 s.
+	StopTimeout time.Duration
 	Now         func() time.Time // default time.Now
 }
+
+// ErrWorkersMissing is returned by RunHeadless when the expected workers
+// did not connect in time.
+var ErrWorkersMissing = errors.New("workers missing")
 
 // RunHeadless runs a headless test with m's workers and returns the final snapshot.
 // It ends when RunTime has passed or ctx is cancelled (Ctrl-C), in both cases
@@ -36,6 +46,12 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	}
 	if h.PrintInterval <= 0 {
 		h.PrintInterval = DefaultPrintInterval
+	}
+	if h.StopTimeout <= 0 {
+		h.StopTimeout = m.cfg.Settings.LastMessageTimeout + 10*time.Second
+	}
+	if err := m.awaitWorkers(ctx, h); err != nil {
+		return stats.Snapshot{}, err
 	}
 	if err := m.Start(h.Devices, h.SpawnRate); err != nil {
 		return stats.Snapshot{}, err
@@ -56,10 +72,10 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(h.Out, "Stopping: waiting for the last echoes, then disconnecting...")
-			return m.finish(h)
+			return m.finish(ctx, h)
 		case <-deadline:
 			fmt.Fprintf(h.Out, "Run time limit (%v) reached. Stopping: waiting for the last echoes, then disconnecting...\n", h.RunTime)
-			return m.finish(h)
+			return m.finish(ctx, h)
 		case <-tick.C:
 			tick.Reset(time.Until(start.Add(time.Duration(n+1) * h.PrintInterval)))
 			snap := m.Collect(h.Now())
@@ -74,14 +90,32 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	}
 }
 
-// finish stops the workers, collects what they recorded while stopping and prints the summary.
-func (m *Master) finish(h Headless) (stats.Snapshot, error) {
-	if h.StopWorkers != nil {
-		h.StopWorkers()
-	} else {
-		m.Stop()
+// awaitWorkers waits for the expected workers, saying so.
+func (m *Master) awaitWorkers(ctx context.Context, h Headless) error {
+	want := m.cfg.ExpectWorkers
+	if m.Connected() >= want {
+		return nil
+	}
+	fmt.Fprintf(h.Out, "Waiting for %d workers (%d connected)\n", want, m.Connected())
+	if m.WaitForWorkers(ctx, want, h.WaitWorkers) {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("%w: %d of %d expected workers connected within %v: start the others (ltk worker --master-host HOST), or lower --expect-workers",
+		ErrWorkersMissing, m.Connected(), want, h.WaitWorkers)
+}
+
+// finish stops the workers, collects what they recorded while stopping,
+// prints the summary and tells the workers to quit.
+func (m *Master) finish(ctx context.Context, h Headless) (stats.Snapshot, error) {
+	stopCtx := context.WithoutCancel(ctx) // a Ctrl-C started the stop; let it finish
+	if !m.StopAndWait(stopCtx, h.StopTimeout) {
+		fmt.Fprintf(h.Out, "Some workers did not report their stop within %v; their last stats may be missing\n", h.StopTimeout)
 	}
 	snap := m.Collect(h.Now())
+	defer m.Quit(stopCtx, "the test is over", 5*time.Second)
 	err := writeAll(h.Out,
 		func(w io.Writer) error { _, err := fmt.Fprint(w, "\nSummary\n"); return err },
 		func(w io.Writer) error { return stats.WriteFinalTable(w, snap) },

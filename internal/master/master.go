@@ -1,143 +1,207 @@
 package master
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
+	"net"
 	"sync"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/stats"
-)
+	"google.golang.org/grpc"
 
-// Worker is what the master needs of a worker, local or remote.
-type Worker interface {
-	Scale(count int, rate float64) error
-	Stop()
-	Running() int
-	Size() int
-	Drain(now time.Time) *stats.Delta
-}
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
+)
 
 // ErrNotEnoughDevices is returned by Start when the workers' blocks hold
 // fewer devices than asked for.
 var ErrNotEnoughDevices = errors.New("not enough devices")
 
-// Master splits work between workers and merges their stats.
-// Its methods are safe for concurrent use.
+// A Master coordinates workers over gRPC: it keeps a registry of workers by
+// ordinal, gives each its block of the device list, splits a test's devices
+// and spawn rate between them, marks the silent ones missing, and merges the
+// stats they report. Its methods are safe for concurrent use.
 type Master struct {
-	workers []Worker
-	log     *slog.Logger
+	cfg      Config
+	id       string          // this master process, so workers know a restarted master
+	settings *ltkv1.Settings // cfg.Settings as sent to workers
+	agg      *stats.Aggregate
+	lis      net.Listener // nil in tests that serve streams directly
+	srv      *grpc.Server
+	wg       sync.WaitGroup // the goroutines reading worker streams
 
-	mu  sync.Mutex // Guards agg.
-	agg *stats.Aggregate
+	mu      sync.Mutex // Guards the fields below.
+	members map[int]*member
+	phase   phase
+	count   int     // devices asked for by Start
+	rate    float64 // spawn rate asked for by Start
+	seq     uint64  // last command sequence number
+	bell    chan struct{}
+	closed  bool
 }
 
-// New returns a master over workers; log may be nil.
-func New(log *slog.Logger, workers ...Worker) *Master {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// phase is where a test is.
+type phase int
+
+const (
+	idle    phase = iota // no test started yet
+	running              // started, not stopped
+	stopped              // stopped
+)
+
+// New checks cfg, binds the gRPC listener on cfg.Addr and returns a master
+// that serves nothing until Run.
+func New(cfg Config) (*Master, error) {
+	m, err := newMaster(cfg)
+	if err != nil {
+		return nil, err
 	}
-	return &Master{workers: workers, log: log, agg: stats.NewAggregate()}
+	lis, err := net.Listen("tcp", m.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("master: listen on %s: %w (is another master running? choose another --master-bind-port)", m.cfg.Addr, err)
+	}
+	m.lis = lis
+	m.srv = grpc.NewServer()
+	ltkv1.RegisterCoordinatorServer(m.srv, service{m: m})
+	return m, nil
 }
 
-// Capacity is the number of devices the workers' blocks hold.
-func (m *Master) Capacity() int {
-	n := 0
-	for _, w := range m.workers {
-		n += w.Size()
+// newMaster is New without the listener.
+func newMaster(cfg Config) (*Master, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	return n
+	settings, err := cfg.Settings.Wire()
+	if err != nil {
+		return nil, err
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &Master{
+		cfg:      cfg,
+		id:       hex.EncodeToString(b[:]),
+		settings: settings,
+		agg:      stats.NewAggregate(),
+		members:  make(map[int]*member),
+		bell:     make(chan struct{}),
+	}, nil
 }
 
-// Start asks the workers for count devices in all, spawned at rate devices
-// per second in all. Count and rate are split evenly, remainders going to the
-// lowest-numbered workers; a worker's share never exceeds its block.
-func (m *Master) Start(count int, rate float64) error {
-	if count < 0 {
-		return fmt.Errorf("device count %d is negative", count)
+// Addr returns the address the master listens on, with the real port.
+func (m *Master) Addr() string {
+	if m.lis == nil {
+		return ""
 	}
-	if c := m.Capacity(); count > c {
-		return fmt.Errorf("%w: asked for %d, the device list holds %d", ErrNotEnoughDevices, count, c)
-	}
-	shares := Split(count, m.workers)
-	var errs []error
-	for i, w := range m.workers {
-		r := rate
-		if count > 0 {
-			r = rate * float64(shares[i]) / float64(count)
-		}
-		if err := w.Scale(shares[i], r); err != nil {
-			errs = append(errs, fmt.Errorf("worker %d: %w", i, err))
-		}
-	}
-	return errors.Join(errs...)
+	return m.lis.Addr().String()
 }
 
-// Split divides count between workers as evenly as their block sizes allow,
-// remainders going to the lowest indexes. It fills in rounds: every worker
-// with room gets an equal share (capped at its room), until fewer devices are
-// left than workers with room; those go one each to the lowest indexes.
-func Split(count int, workers []Worker) []int {
-	shares := make([]int, len(workers))
-	room := func(i int) int { return workers[i].Size() - shares[i] }
-	for left := count; left > 0; {
-		open := 0
-		for i := range workers {
-			if room(i) > 0 {
-				open++
-			}
-		}
-		if open == 0 {
-			break
-		}
-		each := left / open
-		for i := range workers {
-			if left == 0 {
-				break
-			}
-			if r := room(i); r > 0 {
-				n := min(max(each, 1), r)
-				shares[i] += n
-				left -= n
-			}
-		}
-	}
-	return shares
-}
+// BlockSize returns the number of devices per worker block.
+func (m *Master) BlockSize() int { return m.cfg.BlockSize }
 
-// Stop stops every worker's devices gracefully.
-func (m *Master) Stop() {
-	for _, w := range m.workers {
-		w.Stop()
+// Run serves workers and watches their heartbeats until ctx ends, then
+// closes every session and returns after the server and its goroutines
+// have stopped.
+func (m *Master) Run(ctx context.Context) error {
+	serveErr := make(chan error, 1)
+	if m.srv != nil {
+		go func() { serveErr <- m.srv.Serve(m.lis) }()
 	}
-}
-
-// Running is the number of devices running on all workers.
-func (m *Master) Running() int {
-	n := 0
-	for _, w := range m.workers {
-		n += w.Running()
-	}
-	return n
-}
-
-// Collect merges every worker's stats since the last collection and returns
-// the test's snapshot at now.
-func (m *Master) Collect(now time.Time) stats.Snapshot {
+	err := m.watch(ctx, serveErr)
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i, w := range m.workers {
-		if err := m.agg.Add(w.Drain(now)); err != nil {
-			m.log.Warn("dropped a worker's stats report", "worker", i, "err", err)
+	m.closed = true
+	for _, mem := range m.members {
+		if mem.sess != nil {
+			mem.sess.cancel(errShutdown)
 		}
 	}
-	return m.agg.Snapshot(now)
+	m.mu.Unlock()
+	if m.srv != nil {
+		stopped := make(chan struct{})
+		go func() { m.srv.GracefulStop(); close(stopped) }()
+		timer := time.NewTimer(5 * time.Second)
+		select {
+		case <-stopped:
+		case <-timer.C:
+			m.srv.Stop()
+			<-stopped
+		}
+		timer.Stop()
+	}
+	m.wg.Wait()
+	return err
 }
+
+// watch marks silent workers missing, checking four times per heartbeat
+// interval, until ctx ends.
+func (m *Master) watch(ctx context.Context, serveErr <-chan error) error {
+	tick := time.NewTicker(max(m.cfg.HeartbeatInterval/4, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-serveErr:
+			return fmt.Errorf("master: serve gRPC: %w", err)
+		case now := <-tick.C:
+			m.expire(now)
+		}
+	}
+}
+
+// Collect returns the test's statistics at now: everything the workers
+// reported so far, merged.
+func (m *Master) Collect(now time.Time) stats.Snapshot { return m.agg.Snapshot(now) }
 
 // Reset forgets the stats collected so far (Locust's "reset stats").
-func (m *Master) Reset() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.agg.Reset()
+func (m *Master) Reset() { m.agg.Reset() }
+
+// merge hands one reported delta to OnDelta and the aggregate.
+func (m *Master) merge(ordinal int, d *stats.Delta) {
+	if m.cfg.OnDelta != nil {
+		m.cfg.OnDelta(ordinal, d)
+	}
+	if err := m.agg.Add(d); err != nil {
+		m.cfg.Logger.Warn("dropped a worker's stats report", "worker", ordinal, "err", err)
+	}
+}
+
+// ring wakes everyone waiting for a change. m.mu is held.
+func (m *Master) ring() {
+	close(m.bell)
+	m.bell = make(chan struct{})
+}
+
+// waitFor waits until cond (called with m.mu held) is true, ctx ends or
+// timeout passes (0 = no limit); it reports whether cond became true.
+func (m *Master) waitFor(ctx context.Context, timeout time.Duration, cond func() bool) bool {
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		m.mu.Lock()
+		ok, bell := cond(), m.bell
+		m.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline:
+			return false
+		case <-bell:
+		}
+	}
+}
+
+// printf writes one line of Events.
+func (m *Master) printf(format string, args ...any) {
+	fmt.Fprintf(m.cfg.Events, format+"\n", args...)
 }

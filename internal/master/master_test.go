@@ -3,7 +3,6 @@ package master
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -11,65 +10,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
-
-// fakeWorker runs no devices: Scale records the request, and every running
-// device "echoes" once per Drain.
-type fakeWorker struct {
-	size int
-	rec  *stats.Recorder
-
-	mu      sync.Mutex
-	running int
-	rate    float64
-	stopped bool
-}
-
-func newFakeWorker(size int) *fakeWorker { return &fakeWorker{size: size, rec: stats.NewRecorder()} }
-
-func (w *fakeWorker) Scale(count int, rate float64) error {
-	if count > w.size {
-		return errors.New("beyond block")
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.running, w.rate = count, rate
-	return nil
-}
-
-func (w *fakeWorker) Stop() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.running, w.stopped = 0, true
-}
-
-func (w *fakeWorker) Running() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.running
-}
-
-func (w *fakeWorker) Size() int { return w.size }
-
-func (w *fakeWorker) Drain(now time.Time) *stats.Delta {
-	e := w.rec.Entry("echo", "echo receive")
-	for range w.Running() {
-		e.Record(3*time.Millisecond, 60)
-	}
-	return w.rec.Drain(now)
-}
-
-func workers(sizes ...int) ([]Worker, []*fakeWorker) {
-	ws := make([]Worker, len(sizes))
-	fs := make([]*fakeWorker, len(sizes))
-	for i, s := range sizes {
-		fs[i] = newFakeWorker(s)
-		ws[i] = fs[i]
-	}
-	return ws, fs
-}
 
 func TestSplit(t *testing.T) {
 	t.Parallel()
@@ -88,94 +34,275 @@ func TestSplit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ws, _ := workers(tc.sizes...)
-			require.Equal(t, tc.want, Split(tc.count, ws))
+			require.Equal(t, tc.want, Split(tc.count, tc.sizes))
 		})
 	}
 }
 
-func TestStartSplitsCountAndRate(t *testing.T) {
-	t.Parallel()
-	ws, fs := workers(10, 10, 10)
-	m := New(nil, ws...)
-	require.Equal(t, 30, m.Capacity())
-	require.NoError(t, m.Start(10, 5))
-	require.Equal(t, []int{4, 3, 3}, []int{fs[0].running, fs[1].running, fs[2].running})
-	require.InDelta(t, 2.0, fs[0].rate, 1e-9)
-	require.InDelta(t, 1.5, fs[1].rate, 1e-9)
-	require.Equal(t, 10, m.Running())
-
-	err := m.Start(31, 5)
-	require.ErrorIs(t, err, ErrNotEnoughDevices)
-	require.Contains(t, err.Error(), "asked for 31, the device list holds 30")
-	require.Error(t, m.Start(-1, 1))
+// start runs m (without a listener) until the test's bubble ends.
+func start(t *testing.T, m *Master) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
-func TestCollectMergesWorkers(t *testing.T) {
-	t.Parallel()
-	ws, _ := workers(5, 5)
-	m := New(nil, ws...)
-	require.NoError(t, m.Start(7, 0))
-	now := time.Now()
-	m.Collect(now)
-	snap := m.Collect(now.Add(time.Second))
-	require.Len(t, snap.Entries, 1)
-	require.EqualValues(t, 14, snap.Total.NumRequests, "7 devices × 2 collections")
-	m.Reset()
-	require.EqualValues(t, 0, m.Collect(now.Add(2*time.Second)).Total.NumRequests-7)
-}
-
-func TestRunHeadlessStopsAtRunTime(t *testing.T) {
+func TestBlocksByOrdinal(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ws, fs := workers(4)
-		m := New(nil, ws...)
-		var out bytes.Buffer
-		stopped := false
-		snap, err := m.RunHeadless(t.Context(), Headless{
-			Devices: 4, SpawnRate: 2, RunTime: 9 * time.Second, PrintInterval: 2 * time.Second,
-			Out:         &out,
-			StopWorkers: func() { stopped = true; m.Stop() },
-		})
+		var events syncBuffer
+		m, err := newMaster(testConfig(25, 3, &events)) // blocks of 9: 9, 9, 7
 		require.NoError(t, err)
-		require.True(t, stopped)
-		require.True(t, fs[0].stopped)
-		// Ticks at 2, 4, 6 and 8 s collect 4 records each; the final collection adds none (stopped).
-		require.EqualValues(t, 16, snap.Total.NumRequests)
-		text := out.String()
-		require.Equal(t, 4, strings.Count(text, "devices running"), text)
-		require.Contains(t, text, "Run time limit (9s) reached")
-		require.Contains(t, text, "Summary")
-		require.Contains(t, text, "Response time percentiles")
-		require.Contains(t, text, "All 4 devices spawned")
+		require.Equal(t, 9, m.BlockSize())
+		start(t, m)
+		w2 := connect(m, &ltkv1.Hello{WorkerId: "b", Hostname: "ltk-worker-2", Ordinal: 2})
+		w0 := connect(m, &ltkv1.Hello{WorkerId: "a", Hostname: "ltk-worker-0", Ordinal: 0})
+		synctest.Wait()
+		auto := connect(m, &ltkv1.Hello{WorkerId: "c", Hostname: "laptop", Ordinal: -1})
+		synctest.Wait()
+		require.Equal(t, "LTK00019", w2.blockIDs()[0])
+		require.Len(t, w2.blockIDs(), 7)
+		require.Equal(t, "LTK00001", w0.blockIDs()[0])
+		require.Len(t, auto.blockIDs(), 9, "assigned ordinal 1")
+		require.Equal(t, "LTK00010", auto.blockIDs()[0])
+		require.Equal(t, 3, m.Connected())
+		require.True(t, events.has("Worker 1 (laptop, 0 cores) connected: block of 9 devices, LTK00010–LTK00018"), events.String())
+
+		require.NoError(t, m.Start(20, 10))
+		synctest.Wait()
+		require.EqualValues(t, 7, w0.lastSpawn().GetCount())
+		require.EqualValues(t, 7, auto.lastSpawn().GetCount())
+		require.EqualValues(t, 6, w2.lastSpawn().GetCount())
+		require.InDelta(t, 3.5, w0.lastSpawn().GetSpawnRate(), 1e-9)
+		require.Equal(t, "tcp://127.0.0.1:1883", w0.lastSpawn().GetSettings().GetBroker())
+
+		err = m.Start(26, 1)
+		require.ErrorIs(t, err, ErrNotEnoughDevices)
+		require.ErrorContains(t, err, "the device list holds 25: create more devices (ltk devices create 26 26)")
+		for _, w := range []*fakeWorker{w0, w2, auto} {
+			w.close()
+		}
 	})
 }
 
-func TestRunHeadlessStopsOnCancel(t *testing.T) {
+func TestNotEnoughWorkers(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ws, _ := workers(2)
-		m := New(nil, ws...)
-		ctx, cancel := context.WithCancel(t.Context())
-		var out bytes.Buffer
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, err := m.RunHeadless(ctx, Headless{Devices: 2, Out: &out, OnlySummary: true})
-			require.NoError(t, err)
-		}()
-		time.Sleep(5 * time.Second) // fake time inside the bubble
-		cancel()
-		<-done
-		require.NotContains(t, out.String(), "devices running", "only the summary")
-		require.Contains(t, out.String(), "Stopping")
-		require.Equal(t, 0, m.Running())
+		m, err := newMaster(testConfig(30, 3, nil))
+		require.NoError(t, err)
+		start(t, m)
+		w := connect(m, &ltkv1.Hello{WorkerId: "a", Ordinal: 0})
+		synctest.Wait()
+		err = m.Start(20, 1)
+		require.ErrorIs(t, err, ErrNotEnoughDevices)
+		require.ErrorContains(t, err, "the blocks of the 1 connected workers hold 10 (blocks of 10): start more workers")
+		w.close()
 	})
 }
 
-func TestRunHeadlessRefusesTooManyDevices(t *testing.T) {
+// TestMissingAndBack: a worker that stops heartbeating is missing after 3
+// missed heartbeats; it comes back with the same ordinal, gets the same
+// block and resumes its share at its spawn rate.
+func TestMissingAndBack(t *testing.T) {
 	t.Parallel()
-	ws, _ := workers(2)
-	_, err := New(nil, ws...).RunHeadless(t.Context(), Headless{Devices: 3, Out: &bytes.Buffer{}})
-	require.ErrorIs(t, err, ErrNotEnoughDevices)
+	synctest.Test(t, func(t *testing.T) {
+		var events syncBuffer
+		m, err := newMaster(testConfig(20, 2, &events))
+		require.NoError(t, err)
+		start(t, m)
+		w0 := connect(m, &ltkv1.Hello{WorkerId: "a", Hostname: "w-0", Ordinal: 0})
+		w1 := connect(m, &ltkv1.Hello{WorkerId: "b", Hostname: "w-1", Ordinal: 1})
+		synctest.Wait()
+		require.NoError(t, m.Start(20, 4))
+		time.Sleep(5 * time.Second) // fake time: reports flow
+		before := m.Collect(time.Now()).Total.NumRequests
+		require.Positive(t, before)
+
+		cut := time.Now()
+		w1.setSilent(true)
+		err = <-w1.served
+		gone := time.Since(cut)
+		require.Equal(t, codes.Unavailable, status.Code(err))
+		// Its last heartbeat came at most 1 s before the cut; the master
+		// checks four times a heartbeat interval.
+		require.Greater(t, gone, 2*time.Second)
+		require.LessOrEqual(t, gone, 3250*time.Millisecond)
+		require.True(t, events.has("Worker 1 (w-1) missing: missed 3 heartbeats (silent for 3"), events.String())
+		require.Equal(t, 1, m.Connected())
+		require.Equal(t, 10, m.Running(), "only w0's devices count")
+		require.GreaterOrEqual(t, m.Collect(time.Now()).Total.NumRequests, before, "its stats are kept")
+		w1.p.cancel()
+
+		time.Sleep(10 * time.Second)
+		back := connect(m, &ltkv1.Hello{WorkerId: "b2", Hostname: "w-1", Ordinal: 1})
+		synctest.Wait()
+		require.True(t, events.has("Worker 1 (w-1) is back after 1"), events.String())
+		require.Equal(t, w1.blockIDs(), back.blockIDs(), "same block")
+		require.EqualValues(t, 10, back.lastSpawn().GetCount(), "its share")
+		require.InDelta(t, 2.0, back.lastSpawn().GetSpawnRate(), 1e-9, "at its spawn rate")
+		require.Len(t, w0.spawns, 1, "the other worker is left alone")
+		time.Sleep(2 * time.Second)
+		require.Equal(t, 20, m.Running())
+		w0.close()
+		back.close()
+	})
+}
+
+// TestLateJoiner: a worker joining mid-test gets a share at the spawn rate.
+func TestLateJoiner(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		m, err := newMaster(testConfig(20, 2, nil))
+		require.NoError(t, err)
+		start(t, m)
+		w0 := connect(m, &ltkv1.Hello{WorkerId: "a", Ordinal: 0})
+		synctest.Wait()
+		require.NoError(t, m.Start(8, 4))
+		synctest.Wait()
+		require.EqualValues(t, 8, w0.lastSpawn().GetCount())
+		w1 := connect(m, &ltkv1.Hello{WorkerId: "b", Ordinal: 1})
+		synctest.Wait()
+		require.EqualValues(t, 4, w0.lastSpawn().GetCount())
+		require.EqualValues(t, 4, w1.lastSpawn().GetCount())
+		require.InDelta(t, 2.0, w1.lastSpawn().GetSpawnRate(), 1e-9)
+		w0.close()
+		w1.close()
+	})
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var events syncBuffer
+		cfg := testConfig(10, 1, &events)
+		cfg.Token = "s3cret"
+		m, err := newMaster(cfg)
+		require.NoError(t, err)
+		start(t, m)
+		for _, tc := range []struct {
+			hello *ltkv1.Hello
+			code  codes.Code
+			want  string
+		}{
+			{&ltkv1.Hello{WorkerId: "a", Hostname: "h1"}, codes.Unauthenticated, "this master requires a cluster token: set LTK_CLUSTER_TOKEN"},
+			{&ltkv1.Hello{WorkerId: "a", Hostname: "h2", ClusterToken: "guess"}, codes.Unauthenticated, "wrong cluster token: set LTK_CLUSTER_TOKEN"},
+			{&ltkv1.Hello{WorkerId: "a", Hostname: "h3", ClusterToken: "s3cret", Version: "v-other"}, codes.FailedPrecondition,
+				"worker version v-other (protocol 1) does not match master version v-test (protocol 1): run the same ltk version"},
+		} {
+			w := connect(m, tc.hello)
+			err := <-w.served
+			require.Equal(t, tc.code, status.Code(err), err)
+			require.ErrorContains(t, err, tc.want)
+			require.True(t, events.has("Refused the worker on "+tc.hello.Hostname), events.String())
+			w.p.cancel()
+		}
+		require.NotContains(t, events.String(), "s3cret")
+		require.NotContains(t, events.String(), "guess")
+
+		ok := connect(m, &ltkv1.Hello{WorkerId: "a", Hostname: "h4", ClusterToken: "s3cret", Ordinal: 0})
+		synctest.Wait()
+		clash := connect(m, &ltkv1.Hello{WorkerId: "b", Hostname: "h5", ClusterToken: "s3cret", Ordinal: 0})
+		err = <-clash.served
+		require.Equal(t, codes.AlreadyExists, status.Code(err))
+		require.ErrorContains(t, err, "ordinal 0 is taken by the worker on h4: give each worker its own --ordinal")
+		clash.p.cancel()
+		// The same worker reconnecting (a half-open connection) replaces its old session.
+		again := connect(m, &ltkv1.Hello{WorkerId: "a", Hostname: "h4", ClusterToken: "s3cret", Ordinal: 0})
+		require.Equal(t, codes.Unavailable, status.Code(<-ok.served))
+		ok.p.cancel()
+		synctest.Wait()
+		require.Equal(t, 1, m.Connected())
+		again.close()
+	})
+}
+
+func TestOnDeltaSeesEveryReport(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		seen := map[int]int64{}
+		cfg := testConfig(10, 2, nil)
+		cfg.OnDelta = func(worker int, d *stats.Delta) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range d.Entries {
+				seen[worker] += e.Requests
+			}
+		}
+		m, err := newMaster(cfg)
+		require.NoError(t, err)
+		start(t, m)
+		w0 := connect(m, &ltkv1.Hello{WorkerId: "a", Ordinal: 0})
+		w1 := connect(m, &ltkv1.Hello{WorkerId: "b", Ordinal: 1})
+		synctest.Wait()
+		require.NoError(t, m.Start(10, 0))
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		mu.Lock()
+		require.EqualValues(t, map[int]int64{0: w0.sent, 1: w1.sent}, seen)
+		require.EqualValues(t, 15, seen[0], "5 devices × 3 s")
+		mu.Unlock()
+		require.EqualValues(t, 30, m.Collect(time.Now()).Total.NumRequests)
+		w0.close()
+		w1.close()
+	})
+}
+
+// TestRunHeadless waits for the expected workers, runs, stops them
+// gracefully (their last reports count) and tells them to quit.
+func TestRunHeadless(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		m, err := newMaster(testConfig(8, 2, nil))
+		require.NoError(t, err)
+		start(t, m)
+		var out bytes.Buffer
+		joined := make(chan []*fakeWorker, 1)
+		go func() {
+			time.Sleep(3 * time.Second)
+			joined <- []*fakeWorker{connect(m, &ltkv1.Hello{WorkerId: "a", Ordinal: 0}), connect(m, &ltkv1.Hello{WorkerId: "b", Ordinal: 1})}
+		}()
+		snap, err := m.RunHeadless(t.Context(), Headless{Devices: 8, SpawnRate: 4, RunTime: 9 * time.Second, Out: &out})
+		require.NoError(t, err)
+		text := out.String()
+		require.Contains(t, text, "Waiting for 2 workers (0 connected)")
+		require.Contains(t, text, "Run time limit (9s) reached")
+		require.Contains(t, text, "All 8 devices spawned")
+		require.Equal(t, 4, strings.Count(text, "devices running"), text)
+		require.Contains(t, text, "Response time percentiles")
+		var sent int64
+		for _, w := range <-joined {
+			require.NoError(t, <-w.served)
+			<-w.exited
+			require.True(t, w.quit)
+			sent += w.sent
+		}
+		require.EqualValues(t, sent, snap.Total.NumRequests, "the master's total is the sum of the workers' reports")
+		require.EqualValues(t, 8*9, snap.Total.NumRequests)
+	})
+}
+
+func TestRunHeadlessGivesUpWaiting(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		m, err := newMaster(testConfig(8, 2, nil))
+		require.NoError(t, err)
+		start(t, m)
+		_, err = m.RunHeadless(t.Context(), Headless{Devices: 8, Out: &bytes.Buffer{}, WaitWorkers: time.Minute})
+		require.ErrorIs(t, err, ErrWorkersMissing)
+		require.ErrorContains(t, err, "0 of 2 expected workers connected within 1m0s: start the others")
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(1, 1, nil)
+	cfg.ExpectWorkers = -1
+	cfg.Settings.Broker = ""
+	_, err := newMaster(cfg)
+	require.ErrorContains(t, err, "expect workers -1")
+	require.ErrorContains(t, err, "no broker URL")
 }

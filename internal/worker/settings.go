@@ -30,6 +30,7 @@ const (
 type Settings struct {
 	Broker         string // tcp://host:port or ssl://host:port
 	CAFile         string // PEM CA bundle for ssl:// brokers; empty = system roots
+	CAPEM          []byte // the CA bundle's contents; when set, CAFile is not read (a master sends these)
 	Insecure       bool   // skip TLS verification (self-signed test brokers)
 	Auth           string // AuthJWT, AuthPassword or AuthNone
 	Username       string // with AuthPassword; IoT Core ignored it ("unused")
@@ -89,22 +90,34 @@ func (s *Settings) ClientID(id string) string {
 
 // tlsConfig returns the TLS configuration for an ssl:// broker, or nil.
 func (s *Settings) tlsConfig() (*tls.Config, error) {
-	if s.CAFile == "" && !s.Insecure {
+	if s.CAFile == "" && len(s.CAPEM) == 0 && !s.Insecure {
 		return nil, nil
 	}
 	cfg := &tls.Config{InsecureSkipVerify: s.Insecure} //nolint:gosec // asked for explicitly, for self-signed test brokers
-	if s.CAFile != "" {
-		pem, err := os.ReadFile(s.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read CA file: %w", err)
-		}
+	pem, err := s.caPEM()
+	if err != nil {
+		return nil, err
+	}
+	if len(pem) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s holds no PEM certificate", s.CAFile)
+			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", s.CAFile)
 		}
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// caPEM returns the CA bundle: CAPEM, else CAFile's contents, else nil.
+func (s *Settings) caPEM() ([]byte, error) {
+	if len(s.CAPEM) > 0 || s.CAFile == "" {
+		return s.CAPEM, nil
+	}
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA file: %w", err)
+	}
+	return pem, nil
 }
 
 // simConfigs builds one sim.Config per device of block under s, all reporting to rec.

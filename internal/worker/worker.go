@@ -21,10 +21,14 @@ type Worker struct {
 
 // New prepares a worker for block under settings. Nothing connects before Scale.
 func New(block []device.Device, settings Settings, log *slog.Logger) (*Worker, error) {
+	return newWorker(block, settings, stats.NewRecorder(), log)
+}
+
+// newWorker is New with the recorder the devices record into.
+func newWorker(block []device.Device, settings Settings, rec *stats.Recorder, log *slog.Logger) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rec := stats.NewRecorder()
 	cfgs, err := settings.simConfigs(block, newRecorder(rec))
 	if err != nil {
 		return nil, err

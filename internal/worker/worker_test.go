@@ -108,3 +108,33 @@ func TestWorkerEchoes(t *testing.T) {
 		}
 	}
 }
+
+func TestOrdinalFromHostname(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]int{
+		"ltk-worker-0": 0, "ltk-worker-12": 12, "ltk-worker-3.ltk-workers.default.svc.cluster.local": 3,
+		"laptop": -1, "ltk-worker-": -1, "a-b": -1, "x--1": 1, "w-+3": -1,
+	} {
+		k, ok := OrdinalFromHostname(host)
+		if want < 0 {
+			require.False(t, ok, host)
+			continue
+		}
+		require.True(t, ok, host)
+		require.Equal(t, want, k, host)
+	}
+}
+
+func TestSettingsWire(t *testing.T) {
+	t.Parallel()
+	s := validSettings()
+	s.TokenTTL, s.EchoTimeout, s.LastMessageTimeout, s.PayloadSize = time.Hour, 3*time.Second, 2*time.Second, 100
+	s.Insecure, s.Username, s.Password = true, "u", "p"
+	m, err := s.Wire()
+	require.NoError(t, err)
+	require.Equal(t, s, SettingsFromWire(m))
+
+	s.CAFile = "/nonexistent/ca.pem"
+	_, err = s.Wire()
+	require.ErrorContains(t, err, "read CA file")
+}

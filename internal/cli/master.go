@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/worker"
+)
+
+func init() { register(newMasterCmd) }
+
+// masterFlags are the flags of ltk master.
+type masterFlags struct {
+	testFlags
+	bindHost      string
+	bindPort      int
+	expectWorkers int
+	expectWait    time.Duration
+	blockSize     int
+	token         string
+}
+
+func newMasterCmd(env *Env) *cobra.Command {
+	var f masterFlags
+	cmd := &cobra.Command{
+		Use:   "master --headless -c DEVICES -r RATE [-t TIME] --broker URL",
+		Short: "Coordinate ltk workers on other machines: give each its block of devices, merge their stats",
+		Long: `Master runs a distributed test. Workers ('ltk worker --master-host HOST') connect
+to it over gRPC (port 5557); each gets the block of devicelist.csv that its
+ordinal names (ordinal k runs devices k*B+1 … (k+1)*B, with B = LTK_BLOCK_SIZE,
+by default the devices divided by --expect-workers), keys included, so workers
+need no copy of the file. A StatefulSet pod named name-k is worker k.
+
+The master waits for --expect-workers workers, then splits the devices and the
+spawn rate between them (remainders to the lowest ordinals), prints the merged
+Locust-style stats, and at the end the summary; then it tells the workers to quit.
+A worker silent for 3 heartbeats (3 s) is reported missing; one that comes back
+with the same ordinal resumes its share at the spawn rate, and one that joins
+mid-test gets a share at the spawn rate.
+
+The stream carries private keys: set a --cluster-token (LTK_CLUSTER_TOKEN) on the
+master and every worker, and the master refuses workers without it.
+
+  ltk master --headless -c 3000 -r 50 -t 10m --expect-workers 3 --broker tcp://broker:1883
+
+The exit code is 1 when any failure was recorded, 0 otherwise.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnvFallbacks(env, cmd, targetEnvFallbacks); err != nil {
+				return err
+			}
+			return runMaster(cmd.Context(), env, &f)
+		},
+	}
+	fs := cmd.Flags()
+	addTestFlags(fs, &f.testFlags)
+	fs.StringVar(&f.bindHost, "master-bind-host", "", "interface the master listens on for workers (empty: all)")
+	fs.IntVar(&f.bindPort, "master-bind-port", master.DefaultPort, "port the master listens on for workers")
+	fs.IntVar(&f.expectWorkers, "expect-workers", 1, "workers to wait for before the test starts; also divides the device list into blocks")
+	fs.DurationVar(&f.expectWait, "expect-workers-max-wait", 5*time.Minute, "how long to wait for the expected workers (0: no limit)")
+	fs.IntVar(&f.blockSize, "block-size", 0, "devices per worker block (LTK_BLOCK_SIZE; 0: the device list divided by --expect-workers)")
+	fs.StringVar(&f.token, "cluster-token", "", "secret every worker must present (LTK_CLUSTER_TOKEN); the stream carries device keys")
+	return cmd
+}
+
+// runMaster runs a headless distributed test.
+func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if f.settings.Broker == "" {
+		return withHint(usageError(errors.New("ltk master needs --broker: the MQTT broker the workers' devices drive")),
+			"run one with 'ltk target' and pass --broker tcp://HOST:1883")
+	}
+	if err := f.settings.Validate(); err != nil {
+		return usageError(err)
+	}
+	if f.expectWorkers < 1 {
+		return usageError(fmt.Errorf("--expect-workers %d: want at least 1", f.expectWorkers))
+	}
+	if f.blockSize < 0 {
+		return usageError(fmt.Errorf("--block-size %d: want 0 (devices ÷ expected workers) or more", f.blockSize))
+	}
+	fleet, err := loadFleet(env, &f.testFlags)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	m, err := master.New(master.Config{
+		Addr:          net.JoinHostPort(f.bindHost, strconv.Itoa(f.bindPort)),
+		Version:       Version,
+		Token:         f.token,
+		Devices:       fleet,
+		BlockSize:     f.blockSize,
+		ExpectWorkers: f.expectWorkers,
+		Settings:      f.settings,
+		Logger:        log,
+		Events:        env.Stdout,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "ltk master on %s: %d devices in blocks of %d for %d workers\n",
+		m.Addr(), len(fleet), m.BlockSize(), f.expectWorkers)
+	if f.token == "" && f.settings.Auth == worker.AuthJWT {
+		fmt.Fprintln(env.Stderr, "ltk: warning: no --cluster-token: any process that reaches this port gets the devices' private keys; set LTK_CLUSTER_TOKEN on the master and every worker")
+	}
+
+	ctx, again, stopSignals := env.signals(ctx)
+	defer stopSignals()
+	go hardStop(env, again)
+	masterCtx, stopMaster := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopMaster()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(masterCtx) }()
+
+	snap, err := m.RunHeadless(ctx, f.headlessRun(env, f.expectWait))
+	stopMaster()
+	if rerr := <-done; rerr != nil && err == nil {
+		err = rerr
+	}
+	return f.result(env, fleet, snap, err)
+}

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/worker"
+)
+
+func init() { register(newWorkerCmd) }
+
+// workerFlags are the flags of ltk worker.
+type workerFlags struct {
+	masterHost    string
+	masterPort    int
+	ordinal       int
+	token         string
+	masterTimeout time.Duration
+	logLevel      slog.Level
+}
+
+func newWorkerCmd(env *Env) *cobra.Command {
+	var f workerFlags
+	cmd := &cobra.Command{
+		Use:   "worker --master-host HOST [--ordinal K]",
+		Short: "Run one block of devices for an ltk master on another machine",
+		Long: `Worker connects to an ltk master and runs the devices of its block as the
+master asks, reporting heartbeats every second and stats every 2 seconds.
+
+Its ordinal picks its block: --ordinal, else the host name's trailing -K (a
+StatefulSet pod named ltk-worker-3 is worker 3), else the master assigns the
+lowest free one. The master sends the block's device ids and keys, and how the
+devices connect (broker, auth, behaviour): the worker needs no other files.
+
+If the master goes away the devices keep running and the worker reconnects with
+backoff; it gives up after --master-timeout without the master. It quits when the
+master's test is over.
+
+  ltk worker --master-host ltk-master --cluster-token "$LTK_CLUSTER_TOKEN"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := worker.NewAgent(worker.Config{
+				MasterAddr:    net.JoinHostPort(f.masterHost, strconv.Itoa(f.masterPort)),
+				Ordinal:       f.ordinal,
+				Version:       Version,
+				Token:         f.token,
+				MasterTimeout: f.masterTimeout,
+				Logger:        slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel})),
+				Events:        env.Stdout,
+			})
+			if err != nil {
+				return usageError(err)
+			}
+			which := "assigned by the master"
+			if k := a.Ordinal(); k >= 0 {
+				which = "ordinal " + strconv.Itoa(k)
+			}
+			fmt.Fprintf(env.Stdout, "ltk worker: connecting to master %s:%d (%s)\n", f.masterHost, f.masterPort, which)
+			ctx, again, stop := env.signals(cmd.Context())
+			defer stop()
+			go hardStop(env, again)
+			err = a.Run(ctx)
+			if errors.Is(err, worker.ErrRefused) {
+				return withExitCode(err, ExitError)
+			}
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.masterHost, "master-host", "127.0.0.1", "host of the ltk master")
+	fs.IntVar(&f.masterPort, "master-port", master.DefaultPort, "port of the ltk master")
+	fs.IntVar(&f.ordinal, "ordinal", -1, "block to run (-1: the host name's trailing -K, else assigned by the master)")
+	fs.StringVar(&f.token, "cluster-token", "", "the master's cluster token (LTK_CLUSTER_TOKEN)")
+	fs.DurationVar(&f.masterTimeout, "master-timeout", worker.DefaultMasterTimeout, "quit after this long without the master (0: never)")
+	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
+	return cmd
+}

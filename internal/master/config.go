@@ -1,0 +1,104 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/worker"
+)
+
+// Defaults of Config.
+const (
+	DefaultPort              = 5557
+	DefaultHeartbeatInterval = time.Second
+	DefaultMissedHeartbeats  = 3
+	DefaultReportInterval    = 2 * time.Second
+)
+
+// Config describes a master.
+type Config struct {
+	// Addr is the gRPC listen address, such as ":5557" or "127.0.0.1:0".
+	Addr string
+	// Version is the ltk version; workers of another version are refused.
+	Version string
+	// Token, when set, is the cluster token every worker must present: the
+	// stream carries device private keys.
+	Token string
+
+	// Devices is the device list; the worker with ordinal k runs block k of
+	// BlockSize devices (the last block may be shorter).
+	Devices []device.Device
+	// BlockSize is the number of devices per block; 0 = len(Devices) ÷
+	// ExpectWorkers, rounded up.
+	BlockSize int
+	// ExpectWorkers is how many workers a test waits for; default 1.
+	ExpectWorkers int
+	// Settings say how devices connect and behave; they go to every worker.
+	Settings worker.Settings
+
+	HeartbeatInterval time.Duration // how often workers heartbeat; default 1 s
+	MissedHeartbeats  int           // heartbeats missed before a worker is missing; default 3
+	ReportInterval    time.Duration // how often workers report stats; default 2 s
+
+	// OnDelta, if set, sees every stats delta a worker reports (normally one
+	// per worker per second), before it is merged, with the worker's ordinal.
+	// It is called from the goroutine serving that worker, so concurrently
+	// for different workers, and must return quickly. It may keep d but must
+	// not modify it.
+	OnDelta func(worker int, d *stats.Delta)
+
+	Logger *slog.Logger // nil = discard
+	Events io.Writer    // one line per worker event (joined, missing, back, refused), for people; nil = discard
+}
+
+func (c *Config) setDefaults() {
+	if c.ExpectWorkers == 0 {
+		c.ExpectWorkers = 1
+	}
+	if c.BlockSize == 0 && len(c.Devices) > 0 && c.ExpectWorkers > 0 {
+		c.BlockSize = (len(c.Devices) + c.ExpectWorkers - 1) / c.ExpectWorkers
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.MissedHeartbeats == 0 {
+		c.MissedHeartbeats = DefaultMissedHeartbeats
+	}
+	if c.ReportInterval == 0 {
+		c.ReportInterval = DefaultReportInterval
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Events == nil {
+		c.Events = io.Discard
+	}
+}
+
+// Validate reports what the master cannot run with, naming the setting.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ExpectWorkers < 1 {
+		errs = append(errs, fmt.Errorf("expect workers %d: want at least 1", c.ExpectWorkers))
+	}
+	if c.BlockSize < 0 {
+		errs = append(errs, fmt.Errorf("block size %d is negative (0: devices ÷ expected workers)", c.BlockSize))
+	}
+	if c.HeartbeatInterval < 0 || c.ReportInterval < 0 || c.MissedHeartbeats < 0 {
+		errs = append(errs, errors.New("heartbeat interval, report interval and missed heartbeats must not be negative"))
+	}
+	if err := c.Settings.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// silence is how long a worker may stay quiet before it is missing.
+func (c *Config) silence() time.Duration {
+	return time.Duration(c.MissedHeartbeats) * c.HeartbeatInterval
+}

@@ -1,0 +1,65 @@
+package worker
+
+import (
+	"time"
+
+	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
+)
+
+// Wire returns s as the protocol's Settings, with the CA bundle's contents
+// in place of its path, so that a remote worker needs no copy of the file.
+func (s *Settings) Wire() (*ltkv1.Settings, error) {
+	ca, err := s.caPEM()
+	if err != nil {
+		return nil, err
+	}
+	return &ltkv1.Settings{
+		Broker:               s.Broker,
+		CaPem:                ca,
+		Insecure:             s.Insecure,
+		Auth:                 s.Auth,
+		Username:             s.Username,
+		Password:             s.Password,
+		Project:              s.Project,
+		Region:               s.Region,
+		Registry:             s.Registry,
+		ClientIdFormat:       s.ClientIDFormat,
+		TokenTtlMs:           s.TokenTTL.Milliseconds(),
+		Behavior:             s.Behavior,
+		Qos:                  uint32(s.QoS),
+		WaitMinMs:            s.WaitMin.Milliseconds(),
+		WaitMaxMs:            s.WaitMax.Milliseconds(),
+		EchoTimeoutMs:        s.EchoTimeout.Milliseconds(),
+		LastMessageTimeoutMs: s.LastMessageTimeout.Milliseconds(),
+		PayloadSize:          int32(s.PayloadSize),
+	}, nil
+}
+
+// SettingsFromWire returns the Settings that m carries. Validate them before use.
+func SettingsFromWire(m *ltkv1.Settings) Settings {
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	qos := m.GetQos()
+	if qos > 255 {
+		qos = 255 // Validate refuses it
+	}
+	return Settings{
+		Broker:             m.GetBroker(),
+		CAPEM:              m.GetCaPem(),
+		Insecure:           m.GetInsecure(),
+		Auth:               m.GetAuth(),
+		Username:           m.GetUsername(),
+		Password:           m.GetPassword(),
+		Project:            m.GetProject(),
+		Region:             m.GetRegion(),
+		Registry:           m.GetRegistry(),
+		ClientIDFormat:     m.GetClientIdFormat(),
+		TokenTTL:           ms(m.GetTokenTtlMs()),
+		Behavior:           m.GetBehavior(),
+		QoS:                byte(qos),
+		WaitMin:            ms(m.GetWaitMinMs()),
+		WaitMax:            ms(m.GetWaitMaxMs()),
+		EchoTimeout:        ms(m.GetEchoTimeoutMs()),
+		LastMessageTimeout: ms(m.GetLastMessageTimeoutMs()),
+		PayloadSize:        int(m.GetPayloadSize()),
+	}
+}
