@@ -1,0 +1,80 @@
+package master
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
+)
+
+// report returns the wire bytes of one worker report: reportDeltas
+// one-second deltas of devices echo devices publishing once a second, with
+// response times spread log-uniformly over 0.2–50 ms (many histogram buckets).
+func report(b *testing.B, devices int) []byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rtt := func() time.Duration {
+		return time.Duration(200e3 * math.Pow(250, rng.Float64())) // 0.2 ms × 250^u
+	}
+	rec := stats.NewRecorder()
+	const reportDeltas = 2 // 2 s report interval, one delta per second
+	msg := &ltkv1.Report{}
+	start := time.Now()
+	for s := range reportDeltas {
+		for _, name := range []string{"MQTT publish", "echo receive"} {
+			e := rec.Entry("echo", name)
+			for range devices {
+				e.Record(rtt(), 60)
+			}
+		}
+		rec.Entry("echo", "echo timeout").Fail(5*time.Second, "no echo within 5s")
+		msg.Deltas = append(msg.Deltas, ltkv1.EncodeDelta(rec.Drain(start.Add(time.Duration(s+1)*time.Second))))
+	}
+	raw, err := proto.Marshal(&ltkv1.WorkerMessage{Msg: &ltkv1.WorkerMessage_Report{Report: msg}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
+}
+
+// BenchmarkMergeReport measures what the master spends on one worker's
+// report: unmarshalling it, decoding its deltas and merging them into the
+// test's totals (OnDelta and Aggregate.Add). A test with 100 workers
+// reporting every 2 s sends 50 reports a second; "%core@100w" is the share
+// of one core that takes.
+func BenchmarkMergeReport(b *testing.B) {
+	for _, devices := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
+			raw := report(b, devices)
+			m, err := newMaster(testConfig(1, 1, nil))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				var msg ltkv1.WorkerMessage
+				if err := proto.Unmarshal(raw, &msg); err != nil {
+					b.Fatal(err)
+				}
+				for _, md := range msg.GetReport().GetDeltas() {
+					d, err := ltkv1.DecodeDelta(md)
+					if err != nil {
+						b.Fatal(err)
+					}
+					m.merge(0, d)
+				}
+			}
+			perReport := b.Elapsed() / time.Duration(b.N)
+			const workers, interval = 100, 2 * time.Second
+			b.ReportMetric(float64(perReport.Nanoseconds())/1e3, "µs/report")
+			b.ReportMetric(100*perReport.Seconds()*workers/interval.Seconds(), "%core@100w")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
