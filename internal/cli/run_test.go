@@ -179,3 +179,21 @@ func metricValue(reg prometheus.Gatherer, name string) (float64, error) {
 	}
 	return 0, fmt.Errorf("no metric %s", name)
 }
+
+// TestRunLocalWorkers splits the devices over three local workers, each
+// with its block, speaking gRPC to the in-process master: every device
+// connects once and every publish is echoed and counted once.
+func TestRunLocalWorkers(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	code := e.Run("run", "--headless", "-c", "31", "-r", "0", "-t", "5s", "--only-summary", "--workers", "3",
+		"--auth", "none", "--client-id-format", "plain", "--wait-min", "200ms", "--wait-max", "200ms", "--csv", "lw")
+	require.Equal(t, cli.ExitOK, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
+	rows := readStats(t, filepath.Join(e.Dir, "lw_stats.csv"))
+	require.Equal(t, statsRow{31, 0}, rows["MQTT connect"])
+	require.Positive(t, rows["echo receive"].requests)
+	require.Equal(t, rows["MQTT publish"].requests, rows["echo receive"].requests)
+
+	require.Equal(t, cli.ExitUsage, e.Run("run", "--headless", "--workers", "0"))
+	require.Contains(t, e.Stderr(), "--workers 0: want at least 1 local worker")
+}
