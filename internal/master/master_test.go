@@ -133,6 +133,13 @@ func TestMissingAndBack(t *testing.T) {
 		require.True(t, events.has("Worker 1 (w-1) missing: missed 3 heartbeats (silent for 3"), events.String())
 		require.Equal(t, 1, m.Connected())
 		require.Equal(t, 10, m.Running(), "only w0's devices count")
+		ws := m.Workers()
+		require.Len(t, ws, 2)
+		require.Equal(t, "missing", ws[1].State)
+		require.False(t, ws[1].Connected)
+		require.Equal(t, "running", ws[0].State)
+		require.Equal(t, WorkerInfo{Ordinal: 1, ID: "b", Hostname: "w-1", Connected: false, State: "missing", Share: 10, Block: 10,
+			LastHeartbeat: ws[1].LastHeartbeat}, ws[1])
 		require.GreaterOrEqual(t, m.Collect(time.Now()).Total.NumRequests, before, "its stats are kept")
 		w1.p.cancel()
 

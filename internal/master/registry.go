@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -40,6 +41,8 @@ type member struct {
 	inTest       bool   // takes a share of the test
 	share        int    // devices asked of it
 	rate         float64
+	cpuPercent   float64 // as last heartbeated, % of one core
+	memoryBytes  uint64  // as last heartbeated
 	cpuWarned    bool
 }
 
@@ -189,12 +192,18 @@ func (m *Master) connected() int {
 
 // WorkerInfo describes one worker the master knows.
 type WorkerInfo struct {
-	Ordinal   int
-	Hostname  string
-	Connected bool // false: missing
-	Running   int  // devices running, as last heartbeated
-	Share     int  // devices asked of it
-	Block     int  // devices in its block
+	Ordinal       int
+	ID            string // the worker process's id
+	Hostname      string
+	Cores         int
+	Connected     bool      // false: missing
+	State         string    // "ready", "spawning", "running", "stopping", "stopped", "missing"
+	Running       int       // devices running, as last heartbeated
+	Share         int       // devices asked of it
+	Block         int       // devices in its block
+	CPUPercent    float64   // process CPU, % of one core, as last heartbeated
+	MemoryBytes   uint64    // memory the worker process holds, as last heartbeated
+	LastHeartbeat time.Time // when the master last heard from it
 }
 
 // Workers returns every worker the master has seen, by ordinal.
@@ -203,9 +212,18 @@ func (m *Master) Workers() []WorkerInfo {
 	defer m.mu.Unlock()
 	var out []WorkerInfo
 	for _, mem := range m.sorted() {
+		state := "missing"
+		if mem.sess != nil {
+			state = strings.ToLower(strings.TrimPrefix(mem.state.String(), "STATE_"))
+			if mem.state == ltkv1.State_STATE_UNSPECIFIED {
+				state = "ready"
+			}
+		}
 		out = append(out, WorkerInfo{
-			Ordinal: mem.ordinal, Hostname: mem.hostname, Connected: mem.sess != nil,
-			Running: mem.running, Share: mem.share, Block: len(mem.block),
+			Ordinal: mem.ordinal, ID: mem.workerID, Hostname: mem.hostname, Cores: mem.cores,
+			Connected: mem.sess != nil, State: state, Running: mem.running, Share: mem.share,
+			Block: len(mem.block), CPUPercent: mem.cpuPercent, MemoryBytes: mem.memoryBytes,
+			LastHeartbeat: mem.lastHeard,
 		})
 	}
 	return out

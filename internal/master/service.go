@@ -205,6 +205,7 @@ func (m *Master) handle(st serverStream, mem *member, msg *ltkv1.WorkerMessage) 
 		hb := w.Heartbeat
 		m.mu.Lock()
 		mem.state, mem.running, mem.applied = hb.GetState(), int(hb.GetRunning()), hb.GetAppliedSeq()
+		mem.cpuPercent, mem.memoryBytes = hb.GetCpuPercent(), hb.GetMemoryBytes()
 		if cores := max(mem.cores, 1); !mem.cpuWarned && hb.GetCpuPercent() > 90*float64(cores) {
 			mem.cpuWarned = true
 			m.printf("Worker %d (%s) uses %.0f%% CPU of its %d cores: it may measure late; run more workers with fewer devices each",
