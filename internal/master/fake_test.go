@@ -185,6 +185,13 @@ func (w *fakeWorker) lastSpawn() *ltkv1.Spawn {
 	return w.spawns[len(w.spawns)-1]
 }
 
+// spawnCount returns how many Spawns the worker received.
+func (w *fakeWorker) spawnCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.spawns)
+}
+
 func (w *fakeWorker) blockIDs() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -148,6 +148,9 @@ func (m *Master) watch(ctx context.Context, serveErr <-chan error) error {
 			return fmt.Errorf("master: serve gRPC: %w", err)
 		case now := <-tick.C:
 			m.expire(now)
+			m.mu.Lock()
+			m.handoff()
+			m.mu.Unlock()
 		}
 	}
 }

@@ -150,7 +150,7 @@ func TestMissingAndBack(t *testing.T) {
 		require.Equal(t, w1.blockIDs(), back.blockIDs(), "same block")
 		require.EqualValues(t, 10, back.lastSpawn().GetCount(), "its share")
 		require.InDelta(t, 2.0, back.lastSpawn().GetSpawnRate(), 1e-9, "at its spawn rate")
-		require.Len(t, w0.spawns, 1, "the other worker is left alone")
+		require.Equal(t, 1, w0.spawnCount(), "the other worker is left alone")
 		time.Sleep(2 * time.Second)
 		require.Equal(t, 20, m.Running())
 		w0.close()
@@ -158,7 +158,9 @@ func TestMissingAndBack(t *testing.T) {
 	})
 }
 
-// TestLateJoiner: a worker joining mid-test gets a share at the spawn rate.
+// TestLateJoiner: a worker joining mid-test gets a share at the spawn
+// rate; the worker it takes devices from gives them up as the newcomer's
+// start, not at once.
 func TestLateJoiner(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
@@ -172,9 +174,14 @@ func TestLateJoiner(t *testing.T) {
 		require.EqualValues(t, 8, w0.lastSpawn().GetCount())
 		w1 := connect(m, &ltkv1.Hello{WorkerId: "b", Ordinal: 1})
 		synctest.Wait()
-		require.EqualValues(t, 4, w0.lastSpawn().GetCount())
 		require.EqualValues(t, 4, w1.lastSpawn().GetCount())
 		require.InDelta(t, 2.0, w1.lastSpawn().GetSpawnRate(), 1e-9)
+		require.EqualValues(t, 8, w0.lastSpawn().GetCount(), "keeps its devices until the newcomer's run")
+		time.Sleep(1500 * time.Millisecond) // the newcomer heartbeats its 4 devices
+		require.EqualValues(t, 4, w0.lastSpawn().GetCount())
+		require.Equal(t, 2, w0.spawnCount())
+		time.Sleep(time.Second) // w0 heartbeats its new count
+		require.Equal(t, 8, m.Running())
 		w0.close()
 		w1.close()
 	})

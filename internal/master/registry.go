@@ -39,7 +39,8 @@ type member struct {
 	applied      uint64 // last command the worker applied
 	stopSeq      uint64 // the last Stop sent
 	inTest       bool   // takes a share of the test
-	share        int    // devices asked of it
+	share        int    // devices asked of it now
+	target       int    // its share of the test; share > target while it hands devices to a newcomer
 	rate         float64
 	cpuPercent   float64 // as last heartbeated, % of one core
 	memoryBytes  uint64  // as last heartbeated

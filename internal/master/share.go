@@ -41,14 +41,17 @@ func (m *Master) Start(count int, rate float64) error {
 			ErrNotEnoughDevices, count, n, capacity, m.cfg.BlockSize)
 	}
 	m.phase, m.count, m.rate = running, count, rate
-	m.split(true)
+	m.split(false)
 	m.ring()
 	return nil
 }
 
 // split recomputes the shares of the members in the test and sends Spawn
-// to the connected ones whose share changed (all of them if force). m.mu is held.
-func (m *Master) split(force bool) {
+// to the connected ones whose share changed (all of them for a new test).
+// When a worker joins mid-test (handoff), the workers whose share shrinks
+// keep their devices until the newcomer's have started: handoff lowers them
+// step by step, so the total stays at the count. m.mu is held.
+func (m *Master) split(handoff bool) {
 	var in []*member
 	var sizes []int
 	for _, mem := range m.sorted() {
@@ -63,11 +66,44 @@ func (m *Master) split(force bool) {
 		if m.count > 0 {
 			r = m.rate * float64(shares[i]) / float64(m.count)
 		}
-		changed := mem.share != shares[i] || mem.rate != r
-		mem.share, mem.rate = shares[i], r
-		if mem.sess != nil && (changed || force) {
+		mem.target, mem.rate = shares[i], r
+		if handoff && mem.sess != nil && mem.share > mem.target {
+			continue // a donor: handoff lowers it
+		}
+		changed := mem.share != mem.target
+		mem.share = mem.target
+		if mem.sess != nil && (changed || !handoff) {
 			m.sendSpawn(mem)
 		}
+	}
+}
+
+// handoff lowers the shares of workers that give devices to a newcomer by
+// as many devices as run beyond the count: the newcomer's, as it reports
+// them started. m.mu is held.
+func (m *Master) handoff() {
+	if m.phase != running {
+		return
+	}
+	surplus := -m.count
+	var donors []*member
+	for _, mem := range m.sorted() {
+		if !mem.inTest || mem.sess == nil {
+			continue
+		}
+		if mem.share > mem.target {
+			donors = append(donors, mem)
+			surplus += mem.share
+		} else {
+			surplus += min(mem.running, mem.share)
+		}
+	}
+	for i := len(donors) - 1; i >= 0 && surplus > 0; i-- {
+		mem := donors[i]
+		step := min(surplus, mem.share-mem.target)
+		mem.share -= step
+		surplus -= step
+		m.sendSpawn(mem)
 	}
 }
 
@@ -94,8 +130,9 @@ func (m *Master) resync(mem *member) {
 	case running:
 		if !mem.inTest {
 			mem.inTest = true
-			m.split(false)
+			m.split(true)
 		}
+		mem.share = mem.target // a donor that was away hands off at once
 		m.sendSpawn(mem)
 	case stopped:
 		m.sendStop(mem)
