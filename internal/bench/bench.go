@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -99,16 +100,28 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	rawRSS, err := rss()
+	if err != nil {
+		return nil, err
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
 	rss1, err := rss()
 	if err != nil {
 		return nil, err
 	}
 	heap1 := heapInUse()
+	if cfg.HeapProfile != "" {
+		if err := writeHeapProfile(cfg.HeapProfile); err != nil {
+			return nil, err
+		}
+	}
 
 	window := end.Sub(begin)
 	r.WindowS = window.Seconds()
 	r.Connected = int(min(rec.subscribed.Load(), int64(cfg.Devices)))
 	r.RSSPerDeviceKB = float64(rss1-rss0) / 1024 / float64(cfg.Devices)
+	r.RSSPerDeviceRaw = float64(rawRSS-rss0) / 1024 / float64(cfg.Devices)
 	r.HeapPerDeviceKB = float64(heap1-heap0) / 1024 / float64(cfg.Devices)
 	r.CPUPercent = 100 * (cpu1 - cpu0).Seconds() / window.Seconds()
 	echoes := entry(snap, sim.EventEchoReceive)
@@ -117,6 +130,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.EchoP50Ms = millis(echoes.Percentile(0.5))
 	r.EchoP99Ms = millis(echoes.Percentile(0.99))
 	r.EchoMaxMs = millis(echoes.Max)
+	r.PublishP99Ms = millis(entry(snap, sim.EventPublish).Percentile(0.99))
 	if n := echoes.NumRequests - echoes.NumFailures; n > 0 {
 		r.CPUPerEchoUs = float64((cpu1 - cpu0).Microseconds()) / float64(n)
 		if terr == nil && terr1 == nil {
@@ -207,6 +221,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// writeHeapProfile writes a pprof heap profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("heap profile %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // heapInUse returns the bytes in in-use heap spans.

@@ -64,6 +64,9 @@ type Config struct {
 	TargetCommand []string `json:"-"`
 	// TargetEnv is added to the target's environment (tests).
 	TargetEnv []string `json:"-"`
+	// HeapProfile, if set, is a file to write a pprof heap profile of this
+	// process to at the end of the window, with the devices still running.
+	HeapProfile string `json:"-"`
 	// Progress receives a line per step and per second of the ramp. Nil =
 	// discard.
 	Progress io.Writer `json:"-"`

@@ -29,11 +29,13 @@ type Result struct {
 	EchoP50Ms          float64 `json:"echo_p50_ms"`
 	EchoP99Ms          float64 `json:"echo_p99_ms"`
 	EchoMaxMs          float64 `json:"echo_max_ms"`
+	PublishP99Ms       float64 `json:"publish_p99_ms"` // to the broker's PUBACK (QoS 1), from the intended send time
 
-	CPUPerEchoUs    float64 `json:"cpu_us_per_echo"` // process CPU ÷ echoes
-	CPUPercent      float64 `json:"cpu_percent"`     // of one core, during the window
-	RSSPerDeviceKB  float64 `json:"rss_kb_per_device"`
-	HeapPerDeviceKB float64 `json:"heap_kb_per_device"`
+	CPUPerEchoUs    float64 `json:"cpu_us_per_echo"`       // process CPU ÷ echoes
+	CPUPercent      float64 `json:"cpu_percent"`           // of one core, during the window
+	RSSPerDeviceKB  float64 `json:"rss_kb_per_device"`     // after a GC that returns free memory to the system
+	RSSPerDeviceRaw float64 `json:"rss_kb_per_device_raw"` // as the process ran, garbage and all
+	HeapPerDeviceKB float64 `json:"heap_kb_per_device"`    // live heap, after the GC
 
 	RampS           float64 `json:"ramp_s"`
 	ConnectsPerS    float64 `json:"connects_per_s"`     // wall clock, during the ramp
@@ -74,10 +76,13 @@ func WriteTable(w io.Writer, results []*Result) error {
 	row("echo p50 / p99 / max", func(r *Result) string {
 		return fmt.Sprintf("%s / %s / %s ms", ms(r.EchoP50Ms), ms(r.EchoP99Ms), ms(r.EchoMaxMs))
 	})
+	row("publish (PUBACK) p99", func(r *Result) string { return ms(r.PublishP99Ms) + " ms" })
 	row("CPU per echo", func(r *Result) string { return fmt.Sprintf("%.1f µs", r.CPUPerEchoUs) })
 	row("CPU (of one core)", func(r *Result) string { return fmt.Sprintf("%.1f%%", r.CPUPercent) })
-	row("RSS per device", func(r *Result) string { return fmt.Sprintf("%.2f KB", r.RSSPerDeviceKB) })
-	row("heap per device", func(r *Result) string { return fmt.Sprintf("%.2f KB", r.HeapPerDeviceKB) })
+	row("RSS per device", func(r *Result) string {
+		return fmt.Sprintf("%.2f KB (%.2f before GC)", r.RSSPerDeviceKB, r.RSSPerDeviceRaw)
+	})
+	row("live heap per device", func(r *Result) string { return fmt.Sprintf("%.2f KB", r.HeapPerDeviceKB) })
 	row("ramp", func(r *Result) string { return fmt.Sprintf("%.1fs, %.0f connects/s", r.RampS, r.ConnectsPerS) })
 	row("CPU per connect", func(r *Result) string {
 		return fmt.Sprintf("%.0f µs (%.0f/s per core)", r.CPUPerConnectUs, perCore(r.CPUPerConnectUs))

@@ -16,4 +16,9 @@
 //
 // The API is asynchronous: Dial returns at once and the Handler hears
 // Connected, Message, Acked, Subscribed and, last and exactly once, Closed.
+//
+// The loops start with their first connection and stop after their last,
+// so a process (or a test) that closed every connection runs none. They
+// are shared by the whole process, so connections do not belong in
+// testing/synctest bubbles, which real sockets do not suit anyway.
 package mqttlean

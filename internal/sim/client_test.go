@@ -227,3 +227,22 @@ func TestNoPuback(t *testing.T) {
 		require.Equal(t, "127.0.0.2", <-peers, "dialed from the configured source address")
 	})
 }
+
+// TestEchoLate: an echo that comes after its timeout is "echo late", timed
+// by its age, after the "echo timeout" failure for it.
+func TestEchoLate(t *testing.T) {
+	t.Parallel()
+	forEachClient(t, func(t *testing.T, client string) {
+		tt := targettest.Start(t, func(c *target.Config) { c.Echo.Delay = 300 * time.Millisecond })
+		r := newRecorder()
+		cfg := testConfig(client, tt.BrokerURL(), "LTK00026", r)
+		cfg.EchoTimeout = 100 * time.Millisecond
+		stop := run(t, newDevice(t, cfg))
+		late := r.waitFor(t, sim.EventEchoLate, true, 1)
+		require.NoError(t, stop())
+		require.GreaterOrEqual(t, late[0].d, 300*time.Millisecond, "timed by its age")
+		require.Greater(t, late[0].size, 50)
+		require.NotEmpty(t, r.matching(sim.EventEchoTimeout, false))
+		require.LessOrEqual(t, r.count(sim.EventEchoReceive, true), 1, "only the last message's, in the stop's last-message wait")
+	})
+}
