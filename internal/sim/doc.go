@@ -9,4 +9,14 @@
 // stops gracefully. Behaviours see only a Session and stay a few dozen lines.
 // Every measured event goes to a Recorder, which the caller supplies; sim has
 // no opinion about how events are aggregated.
+//
+// A device runs on one of two MQTT clients (Config.Client), which record the
+// same events in the same cases. The lean client (the default) is ltk's own
+// (package mqttlean): a device and its built-in behaviour are a state machine
+// driven by its socket's events, served by shared event loops, and by one
+// timing wheel for every device's timers, so a running device holds no
+// goroutine and about 2 KB (lean.go, lean_conn.go, lean_behavior.go). The
+// paho client runs the Eclipse Paho Go client with a supervisor and a
+// behaviour goroutine per device (device.go, conn.go, session.go, echo.go),
+// the reference the lean client is measured against.
 package sim
