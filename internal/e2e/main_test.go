@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -271,10 +270,7 @@ func (p *proxy) pipe(dst, src net.Conn) {
 				return
 			}
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				return
-			}
+		if err != nil { // EOF, or the other side closed
 			return
 		}
 	}

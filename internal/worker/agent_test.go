@@ -200,3 +200,28 @@ func TestAgentGivesUpWithoutMaster(t *testing.T) {
 	require.ErrorContains(t, err, "raise --master-timeout")
 	require.Less(t, time.Since(start), 8*time.Second)
 }
+
+// TestAgentReportsExceptions: settings the worker cannot run with (a CA
+// bundle that holds no certificate) come back to the master as an exception.
+func TestAgentReportsExceptions(t *testing.T) {
+	t.Parallel()
+	var events lockedBuffer
+	m, err := master.New(master.Config{
+		Addr: "127.0.0.1:0", Version: "v-test", Devices: []device.Device{{ID: "AG0001"}}, Events: &events,
+		Settings: worker.Settings{
+			Broker: "ssl://127.0.0.1:1", CAPEM: []byte("not a certificate"), Auth: worker.AuthNone,
+			ClientIDFormat: worker.ClientIDPlain, Behavior: "echo", QoS: 1, WaitMin: time.Second, WaitMax: time.Second,
+		},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	startAgent(t, worker.Config{MasterAddr: m.Addr(), Ordinal: 0, Hostname: "h0"})
+	require.True(t, m.WaitForWorkers(t.Context(), 1, 10*time.Second))
+	require.NoError(t, m.Start(1, 0))
+	require.Eventually(t, func() bool {
+		return strings.Contains(events.String(), "Worker 0 (h0): spawn: CA bundle (sent by the master) holds no PEM certificate: give --ca a PEM file")
+	}, 10*time.Second, 10*time.Millisecond, events.String())
+}

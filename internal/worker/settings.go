@@ -101,7 +101,11 @@ func (s *Settings) tlsConfig() (*tls.Config, error) {
 	if len(pem) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", s.CAFile)
+			name := s.CAFile
+			if len(s.CAPEM) > 0 {
+				name = "sent by the master"
+			}
+			return nil, fmt.Errorf("CA bundle (%s) holds no PEM certificate: give --ca a PEM file", name)
 		}
 		cfg.RootCAs = pool
 	}
