@@ -52,6 +52,11 @@ type Config struct {
 	// not modify it.
 	OnDelta func(worker int, d *stats.Delta)
 
+	// OnException, if set, sees every exception a worker reports (a spawn
+	// it could not do, settings it cannot run with), with its ordinal and
+	// host; called like OnDelta. The master also prints them to Events.
+	OnException func(worker int, host, message string)
+
 	Logger *slog.Logger // nil = discard
 	Events io.Writer    // one line per worker event (joined, missing, back, refused), for people; nil = discard
 }

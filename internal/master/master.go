@@ -64,7 +64,7 @@ func New(cfg Config) (*Master, error) {
 		return nil, fmt.Errorf("master: listen on %s: %w (is another master running? choose another --master-bind-port)", m.cfg.Addr, err)
 	}
 	m.lis = lis
-	m.srv = grpc.NewServer()
+	m.srv = grpc.NewServer(grpc.WaitForHandlers(true)) // so that Stop returns after every session has ended
 	ltkv1.RegisterCoordinatorServer(m.srv, service{m: m})
 	return m, nil
 }

@@ -228,5 +228,8 @@ func (m *Master) handle(st serverStream, mem *member, msg *ltkv1.WorkerMessage) 
 		host := mem.hostname
 		m.mu.Unlock()
 		m.printf("Worker %d (%s): %s", mem.ordinal, host, w.Exception.GetMessage())
+		if m.cfg.OnException != nil {
+			m.cfg.OnException(mem.ordinal, host, w.Exception.GetMessage())
+		}
 	}
 }

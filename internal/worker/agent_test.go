@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -206,8 +207,10 @@ func TestAgentGivesUpWithoutMaster(t *testing.T) {
 func TestAgentReportsExceptions(t *testing.T) {
 	t.Parallel()
 	var events lockedBuffer
+	reported := make(chan string, 10)
 	m, err := master.New(master.Config{
 		Addr: "127.0.0.1:0", Version: "v-test", Devices: []device.Device{{ID: "AG0001"}}, Events: &events,
+		OnException: func(w int, host, msg string) { reported <- fmt.Sprintf("%d %s %s", w, host, msg) },
 		Settings: worker.Settings{
 			Broker: "ssl://127.0.0.1:1", CAPEM: []byte("not a certificate"), Auth: worker.AuthNone,
 			ClientIDFormat: worker.ClientIDPlain, Behavior: "echo", QoS: 1, WaitMin: time.Second, WaitMax: time.Second,
@@ -224,4 +227,5 @@ func TestAgentReportsExceptions(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(events.String(), "Worker 0 (h0): spawn: CA bundle (sent by the master) holds no PEM certificate: give --ca a PEM file")
 	}, 10*time.Second, 10*time.Millisecond, events.String())
+	require.Contains(t, <-reported, "0 h0 spawn: CA bundle")
 }
