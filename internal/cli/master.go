@@ -68,6 +68,7 @@ The exit code is 1 when any failure was recorded, 0 otherwise.`,
 	fs.DurationVar(&f.expectWait, "expect-workers-max-wait", 5*time.Minute, "how long to wait for the expected workers (0: no limit)")
 	fs.IntVar(&f.blockSize, "block-size", 0, "devices per worker block (LTK_BLOCK_SIZE; 0: the device list divided by --expect-workers)")
 	fs.StringVar(&f.token, "cluster-token", "", "secret every worker must present (LTK_CLUSTER_TOKEN); the stream carries device keys")
+	fs.Lookup("broker").Usage = "MQTT broker the workers' devices drive: tcp://host:1883 or ssl://host:8883 (required; 'ltk target' runs one)"
 	return cmd
 }
 
