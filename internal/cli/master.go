@@ -95,7 +95,14 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
-	m, err := master.New(master.Config{
+	rec, err := startRecording(env, &f.testFlags, f.settings.Broker, f.expectWorkers, log)
+	if err != nil {
+		return err
+	}
+	var m *master.Master
+	m, err = master.New(master.Config{
+		OnDelta:       rec.onDelta(func() int { return m.Running() }),
+		OnException:   rec.onException,
 		Addr:          net.JoinHostPort(f.bindHost, strconv.Itoa(f.bindPort)),
 		Version:       Version,
 		Token:         f.token,
@@ -126,6 +133,9 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 	snap, err := m.RunHeadless(ctx, f.headlessRun(env, f.expectWait))
 	stopMaster()
 	if rerr := <-done; rerr != nil && err == nil {
+		err = rerr
+	}
+	if rerr := rec.finish(context.WithoutCancel(ctx), env, &f.testFlags); rerr != nil && err == nil {
 		err = rerr
 	}
 	return f.result(env, fleet, snap, err)

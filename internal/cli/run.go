@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -42,6 +41,7 @@ type testFlags struct {
 	logLevel      slog.Level
 	settings      worker.Settings
 	fleet         fleetFlags
+	output        outputFlags
 }
 
 // addTestFlags registers the flags of a headless test on fs.
@@ -53,12 +53,13 @@ func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
 	fs.VarP(&f.runTime, "run-time", "t", "stop after this long, e.g. 300s, 20m, 1h30m (default: until Ctrl-C)")
 	fs.DurationVar(&f.printInterval, "print-interval", master.DefaultPrintInterval, "how often the live table is printed")
 	fs.BoolVar(&f.onlySummary, "only-summary", false, "print only the final summary, not the live table")
-	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv and PREFIX_failures.csv (Locust's columns) at the end")
+	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv, _failures.csv, _stats_history.csv and _exceptions.csv (Locust's columns) at the end")
 	fs.IntVar(&f.exitOnError, "exit-code-on-error", ExitFailures, "exit code when failures were recorded")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
 	_ = fs.MarkHidden("users")
 	addSettingsFlags(fs, &f.settings)
 	addFleetFlags(fs, &f.fleet)
+	addOutputFlags(fs, &f.output)
 }
 
 // validate checks the flags every headless test needs.
@@ -200,6 +201,19 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 		return g.Wait()
 	}
 
+	targetName := f.settings.Broker
+	if embedded {
+		targetName = "embedded"
+	}
+	rec, err := startRecording(env, &f.testFlags, targetName, 1, log)
+	if err != nil {
+		_ = shutdown()
+		return err
+	}
+	f.echo.Observer = rec.run.ObserveExecution
+	var m *master.Master
+	running := func() int { return m.Running() }
+
 	if embedded {
 		t, err := startTarget(env, f, log)
 		if err != nil {
@@ -211,7 +225,9 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	}
 
 	token := randomToken() // the loopback port is open to every local user, and the stream carries keys
-	m, err := master.New(master.Config{
+	m, err = master.New(master.Config{
+		OnDelta:       rec.onDelta(running),
+		OnException:   rec.onException,
 		Addr:          "127.0.0.1:0",
 		Version:       Version,
 		Token:         token,
@@ -241,6 +257,9 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	snap, err := m.RunHeadless(ctx, f.headlessRun(env, time.Minute))
 	if werr := shutdown(); werr != nil && err == nil {
 		err = werr
+	}
+	if rerr := rec.finish(context.WithoutCancel(ctx), env, &f.testFlags); rerr != nil && err == nil {
+		err = rerr
 	}
 	return f.result(env, fleet, snap, err)
 }
@@ -300,20 +319,8 @@ func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, error
 
 // writeCSVs writes Locust's PREFIX_stats.csv and PREFIX_failures.csv.
 func writeCSVs(prefix string, snap stats.Snapshot) error {
-	for _, out := range []struct {
-		suffix string
-		write  func(io.Writer, stats.Snapshot) error
-	}{
-		{"_stats.csv", stats.WriteStatsCSV},
-		{"_failures.csv", stats.WriteFailuresCSV},
-	} {
-		var buf bytes.Buffer
-		if err := out.write(&buf, snap); err != nil {
-			return err
-		}
-		if err := device.WriteFileAtomic(prefix+out.suffix, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", prefix+out.suffix, err)
-		}
+	if err := writeFile(prefix+"_stats.csv", func(w io.Writer) error { return stats.WriteStatsCSV(w, snap) }); err != nil {
+		return err
 	}
-	return nil
+	return writeFile(prefix+"_failures.csv", func(w io.Writer) error { return stats.WriteFailuresCSV(w, snap) })
 }

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	results "github.com/ltk-dev/ltk/internal/report"
+	"github.com/ltk-dev/ltk/internal/stats"
+)
+
+// outputFlags say where a test's results go besides the terminal.
+type outputFlags struct {
+	results string // the results store; "" = $LTK_ROOT/runs/ltk.db
+	name    string // the run's name in the store
+	html    string // a self-contained HTML report at the end
+}
+
+func addOutputFlags(fs *pflag.FlagSet, f *outputFlags) {
+	addResultsFlag(fs, &f.results)
+	fs.StringVar(&f.name, "run-name", "", "name of this run in the results store, for ltk harvest --run and ltk cost --run (default run-ID)")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report of the run to FILE at the end")
+}
+
+// recording is one test's run in the results store, and the exceptions
+// workers reported during it.
+type recording struct {
+	st  *results.Store
+	run *results.Run
+	log *slog.Logger
+
+	mu         sync.Mutex // Guards exceptions.
+	exceptions map[string]*results.Exception
+}
+
+// startRecording opens the results store and begins a run in it.
+func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.Logger) (*recording, error) {
+	st, err := results.Open(resultsPath(env, f.output.results))
+	if err != nil {
+		return nil, withHint(err, "point --results at a writable file")
+	}
+	settings := f.settings
+	settings.Password = "" // never into the store
+	run, err := st.Begin(results.RunMeta{
+		Name: f.output.name, Start: time.Now(), Devices: f.devices, SpawnRate: f.spawnRate,
+		Nodes: nodes, Target: target, Settings: settings,
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return &recording{st: st, run: run, log: log, exceptions: map[string]*results.Exception{}}, nil
+}
+
+// onDelta is the master's OnDelta hook: every worker delta goes to the store,
+// with the number of devices running at that moment.
+func (r *recording) onDelta(running func() int) func(int, *stats.Delta) {
+	return func(_ int, d *stats.Delta) {
+		r.run.AddDelta(d)
+		r.run.SetDevices(d.End, running())
+	}
+}
+
+// onException is the master's OnException hook.
+func (r *recording) onException(_ int, host, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.exceptions[message]
+	if !ok {
+		e = &results.Exception{Message: message}
+		r.exceptions[message] = e
+	}
+	e.Count++
+	e.Nodes = append(e.Nodes, host)
+}
+
+// finish ends the run and writes the end-of-test files: --html, and with
+// --csv the stats history and exceptions beside the stats and failures.
+func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
+	defer r.st.Close()
+	if err := r.run.End(time.Now()); err != nil {
+		r.log.Warn("results store: the run's last samples may be missing", "err", err)
+	}
+	if n := r.run.Dropped(); n > 0 {
+		fmt.Fprintf(env.Stderr, "ltk: warning: the results store fell behind and dropped %d reports\n", n)
+	}
+	fmt.Fprintf(env.Stdout, "Recorded as run %d in %s (ltk harvest NAME --run %d)\n", r.run.ID(), r.st.Path(), r.run.ID())
+	if f.output.html == "" && f.csvPrefix == "" {
+		return nil
+	}
+	data, err := r.run.Data(ctx)
+	if err != nil {
+		return fmt.Errorf("read the run back from the results store: %w", err)
+	}
+	if f.output.html != "" {
+		if err := writeFile(env.path(f.output.html), func(w io.Writer) error { return results.WriteHTML(w, data) }); err != nil {
+			return err
+		}
+	}
+	if f.csvPrefix != "" {
+		prefix := env.path(f.csvPrefix)
+		if err := writeFile(prefix+"_stats_history.csv", func(w io.Writer) error { return results.WriteStatsHistoryCSV(w, data) }); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		excs := make([]results.Exception, 0, len(r.exceptions))
+		for _, e := range r.exceptions {
+			excs = append(excs, *e)
+		}
+		r.mu.Unlock()
+		if err := writeFile(prefix+"_exceptions.csv", func(w io.Writer) error { return results.WriteExceptionsCSV(w, excs) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes what write produces to path atomically.
+func writeFile(path string, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := device.WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

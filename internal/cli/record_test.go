@@ -1,0 +1,62 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/cli"
+	"github.com/ltk-dev/ltk/internal/cli/clitest"
+)
+
+// TestRunRecordsForHarvestAndCost runs a short test and reads it back through
+// the results store: harvest's distributions add up to the run's own stats,
+// the echo app's execution times are there, and cost sees the devices.
+func TestRunRecordsForHarvestAndCost(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	createDevices(t, e, 5)
+	code := e.Run("run", "--headless", "-c", "5", "-r", "0", "-t", "4s", "--only-summary",
+		"--wait-min", "200ms", "--wait-max", "200ms", "--csv", "out", "--html", "out.html", "--run-name", "short")
+	require.Equal(t, cli.ExitOK, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
+	require.Contains(t, e.Stdout(), "Recorded as run 1")
+	rows := readStats(t, filepath.Join(e.Dir, "out_stats.csv"))
+	for _, name := range []string{"out_stats_history.csv", "out_exceptions.csv", "out.html"} {
+		info, err := os.Stat(filepath.Join(e.Dir, name))
+		require.NoError(t, err)
+		require.Positive(t, info.Size(), name)
+	}
+
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("harvest", "h1", "--run", "short"), e.Stderr())
+	driver, err := os.ReadFile(filepath.Join(e.Dir, "runs", "h1", "driver_times.csv"))
+	require.NoError(t, err)
+	require.Equal(t, rows["echo receive"].requests, bucketSum(t, string(driver), "echo receive"))
+	function, err := os.ReadFile(filepath.Join(e.Dir, "runs", "h1", "function_times.csv"))
+	require.NoError(t, err)
+	require.Equal(t, rows["echo receive"].requests, bucketSum(t, string(function), "echo execution"),
+		"one execution per echo")
+
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("cost", "--devices", "100", "--run", "short"), e.Stderr())
+	require.Contains(t, e.Stdout(), "peak 5 devices")
+}
+
+// bucketSum adds the Count column of a distribution CSV's rows for name.
+func bucketSum(t *testing.T, csv, name string) int {
+	t.Helper()
+	sum := 0
+	for _, line := range strings.Split(csv, "\n") {
+		f := strings.Split(line, ",")
+		if len(f) == 6 && f[1] == name {
+			n, err := strconv.Atoi(f[4])
+			require.NoError(t, err)
+			sum += n
+		}
+	}
+	return sum
+}
