@@ -54,7 +54,6 @@ func TestRunUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no headless", []string{"run", "-c", "1"}, cli.ExitUsage, "add --headless"},
 		{"zero devices", []string{"run", "--headless", "-c", "0"}, cli.ExitUsage, "want at least 1 device"},
 		{"negative rate", []string{"run", "--headless", "-r", "-1"}, cli.ExitUsage, "--spawn-rate -1"},
 		{"bad auth", []string{"run", "--headless", "--auth", "oauth"}, cli.ExitUsage, `auth "oauth"`},

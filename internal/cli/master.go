@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/worker"
 )
 
@@ -130,7 +131,12 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 	done := make(chan error, 1)
 	go func() { done <- m.Run(masterCtx) }()
 
-	snap, err := m.RunHeadless(ctx, f.headlessRun(env, f.expectWait))
+	var snap stats.Snapshot
+	if f.headless {
+		snap, err = m.RunHeadless(ctx, f.headlessRun(env, f.expectWait))
+	} else {
+		snap, err = serveUI(ctx, env, &f.testFlags, m, len(fleet), rec, log)
+	}
 	stopMaster()
 	if rerr := <-done; rerr != nil && err == nil {
 		err = rerr

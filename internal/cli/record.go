@@ -109,12 +109,7 @@ func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 		if err := writeFile(prefix+"_stats_history.csv", func(w io.Writer) error { return results.WriteStatsHistoryCSV(w, data) }); err != nil {
 			return err
 		}
-		r.mu.Lock()
-		excs := make([]results.Exception, 0, len(r.exceptions))
-		for _, e := range r.exceptions {
-			excs = append(excs, *e)
-		}
-		r.mu.Unlock()
+		excs := r.exceptionList()
 		if err := writeFile(prefix+"_exceptions.csv", func(w io.Writer) error { return results.WriteExceptionsCSV(w, excs) }); err != nil {
 			return err
 		}
@@ -132,4 +127,24 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// exceptionList returns a copy of the exceptions reported so far.
+func (r *recording) exceptionList() []results.Exception {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	excs := make([]results.Exception, 0, len(r.exceptions))
+	for _, e := range r.exceptions {
+		c := *e
+		c.Nodes = append([]string(nil), e.Nodes...)
+		excs = append(excs, c)
+	}
+	return excs
+}
+
+// resetExceptions forgets the exceptions (the UI's "reset stats").
+func (r *recording) resetExceptions() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.exceptions)
 }

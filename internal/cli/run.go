@@ -42,11 +42,12 @@ type testFlags struct {
 	settings      worker.Settings
 	fleet         fleetFlags
 	output        outputFlags
+	web           webFlags
 }
 
 // addTestFlags registers the flags of a headless test on fs.
 func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
-	fs.BoolVar(&f.headless, "headless", false, "run without the web UI, printing stats to the terminal")
+	fs.BoolVar(&f.headless, "headless", false, "run without the web UI: start at once with -c/-r, print stats to the terminal, stop after -t")
 	fs.IntVarP(&f.devices, "devices", "c", 1, "number of devices to simulate")
 	fs.IntVarP(&f.devices, "users", "u", 1, "alias of --devices (Locust's name)")
 	fs.Float64VarP(&f.spawnRate, "spawn-rate", "r", 1, "devices started per second (0: all at once)")
@@ -60,13 +61,11 @@ func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
 	addSettingsFlags(fs, &f.settings)
 	addFleetFlags(fs, &f.fleet)
 	addOutputFlags(fs, &f.output)
+	addWebFlags(fs, &f.web)
 }
 
 // validate checks the flags every headless test needs.
 func (f *testFlags) validate() error {
-	if !f.headless {
-		return withHint(usageError(errors.New("the web UI is not available yet")), "add --headless")
-	}
 	if f.devices < 1 {
 		return usageError(fmt.Errorf("--devices %d: want at least 1 device", f.devices))
 	}
@@ -254,7 +253,12 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	}
 	go hardStop(env, again)
 
-	snap, err := m.RunHeadless(ctx, f.headlessRun(env, time.Minute))
+	var snap stats.Snapshot
+	if f.headless {
+		snap, err = m.RunHeadless(ctx, f.headlessRun(env, time.Minute))
+	} else {
+		snap, err = serveUI(ctx, env, &f.testFlags, m, len(fleet), rec, log)
+	}
 	if werr := shutdown(); werr != nil && err == nil {
 		err = werr
 	}

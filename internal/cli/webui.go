@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/web"
+)
+
+// serveUI serves the web UI for m until ctx ends (Ctrl-C), then stops the
+// devices gracefully and returns the test's final snapshot. Tests are
+// started, changed and stopped from the browser or the REST API.
+func serveUI(ctx context.Context, env *Env, f *testFlags, m *master.Master, capacity int,
+	rec *recording, log *slog.Logger) (stats.Snapshot, error) {
+	cfg := f.web.webConfig()
+	cfg.Registry, cfg.Version, cfg.Log = prometheus.NewRegistry(), Version, log
+	c := &masterController{m: m, capacity: capacity, rec: rec}
+	srv, err := web.New(cfg, c)
+	if err != nil {
+		return stats.Snapshot{}, withHint(err, "pick another --web-port, or stop what holds this one")
+	}
+	fmt.Fprintf(env.Stdout, "Web UI on http://%s (Ctrl-C to stop)\n", srv.Addr())
+	err = srv.Run(ctx)
+	fmt.Fprintln(env.Stdout, "Stopping: waiting for the last echoes, then disconnecting...")
+	m.StopAndWait(context.WithoutCancel(ctx), time.Minute)
+	return m.Collect(time.Now()), err
+}
+
+// masterController lets the web UI drive a master.
+type masterController struct {
+	m        *master.Master
+	capacity int
+	rec      *recording
+
+	mu      sync.Mutex // Guards the fields below.
+	started bool
+	stopped bool
+	count   int
+}
+
+var _ web.Controller = (*masterController)(nil)
+
+func (c *masterController) Swarm(count int, rate float64) error {
+	if err := c.m.Start(count, rate); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started, c.stopped, c.count = true, false, count
+	return nil
+}
+
+func (c *masterController) Stop() error {
+	c.m.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	return nil
+}
+
+func (c *masterController) ResetStats() {
+	c.m.Reset()
+	c.rec.resetExceptions()
+}
+
+func (c *masterController) State() web.State {
+	c.mu.Lock()
+	started, stopped, count := c.started, c.stopped, c.count
+	c.mu.Unlock()
+	running := c.m.Running()
+	switch {
+	case !started:
+		return web.StateReady
+	case stopped && running > 0:
+		return web.StateStopping
+	case stopped:
+		return web.StateStopped
+	case running < count:
+		return web.StateSpawning
+	default:
+		return web.StateRunning
+	}
+}
+
+func (c *masterController) Snapshot(now time.Time) stats.Snapshot { return c.m.Collect(now) }
+func (c *masterController) Running() int                          { return c.m.Running() }
+func (c *masterController) Capacity() int                         { return c.capacity }
+
+func (c *masterController) Workers() []web.WorkerInfo {
+	ws := c.m.Workers()
+	out := make([]web.WorkerInfo, len(ws))
+	for i, w := range ws {
+		state := web.State(w.State)
+		if !w.Connected {
+			state = web.StateMissing
+		}
+		out[i] = web.WorkerInfo{
+			Ordinal: w.Ordinal, ID: w.ID, Host: w.Hostname, State: state, Devices: w.Running,
+			CPUPercent: w.CPUPercent, MemoryBytes: w.MemoryBytes, LastHeartbeat: w.LastHeartbeat,
+		}
+	}
+	return out
+}
+
+func (c *masterController) Exceptions() []web.Exception {
+	excs := c.rec.exceptionList()
+	out := make([]web.Exception, len(excs))
+	for i, e := range excs {
+		out[i] = web.Exception{Count: e.Count, Message: e.Message, Traceback: e.Traceback, Nodes: e.Nodes}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out
+}
