@@ -16,7 +16,6 @@ func TestMasterUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no headless", []string{"master", "--broker", "tcp://127.0.0.1:1"}, "add --headless"},
 		{"no broker", []string{"master", "--headless"}, "ltk master needs --broker"},
 		{"expect workers", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--expect-workers", "0"}, "--expect-workers 0"},
 		{"block size", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--block-size", "-1"}, "--block-size -1"},
