@@ -23,7 +23,8 @@ func TestRunRecordsForHarvestAndCost(t *testing.T) {
 	code := e.Run("run", "--headless", "-c", "5", "-r", "0", "-t", "4s", "--only-summary",
 		"--wait-min", "200ms", "--wait-max", "200ms", "--csv", "out", "--html", "out.html", "--run-name", "short")
 	require.Equal(t, cli.ExitOK, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
-	require.Contains(t, e.Stdout(), "Recorded as run 1")
+	runOut := e.Stdout()
+	require.Contains(t, runOut, "Recorded as run 1")
 	rows := readStats(t, filepath.Join(e.Dir, "out_stats.csv"))
 	for _, name := range []string{"out_stats_history.csv", "out_exceptions.csv", "out.html"} {
 		info, err := os.Stat(filepath.Join(e.Dir, name))
@@ -38,8 +39,14 @@ func TestRunRecordsForHarvestAndCost(t *testing.T) {
 	require.Equal(t, rows["echo receive"].requests, bucketSum(t, string(driver), "echo receive"))
 	function, err := os.ReadFile(filepath.Join(e.Dir, "runs", "h1", "function_times.csv"))
 	require.NoError(t, err)
-	require.Equal(t, rows["echo receive"].requests, bucketSum(t, string(function), "echo execution"),
-		"one execution per echo")
+	executions := bucketSum(t, string(function), "echo execution")
+	if strings.Contains(runOut, "their last stats may be missing") {
+		// Under heavy load the workers' final report can miss the stop
+		// deadline; the target's own record still has those echoes.
+		require.GreaterOrEqual(t, executions, rows["echo receive"].requests)
+	} else {
+		require.Equal(t, rows["echo receive"].requests, executions, "one execution per echo; stdout: %s", runOut)
+	}
 
 	e.Reset()
 	require.Equal(t, cli.ExitOK, e.Run("cost", "--devices", "100", "--run", "short"), e.Stderr())
