@@ -85,3 +85,16 @@ func TestRunTooManyDevices(t *testing.T) {
 	require.Equal(t, before, after)
 	require.False(t, strings.Contains(e.Stderr(), "PRIVATE KEY"))
 }
+
+// TestIoTCoreBackendDefaultsBroker: with the IoT-Core-API registry backend,
+// run drives that service's MQTT bridge unless --broker says otherwise.
+func TestIoTCoreBackendDefaultsBroker(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	e.Vars["LTK_REGISTRY_BACKEND"] = "iotcore"
+	e.Vars["LTK_MQTT_BRIDGE"] = "tcp://127.0.0.1:1"
+	code := e.Run("run", "--headless", "-c", "1", "-t", "1s", "--auth", "none", "--only-summary")
+	require.NotContains(t, e.Stdout(), "Embedded IoT target", "no embedded target with the iotcore backend")
+	require.Equal(t, cli.ExitFailures, code, "nothing listens on the bridge: connects fail; stdout: %s", e.Stdout())
+	require.Contains(t, e.Stdout(), "MQTT connect")
+}

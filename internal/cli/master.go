@@ -78,6 +78,9 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
+	if b, ok := iotcoreDefaultBroker(env); ok && f.settings.Broker == "" {
+		f.settings.Broker = b // devices registered with an IoT-Core-API service connect to its bridge
+	}
 	if f.settings.Broker == "" {
 		return withHint(usageError(errors.New("ltk master needs --broker: the MQTT broker the workers' devices drive")),
 			"run one with 'ltk target' and pass --broker tcp://HOST:1883")

@@ -165,6 +165,9 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 		return usageError(fmt.Errorf("--workers %d: want at least 1 local worker", f.workers))
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
+	if b, ok := iotcoreDefaultBroker(env); ok && f.settings.Broker == "" {
+		f.settings.Broker = b // devices registered with an IoT-Core-API service connect to its bridge
+	}
 	embedded := f.settings.Broker == ""
 	if embedded {
 		f.settings.Broker = "tcp://127.0.0.1:0" // replaced by the target's real address below
