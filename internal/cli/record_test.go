@@ -39,14 +39,12 @@ func TestRunRecordsForHarvestAndCost(t *testing.T) {
 	require.Equal(t, rows["echo receive"].requests, bucketSum(t, string(driver), "echo receive"))
 	function, err := os.ReadFile(filepath.Join(e.Dir, "runs", "h1", "function_times.csv"))
 	require.NoError(t, err)
+	// Every echo a device received was executed by the echo app. A device
+	// stopped while its last publish was in flight does not wait for that
+	// echo, so at most one execution per device has no receive.
 	executions := bucketSum(t, string(function), "echo execution")
-	if strings.Contains(runOut, "their last stats may be missing") {
-		// Under heavy load the workers' final report can miss the stop
-		// deadline; the target's own record still has those echoes.
-		require.GreaterOrEqual(t, executions, rows["echo receive"].requests)
-	} else {
-		require.Equal(t, rows["echo receive"].requests, executions, "one execution per echo; stdout: %s", runOut)
-	}
+	require.GreaterOrEqual(t, executions, rows["echo receive"].requests, "stdout: %s", runOut)
+	require.LessOrEqual(t, executions, rows["echo receive"].requests+5, "stdout: %s", runOut)
 
 	e.Reset()
 	require.Equal(t, cli.ExitOK, e.Run("cost", "--devices", "100", "--run", "short"), e.Stderr())

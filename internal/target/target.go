@@ -36,6 +36,7 @@ type Target struct {
 	metricsSrv *http.Server
 
 	running   atomic.Bool
+	gate      gate // between the listeners and mochi, for a race-free Close
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 }
@@ -76,7 +77,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (_ *Target, er
 		return nil, fmt.Errorf("listen for MQTT on %s: %w (is another broker running? use --addr)", cfg.Addr, err)
 	}
 	t.addr = ln.Addr().String()
-	if err := server.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+	if err := server.AddListener(listeners.NewNet("tcp", t.gate.wrap(ln))); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("add MQTT listener: %w", err)
 	}
@@ -116,7 +117,7 @@ func (t *Target) listenTLS() error {
 		return fmt.Errorf("listen for MQTT over TLS on %s: %w (use --tls-addr)", t.cfg.TLSAddr, err)
 	}
 	t.tlsAddr = ln.Addr().String()
-	if err := t.server.AddListener(listeners.NewNet("tls", ln)); err != nil {
+	if err := t.server.AddListener(listeners.NewNet("tls", t.gate.wrap(ln))); err != nil {
 		ln.Close()
 		return fmt.Errorf("add TLS listener: %w", err)
 	}
@@ -245,6 +246,7 @@ func (t *Target) Close() {
 		// disconnects at the same moment (mochi issue #488). Closing the
 		// listeners first with a closer that takes the lock once makes the
 		// server's Close skip that path: each listener closes only once.
+		t.gate.close(2 * time.Second)
 		t.server.Listeners.CloseAll(t.disconnectListenerClients)
 		_ = t.server.Close()
 		if t.metricsSrv != nil {
