@@ -64,7 +64,7 @@ func TestEchoRoundTrip(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	cert, key, pool := tlsFiles(t)
+	cert, key, pool := targettest.TLSFiles(t)
 	tt := targettest.Start(t, func(c *target.Config) { c.TLSAddr, c.TLSCert, c.TLSKey = "127.0.0.1:0", cert, key })
 	h := newChanHandler()
 	c := dial(t, Options{Addr: tt.Target().TLSAddr(), TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ClientID: "D-tls"}, h)

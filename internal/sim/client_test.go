@@ -37,7 +37,7 @@ func TestEchoAtQoS0(t *testing.T) {
 
 func TestEchoOverTLS(t *testing.T) {
 	t.Parallel()
-	cert, key, pool := tlsFiles(t)
+	cert, key, pool := targettest.TLSFiles(t)
 	forEachClient(t, func(t *testing.T, client string) {
 		tt := targettest.Start(t, func(c *target.Config) { c.TLSAddr, c.TLSCert, c.TLSKey = "127.0.0.1:0", cert, key })
 		r := newRecorder()

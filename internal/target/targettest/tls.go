@@ -1,4 +1,4 @@
-package sim_test
+package targettest
 
 import (
 	"crypto/ecdsa"
@@ -13,17 +13,20 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 )
 
-// tlsFiles writes a self-signed certificate for 127.0.0.1 and its key
-// (mode 0600) to a temporary directory, and returns their paths and a pool
-// that trusts the certificate.
-func tlsFiles(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
+// TLSFiles writes a self-signed certificate for 127.0.0.1 and its key (mode
+// 0600) to a temporary directory, for a target's TLS listener, and returns
+// their paths and a pool that trusts the certificate.
+func TLSFiles(tb testing.TB) (certFile, keyFile string, pool *x509.CertPool) {
+	tb.Helper()
+	must := func(err error) {
+		if err != nil {
+			tb.Fatalf("targettest: TLS files: %v", err)
+		}
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
+	must(err)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{CommonName: "ltk test broker"},
@@ -34,15 +37,15 @@ func tlsFiles(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
+	must(err)
 	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	dir := t.TempDir()
+	must(err)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	must(err)
+	dir := tb.TempDir()
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	must(os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	must(os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
