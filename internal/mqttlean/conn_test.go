@@ -62,6 +62,22 @@ func TestEchoRoundTrip(t *testing.T) {
 	}
 }
 
+func TestHostName(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t)
+	_, port, err := net.SplitHostPort(tt.Addr())
+	require.NoError(t, err)
+	for range 2 { // the second dial takes the resolved address from the cache
+		h := newChanHandler()
+		c := dial(t, Options{Addr: net.JoinHostPort("localhost", port), ClientID: "D-host"}, h)
+		receive(t, h.connected, "CONNACK via localhost")
+		c.Close()
+		require.ErrorIs(t, h.waitClosed(t), ErrClosed)
+	}
+	_, err = resolve("localhost:port")
+	require.ErrorContains(t, err, `port "port" is not a number`)
+}
+
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	cert, key, pool := targettest.TLSFiles(t)
