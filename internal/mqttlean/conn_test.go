@@ -78,6 +78,31 @@ func TestHostName(t *testing.T) {
 	require.ErrorContains(t, err, `port "port" is not a number`)
 }
 
+// TestBigMessage: a message several times the loop's read buffer, sent in
+// one write, is read in full although no new data arrives after it.
+func TestBigMessage(t *testing.T) {
+	t.Parallel()
+	big := bytes.Repeat([]byte("m"), 5*loopReadBufForTests)
+	pub := appendPublish(nil, "/devices/D1/commands", 0, 0, big)
+	for _, tr := range transports() {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			addr := fakeBroker(t, func(nc net.Conn) {
+				if _, err := packets.ReadPacket(nc); err != nil {
+					return
+				}
+				_, _ = nc.Write(append([]byte{typeConnack << 4, 2, 0, 0}, pub...))
+				_, _ = io.Copy(io.Discard, nc)
+			})
+			h := newChanHandler()
+			_ = dial(t, Options{Addr: addr, ClientID: "D1", forceStream: tr.stream}, h)
+			receive(t, h.connected, "CONNACK")
+			got := receive(t, h.msgs, "the big message")
+			require.Equal(t, len(big), len(got.payload))
+		})
+	}
+}
+
 func TestTLS(t *testing.T) {
 	t.Parallel()
 	cert, key, pool := targettest.TLSFiles(t)

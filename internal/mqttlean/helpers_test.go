@@ -174,3 +174,7 @@ func acceptMQTT(nc net.Conn) error {
 	_, err := nc.Write(b.Bytes())
 	return err
 }
+
+// loopReadBufForTests is the epoll loops' read buffer size, or a stand-in
+// where there are none.
+const loopReadBufForTests = 64 << 10
