@@ -69,6 +69,7 @@ func WriteTable(w io.Writer, results []*Result) error {
 	row("MQTT client", func(r *Result) string { return r.Client })
 	row("devices (connected)", func(r *Result) string { return fmt.Sprintf("%d (%d)", r.Devices, r.Connected) })
 	row("auth, QoS", func(r *Result) string { return fmt.Sprintf("%s, %d", r.Alg, r.QoS) })
+	row("processors (GOMAXPROCS)", func(r *Result) string { return fmt.Sprint(r.GoMaxProcs) })
 	row("interval, window", func(r *Result) string { return fmt.Sprintf("%gs, %.1fs", r.IntervalS, r.WindowS) })
 	row("echoes/s (expected)", func(r *Result) string {
 		return fmt.Sprintf("%.0f (%.0f, %.1f%%)", r.EchoesPerS, r.ExpectedEchoesPerS, 100*r.EchoRatio)

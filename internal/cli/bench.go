@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -18,10 +20,13 @@ func init() { register(newBenchCmd) }
 
 // benchFlags are the flags of ltk bench.
 type benchFlags struct {
-	cfg     bench.Config
-	clients string  // --mqtt-client: one engine or a comma-separated list
-	rate    float64 // --rate: publishes per second of the whole fleet
-	json    bool
+	cfg        bench.Config
+	clients    string  // --mqtt-client: one engine or a comma-separated list
+	rate       float64 // --rate: publishes per second of the whole fleet
+	json       bool
+	cpuProfile string // --cpuprofile: pprof CPU profile of this process, the whole run
+	memProfile string // --memprofile: pprof heap profile at the end of the last run
+	procs      int    // --procs: GOMAXPROCS of this process; 0 = Go's default
 }
 
 func newBenchCmd(env *Env) *cobra.Command {
@@ -63,6 +68,9 @@ target's both count against that limit, each in its own process.
 	fs.Uint8Var(&c.QoS, "qos", sim.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
 	fs.IntVar(&c.PerSource, "per-source", bench.DefaultPerSource, "connections per loopback source address; more devices spread over 127.0.0.2, 127.0.0.3, …")
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
+	fs.IntVar(&f.procs, "procs", 0, "processors the load generator may use (GOMAXPROCS; 0: all), as when running one worker per core; the target keeps its own")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator (the whole run) to this file, for go tool pprof")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile of the load generator at the end to this file, for go tool pprof")
 	return cmd
 }
 
@@ -99,10 +107,30 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 	if err := check.Validate(0); err != nil {
 		return usageError(err)
 	}
+	if f.procs < 0 {
+		return usageError(fmt.Errorf("--procs %d: give a number of processors, or 0 for all", f.procs))
+	}
+	if f.procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(f.procs))
+	}
 
 	ctx, again, stop := env.signals(cmd.Context())
 	defer stop()
 	go hardStop(env, again)
+	if f.cpuProfile != "" {
+		out, err := os.Create(env.path(f.cpuProfile))
+		if err != nil {
+			return fmt.Errorf("CPU profile: %w", err)
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return fmt.Errorf("CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if f.memProfile != "" {
+		cfg.HeapProfile = env.path(f.memProfile)
+	}
 	var results []*bench.Result
 	for _, client := range clients {
 		c := cfg

@@ -27,6 +27,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"devices", []string{"--devices", "0"}, "devices 0: run at least 1"},
 		{"window", []string{"-t", "10ms"}, "measure for at least 1s"},
 		{"qos", []string{"--qos", "2"}, "QoS 2: use 0 or 1"},
+		{"procs", []string{"--procs", "-1"}, "--procs -1: give a number of processors, or 0 for all"},
 		{"arguments", []string{"extra"}, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +55,7 @@ func TestBenchHelp(t *testing.T) {
 	t.Parallel()
 	e := clitest.NewEnv(t)
 	require.Equal(t, cli.ExitOK, e.Run("bench", "--help"))
-	for _, flag := range []string{"--devices", "--rate", "--interval", "--duration", "--spawn-rate", "--mqtt-client", "--alg", "--json", "--per-source"} {
+	for _, flag := range []string{"--devices", "--rate", "--interval", "--duration", "--spawn-rate", "--mqtt-client", "--alg", "--json", "--per-source", "--procs", "--cpuprofile", "--memprofile"} {
 		require.Contains(t, e.Stdout(), flag)
 	}
 }
