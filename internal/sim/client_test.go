@@ -246,3 +246,41 @@ func TestEchoLate(t *testing.T) {
 		require.LessOrEqual(t, r.count(sim.EventEchoReceive, true), 1, "only the last message's, in the stop's last-message wait")
 	})
 }
+
+// TestRefreshWaitsForTheBroker: a reconnect for fresh credentials comes a
+// grace period after the old connection ended, so that the broker is done
+// with the old session (mochi, the embedded target's broker, otherwise
+// drops the new session's subscription now and then).
+func TestRefreshWaitsForTheBroker(t *testing.T) {
+	t.Parallel()
+	forEachClient(t, func(t *testing.T, client string) {
+		type span struct{ connected, closed time.Time }
+		spans := make(chan span, 8)
+		addr, _ := fakeBroker(t, func(nc net.Conn) {
+			s := span{connected: time.Now()}
+			subscribeThen(1)(nc) // returns when the client closes
+			s.closed = time.Now()
+			spans <- s
+		})
+		r := newRecorder()
+		cfg := testConfig(client, addr, "LTK00027", r)
+		cfg.EchoTimeout = time.Minute
+		cfg.Credentials = sim.CredentialsFunc(func(now time.Time) (string, time.Time, error) {
+			return "jwt", now.Add(time.Second), nil // refresh at the latest 0.875 s in
+		})
+		stop := run(t, newDevice(t, cfg))
+		r.waitFor(t, sim.EventConnect, true, 2)
+		timer := time.NewTimer(waitLimit)
+		defer timer.Stop()
+		var first span
+		select {
+		case first = <-spans:
+		case <-timer.C:
+			t.Fatal("the first connection did not end")
+		}
+		require.NoError(t, stop())
+		second := <-spans // the stop ended it
+		require.GreaterOrEqual(t, second.connected.Sub(first.closed), 200*time.Millisecond,
+			"the new connection came %v after the old one ended", second.connected.Sub(first.closed))
+	})
+}

@@ -174,7 +174,7 @@ func (sv *supervisor) run(ctx context.Context) error {
 				sv.retryLater()
 			}
 		case <-seen:
-			sv.refresh(ctx)
+			sv.refresh()
 		case <-sv.timer.C:
 			switch {
 			case sv.cur == nil:
@@ -191,7 +191,7 @@ func (sv *supervisor) run(ctx context.Context) error {
 				}
 				sv.timer.Reset(time.Until(sv.hard))
 			case sv.phase == refreshOpen:
-				sv.refresh(ctx)
+				sv.refresh()
 			}
 		}
 	}
@@ -239,11 +239,12 @@ func (sv *supervisor) armRefresh() {
 }
 
 // refresh replaces the live connection with a new one carrying fresh
-// credentials. The old one is closed cleanly, so nothing is recorded for it.
-func (sv *supervisor) refresh(ctx context.Context) {
+// credentials. The old one is closed cleanly, so nothing is recorded for it;
+// the timer connects again after refreshGrace (see there why).
+func (sv *supervisor) refresh() {
 	sv.log.Debug("reconnecting ahead of credential expiry")
 	sv.drop()
-	sv.connect(ctx)
+	sv.timer.Reset(refreshGrace)
 }
 
 // drop closes the live connection, if any, cleanly.

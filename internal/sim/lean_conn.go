@@ -10,8 +10,16 @@ import (
 )
 
 // The lean device's connection: connect, the mqttlean.Handler methods, the
-// reconnects (after a loss, with backoff; ahead of credential expiry, at
-// once) and what each outcome records.
+// reconnects (after a loss, with backoff; ahead of credential expiry, after
+// refreshGrace) and what each outcome records.
+
+// refreshGrace separates the close of a connection replaced for fresh
+// credentials from the new connect. A broker may still be tidying up the
+// old session when the new one arrives with the same client id: mochi (the
+// embedded target's broker) then removes the new session's subscription
+// along with the old one's, and the device's echoes are lost until its next
+// reconnect. Paho's client waits as long (its quiesce) when it disconnects.
+const refreshGrace = quiesce
 
 // connect starts one connection attempt: password, then Dial; the rest
 // follows in Connected, Subscribed and Closed.
@@ -177,7 +185,7 @@ func (d *leanDevice) Closed(c *mqttlean.Conn, err error) {
 		d.complete()
 	case intent == intentRefresh:
 		if !d.stopping {
-			d.connect(now)
+			d.retryAt = now.Add(refreshGrace)
 		}
 	case intent == intentRetry:
 		d.retryLater(now)
