@@ -284,3 +284,33 @@ func TestRefreshWaitsForTheBroker(t *testing.T) {
 			"the new connection came %v after the old one ended", second.connected.Sub(first.closed))
 	})
 }
+
+// TestRestartWaitsForTheBroker: a device run again right after it stopped
+// connects a grace period after its previous connection ended.
+func TestRestartWaitsForTheBroker(t *testing.T) {
+	t.Parallel()
+	forEachClient(t, func(t *testing.T, client string) {
+		type span struct{ connected, closed time.Time }
+		spans := make(chan span, 8)
+		addr, _ := fakeBroker(t, func(nc net.Conn) {
+			s := span{connected: time.Now()}
+			subscribeThen(1)(nc)
+			s.closed = time.Now()
+			spans <- s
+		})
+		r := newRecorder()
+		cfg := testConfig(client, addr, "LTK00028", r)
+		cfg.QoS = 0 // the fake broker acknowledges nothing: no publish awaits a PUBACK at the stop
+		d := newDevice(t, cfg)
+		stop := run(t, d)
+		r.waitFor(t, sim.EventSubscribe, true, 1)
+		require.NoError(t, stop())
+		first := <-spans
+		stop = run(t, d)
+		r.waitFor(t, sim.EventSubscribe, true, 2)
+		require.NoError(t, stop())
+		second := <-spans
+		require.GreaterOrEqual(t, second.connected.Sub(first.closed), 200*time.Millisecond,
+			"the second run connected %v after the first one's connection ended", second.connected.Sub(first.closed))
+	})
+}

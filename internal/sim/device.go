@@ -31,6 +31,9 @@ type Device struct {
 	tls     bool   // the broker URL asks for TLS
 	payload payload
 	running atomic.Bool
+	// closedAt is when the last run ended (Unix nanoseconds; 0 = none):
+	// the next run connects refreshGrace after it, as a refresh does.
+	closedAt atomic.Int64
 }
 
 // New checks cfg, applies its defaults and prepares the device's topics and
@@ -89,10 +92,23 @@ func (d *Device) Start(ctx context.Context, done func(error)) error {
 	}
 	go func() {
 		err := d.runPaho(ctx)
+		d.closedAt.Store(time.Now().UnixNano())
 		d.running.Store(false)
 		done(err)
 	}()
 	return nil
+}
+
+// firstConnectAt returns when a run starting at now may connect: at once,
+// or refreshGrace after the previous run ended, so that a device stopped and
+// started again does not meet its old session still being tidied up.
+func (d *Device) firstConnectAt(now time.Time) time.Time {
+	if c := d.closedAt.Load(); c != 0 {
+		if at := time.Unix(0, c).Add(refreshGrace); at.After(now) {
+			return at
+		}
+	}
+	return now
 }
 
 // runPaho is Run on the paho client.
@@ -134,7 +150,8 @@ type supervisor struct {
 // run is Device.Run's loop. One timer serves the reconnect backoff and the
 // credential refresh; only this goroutine touches the connection.
 func (sv *supervisor) run(ctx context.Context) error {
-	sv.timer = time.NewTimer(0) // the first connect, at once
+	now := time.Now()
+	sv.timer = time.NewTimer(sv.dev.firstConnectAt(now).Sub(now)) // the first connect
 	defer sv.timer.Stop()
 	var (
 		wg           sync.WaitGroup

@@ -86,7 +86,7 @@ func startLean(ctx context.Context, d *Device, done func(error)) {
 	ld.wt.fire = ld.wake
 	ld.mu.Lock()
 	defer ld.unlock()
-	ld.retryAt = time.Now() // the first connect, at once, from the timer
+	ld.retryAt = d.firstConnectAt(time.Now()) // the first connect, from the timer
 	ld.arm(ld.retryAt)
 	ld.unwatch = context.AfterFunc(ctx, ld.stop)
 }
@@ -210,6 +210,7 @@ func (d *leanDevice) finishIfDone() {
 // complete marks the run as over: unlock calls done.
 func (d *leanDevice) complete() {
 	d.completed = true
+	d.dev.closedAt.Store(time.Now().UnixNano())
 	leanWheel.stop(&d.wt)
 	d.armed = time.Time{}
 	d.unwatch()
