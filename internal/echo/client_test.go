@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ltk-dev/ltk/internal/echo"
+	"github.com/ltk-dev/ltk/internal/syncbuf"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/target/mosquittotest"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
@@ -214,7 +214,7 @@ func TestClientConfigValidate(t *testing.T) {
 func TestClientStatusAndMetricsEndpoint(t *testing.T) {
 	t.Parallel()
 	tt := targettest.Start(t, noEcho)
-	var status syncBuffer
+	var status syncbuf.Buffer
 	c, err := echo.NewClient(echo.ClientConfig{BrokerURL: tt.BrokerURL(), MetricsAddr: "127.0.0.1:0", StatusInterval: time.Hour},
 		prometheus.NewRegistry(), &status, nil)
 	require.NoError(t, err)
@@ -228,21 +228,4 @@ func TestClientStatusAndMetricsEndpoint(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Contains(t, status.String(), "ltk echo: ")
 	require.Contains(t, status.String(), "echoed 0")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,12 +12,13 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/kube"
 	"github.com/ltk-dev/ltk/internal/kube/kubetest"
+	"github.com/ltk-dev/ltk/internal/syncbuf"
 )
 
 const deviceList = "LTK00001,-----BEGIN EC PRIVATE KEY----- MHcCAQEEIA== -----END EC PRIVATE KEY-----\n"
 
 // gkeConfig is a setup on GKE with 3 workers, against the stand-ins.
-func gkeConfig(t *testing.T, tl *kubetest.Tools, out *syncBuffer) kube.Config {
+func gkeConfig(t *testing.T, tl *kubetest.Tools, out *syncbuf.Buffer) kube.Config {
 	t.Helper()
 	return kube.Config{
 		Project: "my-ltk-driver", Zone: "us-west1-a", Nodes: 3, Tag: "v1",
@@ -57,7 +57,7 @@ func TestSetupFreshGKE(t *testing.T) {
 	tl.Set(t, "pods.1.json", kubetest.List(kubetest.Waiting("ltk-master-5d9c-abcde", "master", "ContainerCreating", "", 0)))
 	tl.Set(t, "pods.json", readyPods(3))
 	tl.Set(t, "lb-address", "203.0.113.7")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := gkeConfig(t, tl, &out)
 	res, err := kube.Setup(t.Context(), cfg, runner(tl))
 	require.NoError(t, err, out.String())
@@ -115,7 +115,7 @@ func TestSetupSecondRunSkipsWhatExists(t *testing.T) {
 	tl := kubetest.Install(t)
 	tl.Set(t, "pods.json", readyPods(3))
 	tl.Set(t, "lb-address", "203.0.113.7")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := gkeConfig(t, tl, &out)
 	_, err := kube.Setup(t.Context(), cfg, runner(tl))
 	require.NoError(t, err, out.String())
@@ -175,7 +175,7 @@ func TestSetupExistingClusterIsNotOurs(t *testing.T) {
 	tl.Set(t, "repo", "")
 	tl.Set(t, "pods.json", readyPods(3))
 	tl.Set(t, "lb-address", "203.0.113.7")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := gkeConfig(t, tl, &out)
 	_, err := kube.Setup(t.Context(), cfg, runner(tl))
 	require.NoError(t, err, out.String())
@@ -192,7 +192,7 @@ func TestSetupFailedPushAppliesNothing(t *testing.T) {
 	tl.Set(t, "cluster", "")
 	tl.Set(t, "repo", "")
 	tl.Set(t, "push-fails", `denied: Permission "artifactregistry.repositories.uploadArtifacts" denied on resource "projects/my-ltk-driver/locations/us-west1/repositories/ltk"`)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	_, err := kube.Setup(t.Context(), gkeConfig(t, tl, &out), runner(tl))
 	require.Error(t, err)
 	require.ErrorContains(t, err, "push image us-west1-docker.pkg.dev/my-ltk-driver/ltk/ltk:v1 failed, so nothing was applied")
@@ -244,7 +244,7 @@ func TestSetupStuckPods(t *testing.T) {
 			if tc.logs != "" {
 				tl.Set(t, "logs-"+pod, tc.logs)
 			}
-			var out syncBuffer
+			var out syncbuf.Buffer
 			cfg := gkeConfig(t, tl, &out)
 			cfg.WaitTimeout = time.Minute // a stuck pod ends the wait long before
 			_, err := kube.Setup(t.Context(), cfg, runner(tl))
@@ -264,7 +264,7 @@ func TestSetupUnschedulableUntilTimeout(t *testing.T) {
 	tl.Set(t, "pods.json", kubetest.List(kubetest.Ready("ltk-master-5d9c-abcde", "master"),
 		kubetest.Unschedulable("ltk-worker-0", "worker", "0/3 nodes are available: 3 Insufficient cpu.")))
 	tl.Set(t, "describe-ltk-worker-0", "Events:\n  Warning  FailedScheduling  5s  default-scheduler  0/3 nodes are available: 3 Insufficient cpu.\n")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := gkeConfig(t, tl, &out)
 	cfg.Values.Workers = 1
 	cfg.WaitTimeout = 300 * time.Millisecond
@@ -280,7 +280,7 @@ func TestSetupUseContext(t *testing.T) {
 	tl := kubetest.Install(t)
 	tl.Set(t, "context", "kind-ltk\n")
 	tl.Set(t, "pods.json", readyPods(2))
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := gkeConfig(t, tl, &out)
 	cfg.UseContext, cfg.Project, cfg.Zone = true, "", ""
 	cfg.Build, cfg.Image = false, "ltk:dev"
@@ -304,7 +304,7 @@ func TestSetupMissingTools(t *testing.T) {
 	t.Parallel()
 	tl := kubetest.Install(t)
 	tl.Only(t, "kubectl")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := gkeConfig(t, tl, &out)
 	cfg.Path = tl.Bin // only the stand-ins, not the machine's tools
 	_, err := kube.Setup(t.Context(), cfg, runner(tl))
@@ -319,7 +319,7 @@ func TestSetupMissingTools(t *testing.T) {
 func TestSetupDryRunRunsNothing(t *testing.T) {
 	t.Parallel()
 	tl := kubetest.Install(t)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := gkeConfig(t, tl, &out)
 	cfg.DryRun = true
 	cfg.Secrets.ClusterToken = "tok-123"
@@ -341,22 +341,4 @@ func TestSetupDryRunRunsNothing(t *testing.T) {
 	for _, secret := range []string{"PRIVATE KEY", "tok-123"} {
 		require.NotContains(t, p+out.String(), secret)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

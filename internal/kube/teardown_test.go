@@ -9,6 +9,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/kube"
 	"github.com/ltk-dev/ltk/internal/kube/kubetest"
+	"github.com/ltk-dev/ltk/internal/syncbuf"
 )
 
 func TestTeardown(t *testing.T) {
@@ -47,7 +48,7 @@ func TestTeardown(t *testing.T) {
 			tl.Set(t, "repo", "")
 			path := filepath.Join(t.TempDir(), kube.StateFile)
 			require.NoError(t, tc.state.Save(path))
-			var out syncBuffer
+			var out syncbuf.Buffer
 			var asked string
 			cfg := kube.TeardownConfig{StatePath: path, Out: &out, Path: tl.Path(),
 				Confirm: func(plan string) bool { asked = plan; return tc.confirm }}
@@ -75,7 +76,7 @@ func TestTeardownWithoutState(t *testing.T) {
 	t.Parallel()
 	tl := kubetest.Install(t)
 	tl.Set(t, "context", "minikube\n")
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := kube.TeardownConfig{StatePath: filepath.Join(t.TempDir(), kube.StateFile), Out: &out, Path: tl.Path()}
 	require.NoError(t, kube.Teardown(t.Context(), cfg, runner(tl)))
 	require.Equal(t, []string{
@@ -91,7 +92,7 @@ func TestTeardownClusterGoneAlready(t *testing.T) {
 	path := filepath.Join(t.TempDir(), kube.StateFile)
 	require.NoError(t, kube.State{Context: "gke_p-123_us-west1-a_ltk", Namespace: "ltk", Project: "p-123", Zone: "us-west1-a",
 		Cluster: "ltk", CreatedCluster: true, Region: "us-west1", Repository: "ltk", CreatedRepository: true}.Save(path))
-	var out syncBuffer
+	var out syncbuf.Buffer
 	require.NoError(t, kube.Teardown(t.Context(), kube.TeardownConfig{StatePath: path, Out: &out, Path: tl.Path()}, runner(tl)))
 	require.Len(t, tl.Calls(t), 3)
 	_, err := os.Stat(path)
@@ -103,7 +104,7 @@ func TestTeardownDryRun(t *testing.T) {
 	tl := kubetest.Install(t)
 	path := filepath.Join(t.TempDir(), kube.StateFile)
 	require.NoError(t, kube.State{Context: "c", Namespace: "ltk", Project: "p-123", Zone: "us-west1-a", Cluster: "ltk", CreatedCluster: true}.Save(path))
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cfg := kube.TeardownConfig{StatePath: path, Out: &out, Path: tl.Path(), DryRun: true,
 		Confirm: func(string) bool { t.Error("a dry run asks nothing"); return false }}
 	require.NoError(t, kube.Teardown(t.Context(), cfg, &kube.DryRunner{Out: &out}))

@@ -3,21 +3,20 @@
 package clitest
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ltk-dev/ltk/internal/cli"
+	"github.com/ltk-dev/ltk/internal/syncbuf"
 )
 
 // Env is a test environment for ltk commands.
 type Env struct {
 	*cli.Env
 	Vars   map[string]string // the environment the command sees
-	stdout syncBuffer
-	stderr syncBuffer
+	stdout syncbuf.Buffer
+	stderr syncbuf.Buffer
 }
 
 // NewEnv returns an environment whose working directory is a fresh
@@ -56,27 +55,3 @@ func (e *Env) Stderr() string { return e.stderr.String() }
 
 // Reset empties the captured output.
 func (e *Env) Reset() { e.stdout.Reset(); e.stderr.Reset() }
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a running test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}

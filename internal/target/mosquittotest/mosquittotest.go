@@ -3,7 +3,6 @@
 package mosquittotest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -11,9 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/syncbuf"
 )
 
 // Binary is where Debian installs the broker.
@@ -24,7 +25,7 @@ type Mosquitto struct {
 	addr string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 }
 
 // Start starts Mosquitto on 127.0.0.1 with anonymous access and returns once
@@ -64,7 +65,7 @@ func start(tb testing.TB, bin string) (*Mosquitto, error) {
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
 	}
-	m := &Mosquitto{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), done: make(chan struct{}), log: &syncBuffer{}}
+	m := &Mosquitto{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), done: make(chan struct{}), log: &syncbuf.Buffer{}}
 	m.cmd = exec.Command(bin, "-c", conf)
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
 	if err := m.cmd.Start(); err != nil {
@@ -76,7 +77,7 @@ func start(tb testing.TB, bin string) (*Mosquitto, error) {
 	}()
 	if err := m.waitReady(5 * time.Second); err != nil {
 		m.stop()
-		return nil, fmt.Errorf("%w; mosquitto said: %s", err, bytes.TrimSpace(m.log.Bytes()))
+		return nil, fmt.Errorf("%w; mosquitto said: %s", err, strings.TrimSpace(m.log.String()))
 	}
 	return m, nil
 }
@@ -127,22 +128,3 @@ func (m *Mosquitto) URL() string { return "tcp://" + m.addr }
 
 // Log returns what Mosquitto has printed (errors and warnings).
 func (m *Mosquitto) Log() string { return m.log.String() }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
-
-func (s *syncBuffer) String() string { return string(s.Bytes()) }
