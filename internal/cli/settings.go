@@ -3,12 +3,14 @@ package cli
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/worker"
 )
@@ -33,6 +35,25 @@ func addSettingsFlags(fs *pflag.FlagSet, s *worker.Settings) {
 	fs.DurationVar(&s.EchoTimeout, "echo-timeout", 120*time.Second, "how long a device awaits an echo before recording 'echo timeout'")
 	fs.DurationVar(&s.LastMessageTimeout, "last-message-timeout", 10*time.Second, "on stop, how long a device waits for its last echo")
 	fs.IntVar(&s.PayloadSize, "payload-size", 0, "pad each published payload to this many bytes (0: natural size, about 60 bytes)")
+	s.MQTTClient = sim.ClientLean
+	fs.Var((*mqttClient)(&s.MQTTClient), "mqtt-client", "MQTT client engine of every device: lean (ltk's own, least CPU and memory) or paho (Eclipse Paho); a master's choice holds for its workers")
+}
+
+// mqttClient is the --mqtt-client flag: one of sim.ClientNames, refused at
+// parsing otherwise (so LTK_MQTT_CLIENT is checked the same way).
+type mqttClient string
+
+func (c *mqttClient) String() string { return string(*c) }
+func (c *mqttClient) Type() string   { return "string" }
+func (c *mqttClient) Set(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty: use %s", strings.Join(sim.ClientNames(), " or "))
+	}
+	if err := worker.CheckMQTTClient(s); err != nil {
+		return err
+	}
+	*c = mqttClient(s)
+	return nil
 }
 
 // targetEnvFallbacks are the tutorial's names for the target identity flags,

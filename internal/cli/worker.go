@@ -37,7 +37,7 @@ master asks, reporting heartbeats every second and stats every 2 seconds.
 Its ordinal picks its block: --ordinal, else the host name's trailing -K (a
 StatefulSet pod named ltk-worker-3 is worker 3), else the master assigns the
 lowest free one. The master sends the block's device ids and keys, and how the
-devices connect (broker, auth, behaviour): the worker needs no other files.
+devices connect (broker, auth, behaviour, MQTT client): the worker needs no other files.
 
 If the master goes away the devices keep running and the worker reconnects with
 backoff; it gives up after --master-timeout without the master. It quits when the

@@ -57,7 +57,8 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 		return stats.Snapshot{}, err
 	}
 	start := h.Now()
-	fmt.Fprintf(h.Out, "Ramping to %d devices %s%s\n", h.Devices, rate(h.SpawnRate), limit(h.RunTime))
+	fmt.Fprintf(h.Out, "Ramping to %d devices on the %s MQTT client %s%s\n",
+		h.Devices, m.cfg.Settings.Client(), rate(h.SpawnRate), limit(h.RunTime))
 
 	var deadline <-chan time.Time
 	if h.RunTime > 0 {

@@ -283,6 +283,7 @@ func TestRunHeadless(t *testing.T) {
 		require.NoError(t, err)
 		text := out.String()
 		require.Contains(t, text, "Waiting for 2 workers (0 connected)")
+		require.Contains(t, text, "Ramping to 8 devices on the lean MQTT client at 4 devices/s for 9s", "no MQTT client set: lean")
 		require.Contains(t, text, "Run time limit (9s) reached")
 		require.Contains(t, text, "All 8 devices spawned")
 		require.Equal(t, 4, strings.Count(text, "devices running"), text)
@@ -319,4 +320,9 @@ func TestConfigValidate(t *testing.T) {
 	_, err := newMaster(cfg)
 	require.ErrorContains(t, err, "expect workers -1")
 	require.ErrorContains(t, err, "no broker URL")
+
+	cfg = testConfig(1, 1, nil)
+	cfg.Settings.MQTTClient = "quic"
+	_, err = newMaster(cfg)
+	require.ErrorContains(t, err, `MQTT client "quic" is not one of lean, paho`)
 }

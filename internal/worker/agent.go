@@ -132,7 +132,7 @@ func NewAgent(cfg Config) (*Agent, error) {
 	return &Agent{
 		cfg:     cfg,
 		id:      newWorkerID(cfg.Hostname),
-		runner:  newRunner(cfg.Logger),
+		runner:  newRunner(cfg.Logger, cfg.Events),
 		ordinal: cfg.Ordinal,
 	}, nil
 }

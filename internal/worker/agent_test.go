@@ -15,6 +15,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
 	"github.com/ltk-dev/ltk/internal/worker"
 )
@@ -228,4 +229,31 @@ func TestAgentReportsExceptions(t *testing.T) {
 		return strings.Contains(events.String(), "Worker 0 (h0): spawn: CA bundle (sent by the master) holds no PEM certificate: give --ca a PEM file")
 	}, 10*time.Second, 10*time.Millisecond, events.String())
 	require.Contains(t, <-reported, "0 h0 spawn: CA bundle")
+}
+
+// TestAgentRunsTheMastersMQTTClient: the worker runs its devices on the MQTT
+// client the master chose, and says so.
+func TestAgentRunsTheMastersMQTTClient(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t)
+	m, err := master.New(master.Config{
+		Addr: "127.0.0.1:0", Version: "v-test", Devices: []device.Device{{ID: "AG0001"}, {ID: "AG0002"}},
+		Settings: worker.Settings{
+			Broker: tt.BrokerURL(), Auth: worker.AuthNone, ClientIDFormat: worker.ClientIDPlain, Behavior: "echo", QoS: 1,
+			WaitMin: 100 * time.Millisecond, WaitMax: 100 * time.Millisecond, EchoTimeout: 5 * time.Second,
+			LastMessageTimeout: time.Second, MQTTClient: sim.ClientPaho,
+		},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	_, events := startAgent(t, worker.Config{MasterAddr: m.Addr(), Ordinal: 0})
+	require.True(t, m.WaitForWorkers(t.Context(), 1, 10*time.Second))
+	require.NoError(t, m.Start(2, 0))
+	require.Eventually(t, func() bool { return m.Running() == 2 }, 10*time.Second, 20*time.Millisecond)
+	require.Contains(t, events.String(), "Starting 2 devices on the paho MQTT client")
+	require.Eventually(t, func() bool { return m.Collect(time.Now()).Total.NumRequests > 4 }, 10*time.Second, 20*time.Millisecond)
+	require.Zero(t, m.Collect(time.Now()).Total.NumFailures)
 }

@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"crypto"
+	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -25,6 +27,7 @@ const maxPending = 300
 // Commands reach it through cmds and are applied by run, one at a time.
 type runner struct {
 	log     *slog.Logger
+	events  io.Writer // one line per devices start, for people
 	rec     *stats.Recorder
 	cmds    chan any      // spawnCmd, stopCmd or blockCmd
 	changed chan struct{} // capacity 1: a stop finished or an exception is waiting
@@ -71,9 +74,10 @@ type stopCmd struct{ seq uint64 }
 
 type blockCmd struct{ devs []device.Device }
 
-func newRunner(log *slog.Logger) *runner {
+func newRunner(log *slog.Logger, events io.Writer) *runner {
 	return &runner{
 		log:     log,
+		events:  events,
 		rec:     stats.NewRecorder(),
 		cmds:    make(chan any),
 		changed: make(chan struct{}, 1),
@@ -222,6 +226,10 @@ func (r *runner) startNext(ctx context.Context) {
 		r.exception("spawn: " + err.Error())
 		return
 	}
+	// Say which MQTT client runs the devices: the master chose it, and this
+	// is where a user (and a test) sees that the worker obeyed.
+	r.log.Info("starting devices", "devices", c.count, "mqtt_client", settings.Client())
+	fmt.Fprintf(r.events, "Starting %d devices on the %s MQTT client\n", c.count, settings.Client())
 	wctx, cancel := context.WithCancel(ctx)
 	inst := &instance{w: w, settings: c.settings, cancel: cancel, done: make(chan struct{})}
 	go func() {

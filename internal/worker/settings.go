@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
@@ -47,6 +49,10 @@ type Settings struct {
 	EchoTimeout        time.Duration
 	LastMessageTimeout time.Duration
 	PayloadSize        int
+	// MQTTClient is the devices' MQTT client engine: sim.ClientLean or
+	// sim.ClientPaho. Empty = sim.ClientLean (what a master that predates
+	// the setting sends).
+	MQTTClient string
 }
 
 // Validate reports settings a device could not run with, naming the setting.
@@ -77,7 +83,28 @@ func (s *Settings) Validate() error {
 	if _, err := sim.BehaviorByName(s.Behavior); err != nil {
 		errs = append(errs, err)
 	}
+	if err := CheckMQTTClient(s.MQTTClient); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// CheckMQTTClient reports whether name is an MQTT client engine devices can
+// run on (sim.ClientNames, or empty for the default), naming the accepted ones.
+func CheckMQTTClient(name string) error {
+	if name == "" || slices.Contains(sim.ClientNames(), name) {
+		return nil
+	}
+	return fmt.Errorf("MQTT client %q is not one of %s", name, strings.Join(sim.ClientNames(), ", "))
+}
+
+// Client returns the MQTT client engine the devices run on: MQTTClient, or
+// sim.ClientLean when it is empty.
+func (s *Settings) Client() string {
+	if s.MQTTClient == "" {
+		return sim.ClientLean
+	}
+	return s.MQTTClient
 }
 
 // ClientID returns the MQTT client id of device id under these settings.
@@ -149,6 +176,7 @@ func (s *Settings) simConfigs(block []device.Device, rec sim.Recorder) ([]sim.Co
 			LastMessageTimeout: s.LastMessageTimeout,
 			PayloadSize:        s.PayloadSize,
 			Behavior:           behavior,
+			Client:             s.Client(),
 			Recorder:           rec,
 		}
 		switch s.Auth {

@@ -32,6 +32,7 @@ func (s *Settings) Wire() (*ltkv1.Settings, error) {
 		EchoTimeoutMs:        s.EchoTimeout.Milliseconds(),
 		LastMessageTimeoutMs: s.LastMessageTimeout.Milliseconds(),
 		PayloadSize:          int32(s.PayloadSize),
+		MqttClient:           s.MQTTClient,
 	}, nil
 }
 
@@ -61,5 +62,6 @@ func SettingsFromWire(m *ltkv1.Settings) Settings {
 		EchoTimeout:        ms(m.GetEchoTimeoutMs()),
 		LastMessageTimeout: ms(m.GetLastMessageTimeoutMs()),
 		PayloadSize:        int(m.GetPayloadSize()),
+		MQTTClient:         m.GetMqttClient(),
 	}
 }

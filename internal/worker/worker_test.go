@@ -35,6 +35,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"wait range", func(s *Settings) { s.WaitMax = 0 }, "is not a range"},
 		{"payload", func(s *Settings) { s.PayloadSize = -1 }, "payload size -1"},
 		{"behavior", func(s *Settings) { s.Behavior = "dance" }, "dance"},
+		{"mqtt client", func(s *Settings) { s.MQTTClient = "quic" }, `MQTT client "quic" is not one of lean, paho`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -130,6 +131,7 @@ func TestSettingsWire(t *testing.T) {
 	s := validSettings()
 	s.TokenTTL, s.EchoTimeout, s.LastMessageTimeout, s.PayloadSize = time.Hour, 3*time.Second, 2*time.Second, 100
 	s.Insecure, s.Username, s.Password = true, "u", "p"
+	s.MQTTClient = sim.ClientPaho
 	m, err := s.Wire()
 	require.NoError(t, err)
 	require.Equal(t, s, SettingsFromWire(m))
@@ -137,4 +139,22 @@ func TestSettingsWire(t *testing.T) {
 	s.CAFile = "/nonexistent/ca.pem"
 	_, err = s.Wire()
 	require.ErrorContains(t, err, "read CA file")
+}
+
+// TestSettingsMQTTClient: the engine reaches every device's sim.Config, and
+// an empty one (from a master that predates the setting) means lean.
+func TestSettingsMQTTClient(t *testing.T) {
+	t.Parallel()
+	block := []device.Device{{ID: "W001"}, {ID: "W002"}}
+	for set, want := range map[string]string{"": sim.ClientLean, sim.ClientLean: sim.ClientLean, sim.ClientPaho: sim.ClientPaho} {
+		s := validSettings()
+		s.MQTTClient = set
+		require.NoError(t, s.Validate())
+		require.Equal(t, want, s.Client())
+		cfgs, err := s.simConfigs(block, nil)
+		require.NoError(t, err)
+		for _, c := range cfgs {
+			require.Equal(t, want, c.Client, "MQTTClient %q", set)
+		}
+	}
 }

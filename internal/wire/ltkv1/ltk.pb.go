@@ -872,6 +872,7 @@ type Settings struct {
 	EchoTimeoutMs        int64                  `protobuf:"varint,16,opt,name=echo_timeout_ms,json=echoTimeoutMs,proto3" json:"echo_timeout_ms,omitempty"`
 	LastMessageTimeoutMs int64                  `protobuf:"varint,17,opt,name=last_message_timeout_ms,json=lastMessageTimeoutMs,proto3" json:"last_message_timeout_ms,omitempty"`
 	PayloadSize          int32                  `protobuf:"varint,18,opt,name=payload_size,json=payloadSize,proto3" json:"payload_size,omitempty"`
+	MqttClient           string                 `protobuf:"bytes,19,opt,name=mqtt_client,json=mqttClient,proto3" json:"mqtt_client,omitempty"` // the devices' MQTT client engine: lean or paho; empty = lean
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1030,6 +1031,13 @@ func (x *Settings) GetPayloadSize() int32 {
 		return x.PayloadSize
 	}
 	return 0
+}
+
+func (x *Settings) GetMqttClient() string {
+	if x != nil {
+		return x.MqttClient
+	}
+	return ""
 }
 
 // Heartbeat says the worker is alive and what it is doing.
@@ -1641,7 +1649,7 @@ const file_ltk_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1e\n" +
 	"\x04Quit\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fHeartbeatAck\"\xab\x04\n" +
+	"\fHeartbeatAck\"\xcc\x04\n" +
 	"\bSettings\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12\x1a\n" +
@@ -1662,7 +1670,9 @@ const file_ltk_proto_rawDesc = "" +
 	"\vwait_max_ms\x18\x0f \x01(\x03R\twaitMaxMs\x12&\n" +
 	"\x0fecho_timeout_ms\x18\x10 \x01(\x03R\rechoTimeoutMs\x125\n" +
 	"\x17last_message_timeout_ms\x18\x11 \x01(\x03R\x14lastMessageTimeoutMs\x12!\n" +
-	"\fpayload_size\x18\x12 \x01(\x05R\vpayloadSize\"\xaf\x01\n" +
+	"\fpayload_size\x18\x12 \x01(\x05R\vpayloadSize\x12\x1f\n" +
+	"\vmqtt_client\x18\x13 \x01(\tR\n" +
+	"mqttClient\"\xaf\x01\n" +
 	"\tHeartbeat\x12#\n" +
 	"\x05state\x18\x01 \x01(\x0e2\r.ltk.v1.StateR\x05state\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x1f\n" +
