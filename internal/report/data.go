@@ -92,8 +92,8 @@ func (s *Store) LoadRun(ctx context.Context, ref string) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	start := r.Start.Truncate(time.Second)
-	return s.Load(ctx, start, r.End(), r.ID)
+	start, end := r.Window()
+	return s.Load(ctx, start, end, r.ID)
 }
 
 func (s *Store) loadSamples(ctx context.Context, d *Data, only string, arg []any) error {
@@ -224,8 +224,9 @@ func describeRun(r RunInfo) string {
 	if r.Stop.IsZero() {
 		stopped = " (did not end; last sample)"
 	}
+	lo, hi := r.Window()
 	return fmt.Sprintf("%d %-12s %s %s%s  %d devices", r.ID, r.Name,
-		r.Start.Truncate(time.Second).Format(time.RFC3339), ceilSecond(r.End()).Format(time.RFC3339), stopped, r.Devices)
+		lo.Format(time.RFC3339), hi.Format(time.RFC3339), stopped, r.Devices)
 }
 
 // ceilSecond rounds t up to a whole second.

@@ -74,7 +74,7 @@ func Harvest(ctx context.Context, st *Store, cfg HarvestConfig) (*HarvestResult,
 		}
 		runID = r.ID
 		if cfg.Start.IsZero() && cfg.End.IsZero() {
-			cfg.Start, cfg.End = r.Start.Truncate(time.Second), ceilSecond(r.End())
+			cfg.Start, cfg.End = r.Window()
 		}
 	}
 	if !cfg.End.After(cfg.Start) {

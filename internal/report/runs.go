@@ -34,6 +34,20 @@ func (r RunInfo) End() time.Time {
 	return r.Last
 }
 
+// Window returns the whole seconds that hold the run's samples, [lo, hi):
+// from the second it started in to the end of the second it stopped in, or
+// of its last second written if that is later (a worker whose clock runs
+// ahead of the master's stamps its last report after the stop). Harvest by
+// run, Run.Data and the covered time (Data.Span, Data.Duration) use it, so
+// that a run read back holds every sample it wrote.
+func (r RunInfo) Window() (lo, hi time.Time) {
+	hi = ceilSecond(r.End())
+	if r.Last.After(hi) {
+		hi = r.Last
+	}
+	return r.Start.Truncate(time.Second), hi
+}
+
 // ErrNoRun is returned when no run matches an id or name.
 var ErrNoRun = errors.New("no such run")
 
@@ -63,7 +77,7 @@ func (s *Store) Runs(ctx context.Context) ([]RunInfo, error) {
 // runsIn returns the runs that overlap [lo, hi) (Unix ms), oldest first.
 func (s *Store) runsIn(ctx context.Context, lo, hi int64) ([]RunInfo, error) {
 	return s.queryRuns(ctx, "SELECT "+runColumns+` FROM runs
-		WHERE start_ms < ? AND coalesce(stop_ms, last_ms) > ? ORDER BY start_ms, id`, hi, lo)
+		WHERE start_ms < ? AND max(coalesce(stop_ms, last_ms), last_ms) > ? ORDER BY start_ms, id`, hi, lo)
 }
 
 func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]RunInfo, error) {

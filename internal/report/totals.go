@@ -102,7 +102,7 @@ func (d *Data) Span() (lo, hi int64, ok bool) {
 	wlo, whi := Seconds(d.Start, d.End)
 	lo, hi = whi, wlo
 	for _, r := range d.Runs {
-		rlo, rhi := Seconds(r.Start.Truncate(time.Second), ceilSecond(r.End()))
+		rlo, rhi := Seconds(r.Window())
 		lo, hi = min(lo, max(rlo, wlo)), max(hi, min(rhi, whi))
 	}
 	if len(d.Runs) == 0 {
@@ -123,7 +123,7 @@ func (d *Data) Duration() time.Duration {
 	type iv struct{ lo, hi int64 }
 	var ivs []iv
 	for _, r := range d.Runs {
-		rlo, rhi := Seconds(r.Start.Truncate(time.Second), ceilSecond(r.End()))
+		rlo, rhi := Seconds(r.Window())
 		if lo, hi := max(rlo, wlo), min(rhi, whi); lo < hi {
 			ivs = append(ivs, iv{lo, hi})
 		}
@@ -161,7 +161,7 @@ func (d *Data) devicesFunc() func(unix int64) int {
 	}
 	var runs []runDevices
 	for _, r := range d.Runs {
-		lo, hi := Seconds(r.Start.Truncate(time.Second), ceilSecond(r.End()))
+		lo, hi := Seconds(r.Window())
 		runs = append(runs, runDevices{lo, hi, byRun[r.ID]})
 	}
 	return func(unix int64) int {
