@@ -1,10 +1,8 @@
 package master
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -203,26 +201,6 @@ func (w *fakeWorker) close() error {
 	w.p.cancel()
 	return <-w.served
 }
-
-// syncBuffer is an io.Writer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) has(sub string) bool { return strings.Contains(s.String(), sub) }
 
 // testConfig is a valid master configuration over n devices with no keys.
 func testConfig(n, expect int, events io.Writer) Config {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/syncbuf"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
 
@@ -53,7 +54,7 @@ func start(t *testing.T, m *Master) {
 func TestBlocksByOrdinal(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		var events syncBuffer
+		var events syncbuf.Buffer
 		m, err := newMaster(testConfig(25, 3, &events)) // blocks of 9: 9, 9, 7
 		require.NoError(t, err)
 		require.Equal(t, 9, m.BlockSize())
@@ -69,7 +70,7 @@ func TestBlocksByOrdinal(t *testing.T) {
 		require.Len(t, auto.blockIDs(), 9, "assigned ordinal 1")
 		require.Equal(t, "LTK00010", auto.blockIDs()[0])
 		require.Equal(t, 3, m.Connected())
-		require.True(t, events.has("Worker 1 (laptop, 0 cores) connected: block of 9 devices, LTK00010–LTK00018"), events.String())
+		require.True(t, events.Contains("Worker 1 (laptop, 0 cores) connected: block of 9 devices, LTK00010–LTK00018"), events.String())
 
 		require.NoError(t, m.Start(20, 10))
 		synctest.Wait()
@@ -109,7 +110,7 @@ func TestNotEnoughWorkers(t *testing.T) {
 func TestMissingAndBack(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		var events syncBuffer
+		var events syncbuf.Buffer
 		m, err := newMaster(testConfig(20, 2, &events))
 		require.NoError(t, err)
 		start(t, m)
@@ -130,7 +131,7 @@ func TestMissingAndBack(t *testing.T) {
 		// checks four times a heartbeat interval.
 		require.Greater(t, gone, 2*time.Second)
 		require.LessOrEqual(t, gone, 3250*time.Millisecond)
-		require.True(t, events.has("Worker 1 (w-1) missing: missed 3 heartbeats (silent for 3"), events.String())
+		require.True(t, events.Contains("Worker 1 (w-1) missing: missed 3 heartbeats (silent for 3"), events.String())
 		require.Equal(t, 1, m.Connected())
 		require.Equal(t, 10, m.Running(), "only w0's devices count")
 		ws := m.Workers()
@@ -146,7 +147,7 @@ func TestMissingAndBack(t *testing.T) {
 		time.Sleep(10 * time.Second)
 		back := connect(m, &ltkv1.Hello{WorkerId: "b2", Hostname: "w-1", Ordinal: 1})
 		synctest.Wait()
-		require.True(t, events.has("Worker 1 (w-1) is back after 1"), events.String())
+		require.True(t, events.Contains("Worker 1 (w-1) is back after 1"), events.String())
 		require.Equal(t, w1.blockIDs(), back.blockIDs(), "same block")
 		require.EqualValues(t, 10, back.lastSpawn().GetCount(), "its share")
 		require.InDelta(t, 2.0, back.lastSpawn().GetSpawnRate(), 1e-9, "at its spawn rate")
@@ -190,7 +191,7 @@ func TestLateJoiner(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		var events syncBuffer
+		var events syncbuf.Buffer
 		cfg := testConfig(10, 1, &events)
 		cfg.Token = "s3cret"
 		m, err := newMaster(cfg)
@@ -210,7 +211,7 @@ func TestRefusals(t *testing.T) {
 			err := <-w.served
 			require.Equal(t, tc.code, status.Code(err), err)
 			require.ErrorContains(t, err, tc.want)
-			require.True(t, events.has("Refused the worker on "+tc.hello.Hostname), events.String())
+			require.True(t, events.Contains("Refused the worker on "+tc.hello.Hostname), events.String())
 			w.p.cancel()
 		}
 		require.NotContains(t, events.String(), "s3cret")

@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -16,27 +15,10 @@ import (
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/master"
 	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/syncbuf"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
 	"github.com/ltk-dev/ltk/internal/worker"
 )
-
-// lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startMaster runs a master on addr over n keyless devices in blocks for
 // expect workers, driving tt's broker.
@@ -67,9 +49,9 @@ func startMaster(t *testing.T, addr string, tt *targettest.Target, n, expect int
 }
 
 // startAgent runs an agent until the test ends; it returns the channel Run's result arrives on.
-func startAgent(t *testing.T, cfg worker.Config) (<-chan error, *lockedBuffer) {
+func startAgent(t *testing.T, cfg worker.Config) (<-chan error, *syncbuf.Buffer) {
 	t.Helper()
-	var events lockedBuffer
+	var events syncbuf.Buffer
 	cfg.Events, cfg.Version = &events, "v-test"
 	a, err := worker.NewAgent(cfg)
 	require.NoError(t, err)
@@ -207,7 +189,7 @@ func TestAgentGivesUpWithoutMaster(t *testing.T) {
 // bundle that holds no certificate) come back to the master as an exception.
 func TestAgentReportsExceptions(t *testing.T) {
 	t.Parallel()
-	var events lockedBuffer
+	var events syncbuf.Buffer
 	reported := make(chan string, 10)
 	m, err := master.New(master.Config{
 		Addr: "127.0.0.1:0", Version: "v-test", Devices: []device.Device{{ID: "AG0001"}}, Events: &events,
