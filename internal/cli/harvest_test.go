@@ -7,29 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/cli"
 	"github.com/ltk-dev/ltk/internal/cli/clitest"
 	"github.com/ltk-dev/ltk/internal/report"
-	"github.com/ltk-dev/ltk/internal/report/hist"
-	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/report/reporttest"
 )
-
-// echoDelta is one second of n of an entry's requests, each of rtt and size bytes.
-func echoDelta(unix int64, typ, name string, n int64, rtt time.Duration, size int64) *stats.Delta {
-	counts := make([]int64, hist.Index(rtt)+1)
-	counts[hist.Index(rtt)] = n
-	return &stats.Delta{
-		Start: time.Unix(unix, 0), End: time.Unix(unix+1, 0),
-		Entries: []stats.EntryDelta{{
-			Type: typ, Name: name, Requests: n, Sum: time.Duration(n) * rtt, Min: rtt, Max: rtt, ContentBytes: size * n,
-			Hist:    hdrhistogram.Snapshot{LowestTrackableValue: 1, HighestTrackableValue: int64(time.Hour / time.Microsecond), SignificantFigures: 2, Counts: counts},
-			Seconds: []stats.Second{{Unix: unix, Requests: n}},
-		}},
-	}
-}
 
 // recordRun writes a run into the store under root: devices devices for
 // secs seconds from start, each publishing once a second and getting the
@@ -43,11 +27,11 @@ func recordRun(t *testing.T, root, name string, start time.Time, secs, devices i
 	require.NoError(t, err)
 	u := start.Unix()
 	run.SetDevices(start, devices)
-	run.AddDelta(echoDelta(u, "MQTT", "MQTT connect", int64(devices), 20*time.Millisecond, 0))
-	run.AddDelta(echoDelta(u, "MQTT", "MQTT subscribe", int64(devices), 5*time.Millisecond, 0))
+	run.AddDelta(reporttest.Delta(u, "MQTT", "MQTT connect", int64(devices), 20*time.Millisecond, 0))
+	run.AddDelta(reporttest.Delta(u, "MQTT", "MQTT subscribe", int64(devices), 5*time.Millisecond, 0))
 	for s := range int64(secs) {
-		run.AddDelta(echoDelta(u+s, "MQTT", "MQTT publish", int64(devices), 2*time.Millisecond, 64))
-		run.AddDelta(echoDelta(u+s, "echo", "echo receive", int64(devices), time.Duration(150+s%100)*time.Millisecond, 64))
+		run.AddDelta(reporttest.Delta(u+s, "MQTT", "MQTT publish", int64(devices), 2*time.Millisecond, 64))
+		run.AddDelta(reporttest.Delta(u+s, "echo", "echo receive", int64(devices), time.Duration(150+s%100)*time.Millisecond, 64))
 	}
 	require.NoError(t, run.End(start.Add(time.Duration(secs)*time.Second)))
 }

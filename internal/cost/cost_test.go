@@ -7,26 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/report"
-	"github.com/ltk-dev/ltk/internal/report/hist"
-	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/report/reporttest"
 )
-
-func delta(unix int64, typ, name string, n int64, rtt time.Duration, size int64) *stats.Delta {
-	counts := make([]int64, hist.Index(rtt)+1)
-	counts[hist.Index(rtt)] = n
-	return &stats.Delta{
-		Start: time.Unix(unix, 0), End: time.Unix(unix+1, 0),
-		Entries: []stats.EntryDelta{{
-			Type: typ, Name: name, Requests: n, Sum: time.Duration(n) * rtt, Min: rtt, Max: rtt, ContentBytes: size * n,
-			Hist:    hdrhistogram.Snapshot{LowestTrackableValue: 1, HighestTrackableValue: int64(time.Hour / time.Microsecond), SignificantFigures: 2, Counts: counts},
-			Seconds: []stats.Second{{Unix: unix, Requests: n}},
-		}},
-	}
-}
 
 // measured records a run of 10 devices for 360 s (1 device-hour) on one
 // node: each device connects and subscribes once, then publishes 64 bytes
@@ -41,11 +26,11 @@ func measured(t *testing.T) Measured {
 	require.NoError(t, err)
 	u := start.Unix()
 	run.SetDevices(start, 10)
-	run.AddDelta(delta(u, "MQTT", "MQTT connect", 10, 20*time.Millisecond, 0))
-	run.AddDelta(delta(u, "MQTT", "MQTT subscribe", 10, 5*time.Millisecond, 0))
+	run.AddDelta(reporttest.Delta(u, "MQTT", "MQTT connect", 10, 20*time.Millisecond, 0))
+	run.AddDelta(reporttest.Delta(u, "MQTT", "MQTT subscribe", 10, 5*time.Millisecond, 0))
 	for s := range int64(360) {
-		run.AddDelta(delta(u+s, "MQTT", "MQTT publish", 10, 2*time.Millisecond, 64))
-		run.AddDelta(delta(u+s, "echo", "echo receive", 10, 150*time.Millisecond, 64))
+		run.AddDelta(reporttest.Delta(u+s, "MQTT", "MQTT publish", 10, 2*time.Millisecond, 64))
+		run.AddDelta(reporttest.Delta(u+s, "echo", "echo receive", 10, 150*time.Millisecond, 64))
 	}
 	require.NoError(t, run.End(start.Add(360*time.Second)))
 	d, err := st.LoadRun(t.Context(), "cost")

@@ -8,11 +8,10 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/report/reporttest"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -128,15 +127,5 @@ func record(t *testing.T, st *Store, deltas []*stats.Delta, meta RunMeta) int64 
 
 // syntheticDelta is one second of n echo receives of rtt each, in second unix.
 func syntheticDelta(unix int64, n int64, rtt time.Duration) *stats.Delta {
-	counts := make([]int64, hist.Index(rtt)+1)
-	counts[hist.Index(rtt)] = n
-	return &stats.Delta{
-		Start: time.Unix(unix, 0), End: time.Unix(unix+1, 0),
-		Entries: []stats.EntryDelta{{
-			Type: "echo", Name: "echo receive", Requests: n, Sum: time.Duration(n) * rtt, Min: rtt, Max: rtt,
-			ContentBytes: 64 * n,
-			Hist:         hdrhistogram.Snapshot{LowestTrackableValue: 1, HighestTrackableValue: int64(time.Hour / time.Microsecond), SignificantFigures: 2, Counts: counts},
-			Seconds:      []stats.Second{{Unix: unix, Requests: n}},
-		}},
-	}
+	return reporttest.Delta(unix, "echo", "echo receive", n, rtt, 64)
 }
