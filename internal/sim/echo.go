@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -53,6 +54,9 @@ func runEcho(ctx context.Context, s *Session) error {
 		case cmd := <-s.Commands():
 			e.onCommand(cmd)
 		case <-timer.C:
+			if ctx.Err() != nil {
+				continue // stopped, maybe during a publish: the stop's wait, not timeouts, follows
+			}
 			now := s.Now()
 			if e.awaiting && !now.Before(e.sentAt.Add(timeout)) {
 				s.Failure(EventEchoTimeout, now.Sub(e.sentAt), msgEchoTimeout)
@@ -77,7 +81,10 @@ func runEcho(ctx context.Context, s *Session) error {
 func (e *echo) publish(ctx context.Context, at time.Time) {
 	e.seq++
 	e.buf = e.s.AppendPayload(e.buf[:0], e.seq, at)
-	if e.s.Publish(ctx, e.buf, at) == nil {
+	err := e.s.Publish(ctx, e.buf, at)
+	// A publish the stop caught unacknowledged may still have reached the
+	// echo app: its echo is awaited too (lastWait records it as missing).
+	if err == nil || errors.Is(err, errNoAckAtStop) {
 		e.awaiting, e.sentAt = true, at
 	}
 }
@@ -100,16 +107,37 @@ func (e *echo) onCommand(cmd Command) {
 	e.s.Success(EventEchoLate, age, len(cmd.Payload))
 }
 
-// lastWait waits up to LastMessageTimeout for the awaited echo.
+// lastWait waits up to LastMessageTimeout from the stop for the awaited
+// echo: less when the last Publish already waited for its acknowledgement
+// after the stop. Echoes that arrived by the deadline count.
 func (e *echo) lastWait(timer *time.Timer) {
 	limit := e.s.cfg.LastMessageTimeout
-	timer.Reset(limit)
+	wait := limit
+	if !e.s.stoppedAt.IsZero() {
+		wait -= time.Since(e.s.stoppedAt)
+	}
+	timer.Reset(max(wait, 0))
 	for e.awaiting {
 		select {
 		case cmd := <-e.s.Commands():
 			e.onCommand(cmd)
 		case <-timer.C:
-			e.s.Failure(EventLastMessageTimeout, limit, msgLastMessageTimeout)
+			e.takeQueued()
+			if e.awaiting {
+				e.s.Failure(EventLastMessageTimeout, limit, msgLastMessageTimeout)
+			}
+			return
+		}
+	}
+}
+
+// takeQueued matches the commands that arrived already, without waiting.
+func (e *echo) takeQueued() {
+	for range commandDepth {
+		select {
+		case cmd := <-e.s.Commands():
+			e.onCommand(cmd)
+		default:
 			return
 		}
 	}

@@ -27,7 +27,7 @@ type leanBehavior struct {
 	pubAt   time.Time // its intended send time
 	pubSize int
 
-	lastWait bool      // stopping: waiting for the last echo
+	lastWait bool      // stopping: waiting for the last echo and PUBACK
 	lastBy   time.Time // until then
 }
 
@@ -57,8 +57,12 @@ func (d *leanDevice) behaviorWake(now time.Time) {
 	}
 	if d.stopping {
 		if b.lastWait && !now.Before(b.lastBy) {
-			d.cfg.Recorder.Failure(EventLastMessageTimeout, d.cfg.LastMessageTimeout, msgLastMessageTimeout)
-			b.lastWait, b.awaiting = false, false
+			if b.awaiting {
+				d.cfg.Recorder.Failure(EventLastMessageTimeout, d.cfg.LastMessageTimeout, msgLastMessageTimeout)
+			}
+			// A PUBACK still missing is forgotten, as Session.Publish
+			// returns at the stop's deadline without recording.
+			b.lastWait, b.awaiting, b.pending = false, false, false
 			d.behDone = true
 			d.finishIfDone()
 		}
@@ -158,11 +162,7 @@ func (d *leanDevice) behaviorMessage(topic, payload []byte, now time.Time) {
 	if b.awaiting && got == b.seq {
 		b.awaiting = false
 		d.cfg.Recorder.Success(EventEchoReceive, now.Sub(b.sentAt), len(payload))
-		if b.lastWait {
-			b.lastWait = false
-			d.behDone = true
-			d.finishIfDone()
-		}
+		d.settleLastWait()
 		return
 	}
 	var age time.Duration
@@ -184,6 +184,7 @@ func (d *leanDevice) behaviorAcked(id uint16, now time.Time) {
 	}
 	b.pending = false
 	d.cfg.Recorder.Success(EventPublish, now.Sub(b.pubAt), b.pubSize)
+	d.settleLastWait()
 }
 
 // behaviorConnLost ends the pending publish with the connection: a failure
@@ -204,10 +205,10 @@ func (d *leanDevice) behaviorConnLost(planned bool) {
 	}
 }
 
-// behaviorStop winds the behaviour down when ctx ended: the echo behaviour
-// waits up to LastMessageTimeout for the echo in flight; a publish still
-// awaiting its PUBACK is forgotten, as the goroutine version's Publish
-// returns on ctx without recording.
+// behaviorStop winds the behaviour down when ctx ended: it waits up to
+// LastMessageTimeout for what is in flight, as the goroutine versions do: a
+// publish awaiting its PUBACK (it may be with the broker already) and, for
+// the echo behaviour, the echo of the last publish, even unacknowledged.
 func (d *leanDevice) behaviorStop(now time.Time) {
 	b := &d.b
 	switch {
@@ -216,14 +217,22 @@ func (d *leanDevice) behaviorStop(now time.Time) {
 	case d.s != nil: // the behaviour's goroutine sees ctx and returns
 		return
 	default:
-		if b.pending {
-			b.pending, b.awaiting = false, false
-		}
-		if b.awaiting {
+		if b.pending || b.awaiting {
 			b.lastWait, b.lastBy = true, now.Add(d.cfg.LastMessageTimeout)
 			return
 		}
 		d.behDone = true
 	}
 	d.finishIfDone()
+}
+
+// settleLastWait ends the stop's wait once nothing is in flight any more:
+// the last echo came (and the PUBACK), or the connection took them away.
+func (d *leanDevice) settleLastWait() {
+	b := &d.b
+	if b.lastWait && !b.pending && !b.awaiting {
+		b.lastWait = false
+		d.behDone = true
+		d.finishIfDone()
+	}
 }

@@ -203,5 +203,8 @@ func (d *leanDevice) Closed(c *mqttlean.Conn, err error) {
 		}
 		d.retryLater(now)
 	}
+	if !d.completed {
+		d.settleLastWait() // a stop waiting for a publish the connection took away
+	}
 	d.arm(now)
 }

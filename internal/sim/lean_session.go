@@ -95,7 +95,15 @@ func (d *leanDevice) publishWait(ctx context.Context, payload []byte, at time.Ti
 	case <-s.ackTimer.C:
 		err = errPublishTimeout
 	case <-ctx.Done():
-		err = ctx.Err()
+		// As on paho: the message may be with the broker already, so the
+		// stop waits for its acknowledgement up to LastMessageTimeout.
+		s.stoppedAt = time.Now()
+		s.ackTimer.Reset(d.cfg.LastMessageTimeout)
+		select {
+		case err = <-w.ch:
+		case <-s.ackTimer.C:
+			err = fmt.Errorf("%w: %w", errNoAckAtStop, ctx.Err())
+		}
 	}
 	s.ackTimer.Stop()
 	d.mu.Lock()

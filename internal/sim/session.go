@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,11 @@ var (
 	errPublishLost    = errors.New("connection lost before the publish completed")
 	errPublishTimeout = errors.New("no acknowledgement from the broker within the echo timeout")
 )
+
+// errNoAckAtStop is wrapped, with ctx's error, by Publish's error when the
+// device stopped while the publish awaited its acknowledgement and none came
+// within Config.LastMessageTimeout. Nothing is recorded for the publish.
+var errNoAckAtStop = errors.New("no acknowledgement within the last message timeout after the stop")
 
 // commandDepth is how many received commands wait for the behaviour before
 // further ones are dropped. A device awaits one echo at a time.
@@ -48,8 +54,9 @@ type Session struct {
 	seen     chan struct{} // a command arrived; read by the supervisor
 	conn     atomic.Pointer[conn]
 
-	out      []byte      // the publish buffer handed to paho; nil while paho may still hold it
-	ackTimer *time.Timer // bounds the wait for a publish's acknowledgement
+	out       []byte      // the publish buffer handed to paho; nil while paho may still hold it
+	ackTimer  *time.Timer // bounds the wait for a publish's acknowledgement
+	stoppedAt time.Time   // when a Publish saw ctx end while it awaited the acknowledgement; zero = none
 
 	lean   *leanDevice // set when the behaviour runs on the lean client
 	waiter leanWaiter  // lean: the Publish awaiting its PUBACK
@@ -128,8 +135,13 @@ func (s *Session) Failure(ev Event, d time.Duration, msg string) { s.cfg.Recorde
 // Publish copies payload and does not keep it.
 //
 // It returns ErrNotConnected (recording nothing) between connections,
-// ctx.Err() (recording nothing) when ctx is done, and otherwise records and
-// returns any failure.
+// ctx.Err() (recording nothing) when ctx is done before the publish is
+// handed to the client, and otherwise records and returns any failure. When
+// ctx ends while the acknowledgement is awaited, the message may already be
+// with the broker (and the echo app), so Publish goes on waiting for the
+// acknowledgement, up to Config.LastMessageTimeout from then: it records the
+// outcome as usual, or returns an error wrapping ctx.Err() (recording
+// nothing) if none came.
 func (s *Session) Publish(ctx context.Context, payload []byte, at time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -160,12 +172,14 @@ func (s *Session) Publish(ctx context.Context, payload []byte, at time.Time) err
 	case <-s.ackTimer.C:
 		err = errPublishTimeout
 	case <-ctx.Done():
-		s.out = nil
-		return ctx.Err()
+		err = s.ackAtStop(ctx, tok, c)
 	}
 	s.ackTimer.Stop()
 	if err != nil {
 		s.out = nil
+		if errors.Is(err, errNoAckAtStop) {
+			return err
+		}
 		if c.closedByDevice() { // the engine replaced the connection on purpose
 			return ErrNotConnected
 		}
@@ -174,6 +188,22 @@ func (s *Session) Publish(ctx context.Context, payload []byte, at time.Time) err
 	}
 	s.Success(EventPublish, time.Since(at), len(payload))
 	return nil
+}
+
+// ackAtStop is Publish's wait for the acknowledgement after ctx ended, up
+// to Config.LastMessageTimeout; it notes when the stop began (stoppedAt),
+// so that the echo behaviour's wait for the echo ends by the same deadline.
+func (s *Session) ackAtStop(ctx context.Context, tok mqtt.Token, c *conn) error {
+	s.stoppedAt = time.Now()
+	s.ackTimer.Reset(s.cfg.LastMessageTimeout)
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-c.down:
+		return errPublishLost
+	case <-s.ackTimer.C:
+		return fmt.Errorf("%w: %w", errNoAckAtStop, ctx.Err())
+	}
 }
 
 // onMessage is the paho handler for every message on the command topic. It
