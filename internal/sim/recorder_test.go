@@ -1,12 +1,12 @@
 package sim_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ltk-dev/ltk/internal/runtest"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
@@ -114,24 +114,5 @@ func (r *recorder) failures() []record {
 // it and returns Run's error once Run has returned (failing after waitLimit).
 func run(t *testing.T, d *sim.Device) (stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			timer := time.NewTimer(waitLimit)
-			defer timer.Stop()
-			select {
-			case err = <-done:
-			case <-timer.C:
-				t.Fatalf("device %s did not stop within %v", d.ID(), waitLimit)
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
+	return runtest.Start(t, "device "+d.ID(), d.Run, waitLimit)
 }

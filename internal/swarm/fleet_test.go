@@ -1,12 +1,12 @@
 package swarm_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ltk-dev/ltk/internal/runtest"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/swarm"
 )
@@ -127,26 +127,7 @@ func configs(client, broker string, n int, f *fleet) []sim.Config {
 // returns Run's error once Run returned (failing after waitLimit).
 func runSwarm(t *testing.T, s *swarm.Swarm) (stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			timer := time.NewTimer(waitLimit)
-			defer timer.Stop()
-			select {
-			case err = <-done:
-			case <-timer.C:
-				t.Fatalf("swarm did not stop within %v", waitLimit)
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
+	return runtest.Start(t, "swarm", s.Run, waitLimit)
 }
 
 // waitSpawned waits for s.Spawned().
