@@ -3,13 +3,14 @@ package mqttlean
 import (
 	"bytes"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/ltk-dev/ltk/internal/tcptest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -130,35 +131,8 @@ func dial(t *testing.T, o Options, h *chanHandler) *Conn {
 // accepted connection, and waits for the goroutines.
 func fakeBroker(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	wg.Go(func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, nc)
-			mu.Unlock()
-			wg.Go(func() { serve(nc) })
-		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, nc := range conns {
-			_ = nc.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
+	addr, _ := tcptest.Serve(t, serve)
+	return addr
 }
 
 // acceptMQTT reads the CONNECT from nc and answers CONNACK 0.

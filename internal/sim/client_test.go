@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
+	"github.com/ltk-dev/ltk/internal/tcptest"
 )
 
 func TestEchoAtQoS0(t *testing.T) {
@@ -121,48 +121,16 @@ func TestBehaviorError(t *testing.T) {
 // source address on peers.
 func fakeBroker(t *testing.T, serve func(net.Conn)) (addr string, peers <-chan string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ch := make(chan string, 64)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	wg.Go(func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, nc)
-			mu.Unlock()
-			select {
-			case ch <- nc.RemoteAddr().(*net.TCPAddr).IP.String():
-			default:
-			}
-			wg.Go(func() {
-				if _, err := packets.ReadPacket(nc); err != nil {
-					return
-				}
-				if writePacket(nc, packets.NewControlPacket(packets.Connack)) != nil {
-					return
-				}
-				serve(nc)
-			})
+	addr, peers = tcptest.Serve(t, func(nc net.Conn) {
+		if _, err := packets.ReadPacket(nc); err != nil {
+			return
 		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, nc := range conns {
-			_ = nc.Close()
+		if writePacket(nc, packets.NewControlPacket(packets.Connack)) != nil {
+			return
 		}
-		mu.Unlock()
-		wg.Wait()
+		serve(nc)
 	})
-	return "tcp://" + ln.Addr().String(), ch
+	return "tcp://" + addr, peers
 }
 
 func writePacket(w io.Writer, cp packets.ControlPacket) error {
