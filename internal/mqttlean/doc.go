@@ -5,14 +5,17 @@
 //
 // A Conn costs a few hundred bytes and no goroutine: on Linux, plain TCP
 // sockets are non-blocking and served by a handful of shared epoll loops
-// (one per processor at most), whose epoll file descriptors are themselves
+// (one per two processors), whose epoll file descriptors are themselves
 // watched by Go's network poller, so an idle loop parks like any reader. A
 // loop reads a socket into its one buffer, decodes the packets and calls the
 // connection's Handler; writes go straight to the socket from the caller's
 // goroutine, and only output the socket cannot take is kept. TLS
 // connections (and every connection on other systems) use a net.Conn and a
 // reader goroutine each instead. Timers are the Go runtime's: one per
-// connection, for the connect timeout and then the keepalive.
+// connection, for the connect timeout and then the keepalive. A loop can
+// also run a process-wide ticker (SetTicker, ArmTick) from a timer in its
+// epoll set, so that timed work on many connections (ltk's timing wheel)
+// runs on the loop's goroutine rather than waking one of its own.
 //
 // The API is asynchronous: Dial returns at once and the Handler hears
 // Connected, Message, Acked, Subscribed and, last and exactly once, Closed.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -24,15 +25,24 @@ const (
 	interestOut = interestIn | syscall.EPOLLOUT
 )
 
-// pollers spreads raw connections over up to GOMAXPROCS epoll loops. A loop
-// starts with its first connection and stops after its last, so an idle
-// process runs none.
-var pollers = &poller{loops: make([]*loop, min(max(runtime.GOMAXPROCS(0), 1), 8))}
+// pollers spreads raw connections over the epoll loops. A loop starts with
+// its first connection and stops after its last, so an idle process runs
+// none.
+var pollers = &poller{}
+
+// loopCount is the number of epoll loops for procs processors: one per two
+// (rounded up), at most 8. One loop per processor cost more CPU per echo
+// on two processors: two loop goroutines woken by Go's poller, each waking
+// an idle processor, where one loop takes the events of both in one wake-up
+// and a loopback write spends its time in the kernel anyway.
+func loopCount(procs int) int {
+	return min(max((procs+1)/2, 1), 8)
+}
 
 // poller owns the loops.
 type poller struct {
 	mu    sync.Mutex // Guards the fields below and every loop's n.
-	loops []*loop    // nil where no loop runs
+	loops []*loop    // nil where no loop runs; made on first use, after GOMAXPROCS is set
 	next  int        // round-robin position
 	gen   uint32     // last connection generation handed out
 }
@@ -40,6 +50,9 @@ type poller struct {
 // add registers r with a loop, starting one if needed.
 func (p *poller) add(r *raw) error {
 	p.mu.Lock()
+	if p.loops == nil {
+		p.loops = make([]*loop, loopCount(runtime.GOMAXPROCS(0)))
+	}
 	i := p.next % len(p.loops)
 	p.next++
 	p.gen++
@@ -100,13 +113,15 @@ func (lp *loop) retired() bool {
 // is itself watched by Go's network poller, so the goroutine parks like any
 // reader while nothing happens, holding no thread.
 type loop struct {
-	p    *poller
-	idx  int
-	ep   int      // the epoll fd, owned by file
-	efd  int      // eventfd that wakes the loop to finish killed connections
-	file *os.File // ep, registered with Go's poller
-	n    int      // connections registered; guarded by p.mu
-	gone bool     // retired: the goroutine returns; guarded by p.mu
+	p         *poller
+	idx       int
+	ep        int         // the epoll fd, owned by file
+	efd       int         // eventfd that wakes the loop to finish killed connections
+	tfd       int         // timerfd that runs the ticker (SetTicker); -1 = none
+	tickArmed atomic.Bool // tfd is set: the ticker must run, here or, if the loop retires, as it goes
+	file      *os.File    // ep, registered with Go's poller
+	n         int         // connections registered; guarded by p.mu
+	gone      bool        // retired: the goroutine returns; guarded by p.mu
 
 	mu     sync.Mutex     // Guards the fields below.
 	conns  map[int32]*raw // by fd
@@ -128,11 +143,19 @@ func startLoop(p *poller, i int) (*loop, error) {
 		_ = syscall.Close(ep)
 		return nil, os.NewSyscallError("eventfd2", errno)
 	}
-	lp := &loop{p: p, idx: i, ep: ep, efd: int(efd), conns: make(map[int32]*raw)}
+	lp := &loop{p: p, idx: i, ep: ep, efd: int(efd), tfd: -1, conns: make(map[int32]*raw)}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(efd)}
 	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, int(efd), &ev); err != nil {
 		lp.closeFDs()
 		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	if tfd, e := newTimerFD(); e == 0 { // without one, ArmTick passes the loop by
+		lp.tfd = tfd
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(tfd)}
+		if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, tfd, &ev); err != nil {
+			lp.closeFDs()
+			return nil, os.NewSyscallError("epoll_ctl", err)
+		}
 	}
 	if err := syscall.SetNonblock(ep, true); err != nil {
 		lp.closeFDs()
@@ -157,6 +180,9 @@ func (lp *loop) closeFDs() {
 	defer lp.mu.Unlock()
 	lp.closed = true
 	_ = syscall.Close(lp.efd)
+	if lp.tfd >= 0 {
+		_ = syscall.Close(lp.tfd)
+	}
 	if lp.file != nil {
 		_ = lp.file.Close()
 	} else {
@@ -168,7 +194,14 @@ func (lp *loop) closeFDs() {
 // the epoll fd (it does not, short of a runtime bug), every connection of
 // the loop ends with that error rather than hanging.
 func (lp *loop) run(rc syscall.RawConn) {
-	defer lp.closeFDs()
+	defer func() {
+		lp.closeFDs()
+		if lp.tickArmed.Load() {
+			if f := tickFunc.Load(); f != nil {
+				(*f)() // the ticker arms another loop or its own timer
+			}
+		}
+	}()
 	err := rc.Read(func(uintptr) bool {
 		for {
 			n, e := epollWait(lp.ep, lp.events)
@@ -203,6 +236,10 @@ func (lp *loop) run(rc syscall.RawConn) {
 func (lp *loop) handle(ev *syscall.EpollEvent) {
 	if int(ev.Fd) == lp.efd {
 		lp.finishDead()
+		return
+	}
+	if int(ev.Fd) == lp.tfd {
+		lp.tick()
 		return
 	}
 	lp.mu.Lock()

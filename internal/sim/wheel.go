@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"sync"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/mqttlean"
 )
 
 // Shape of the timing wheel: 1 ms ticks, 2^16 slots (a 65-second turn, so
@@ -14,17 +16,30 @@ const (
 	wheelMask  = wheelSlots - 1
 )
 
-// leanWheel schedules the wake-ups of every lean device: one wheel, one Go
-// timer, and each time it fires, one goroutine wakes all the devices due by
-// then. With thousands of devices that is a few devices per wake-up instead
-// of a goroutine and a thread wake-up per device event.
-var leanWheel = newWheel()
+// leanWheel schedules the wake-ups of every lean device: one wheel, and
+// each time it fires, one goroutine wakes all the devices due by then. With
+// thousands of devices that is a few devices per wake-up instead of a
+// goroutine and a thread wake-up per device event. While lean connections
+// are open the wheel is fired by an mqttlean epoll loop (its timer is in
+// the loop's epoll set), so the devices' publishes go out from the
+// goroutine that reads their sockets and a tick costs no goroutine and no
+// thread wake-up of its own; otherwise by a Go timer.
+var leanWheel = newLoopWheel()
+
+// newLoopWheel returns a wheel that mqttlean's epoll loops fire when one runs.
+func newLoopWheel() *wheel {
+	w := newWheel()
+	w.onLoop = true
+	mqttlean.SetTicker(w.run)
+	return w
+}
 
 // wheel is a hashed timing wheel. A slot holds the timers due at its tick
 // (or at the same tick a turn or more later); a bitmap of non-empty slots
 // finds the next one. Its methods are safe for concurrent use.
 type wheel struct {
-	epoch time.Time // tick 0
+	epoch  time.Time // tick 0
+	onLoop bool      // fired by an mqttlean epoll loop while one runs (mqttlean.ArmTick)
 
 	mu     sync.Mutex // Guards the fields below.
 	slots  [wheelSlots]*wheelTimer
@@ -121,9 +136,13 @@ func (w *wheel) unlink(t *wheelTimer) {
 	w.n--
 }
 
-// arm sets the Go timer for tick k; w.mu held.
+// arm sets the epoll loop's timer or the Go timer for tick k; w.mu held.
 func (w *wheel) arm(k int64) {
 	w.armed = k
+	if w.onLoop && mqttlean.ArmTick(w.at(k)) {
+		w.timer.Stop()
+		return
+	}
 	w.timer.Reset(time.Until(w.at(k)))
 }
 
