@@ -91,7 +91,8 @@ func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 	if n := r.run.Dropped(); n > 0 {
 		fmt.Fprintf(env.Stderr, "ltk: warning: the results store fell behind and dropped %d reports\n", n)
 	}
-	fmt.Fprintf(env.Stdout, "Recorded as run %d in %s (ltk harvest NAME --run %d)\n", r.run.ID(), r.st.Path(), r.run.ID())
+	id := r.run.ID()
+	fmt.Fprintf(env.Stdout, "Recorded as run %d in %s; its distributions and report: ltk harvest run-%d --run %d\n", id, r.st.Path(), id, id)
 	if f.output.html == "" && f.csvPrefix == "" {
 		return nil
 	}

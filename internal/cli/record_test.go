@@ -24,7 +24,8 @@ func TestRunRecordsForHarvestAndCost(t *testing.T) {
 		"--wait-min", "200ms", "--wait-max", "200ms", "--csv", "out", "--html", "out.html", "--run-name", "short")
 	require.Equal(t, cli.ExitOK, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
 	runOut := e.Stdout()
-	require.Contains(t, runOut, "Recorded as run 1")
+	require.Contains(t, runOut, "Recorded as run 1 in ")
+	require.Contains(t, runOut, "ltk harvest run-1 --run 1\n")
 	rows := readStats(t, filepath.Join(e.Dir, "out_stats.csv"))
 	for _, name := range []string{"out_stats_history.csv", "out_exceptions.csv", "out.html"} {
 		info, err := os.Stat(filepath.Join(e.Dir, name))
