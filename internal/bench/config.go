@@ -18,10 +18,9 @@ const (
 	DefaultDuration  = 30 * time.Second
 	DefaultSpawnRate = 2000
 	DefaultAlg       = "ES256"
-	// DefaultPerSource is how many connections one source address carries
-	// before the next loopback address is used: below the ~28,000 ephemeral
-	// ports of one address, with room for sockets in TIME_WAIT.
-	DefaultPerSource = 20_000
+	// fallbackPerSource is how many connections one source address carries
+	// when the ephemeral port range cannot be read.
+	fallbackPerSource = 10_000
 	// fdReserve is kept free of device sockets: files of the runtime,
 	// standard streams, pipes to the target.
 	fdReserve = 100
@@ -56,7 +55,7 @@ type Config struct {
 	QoS byte `json:"qos"`
 	// PerSource is how many connections one loopback source address carries;
 	// more devices than that are spread over 127.0.0.2, 127.0.0.3, …
-	// Zero = DefaultPerSource.
+	// Zero = DefaultPerSource().
 	PerSource int `json:"per_source"`
 
 	// TargetCommand is the target's command line without its flags: the ltk
@@ -92,7 +91,7 @@ func (c *Config) setDefaults() {
 		c.Alg = DefaultAlg
 	}
 	if c.PerSource == 0 {
-		c.PerSource = DefaultPerSource
+		c.PerSource = DefaultPerSource()
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
