@@ -38,7 +38,8 @@ type Options struct {
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
 
-	forceStream bool // tests: use the stream transport for plain TCP too
+	forceStream   bool   // tests: use the stream transport for plain TCP too
+	beforeConnect func() // tests: runs where a raw dial is about to open its socket
 }
 
 // Handler receives the events of a connection. The calls for one Conn come
@@ -126,9 +127,11 @@ type Conn struct {
 }
 
 // Dial starts connecting to the broker and returns at once: h learns the
-// outcome (Connected, or Closed with the reason). An error from Dial itself
-// (a bad address, no file descriptors left) means nothing was started and h
-// will not be called.
+// outcome (Connected, or Closed with the reason). Dial makes no socket
+// system call on the caller's goroutine, so it may be called from an event
+// loop (a Handler, the ticker). An error from Dial itself (bad options, a bad
+// or unresolvable address) means nothing was started and h will not be
+// called; a socket, bind or connect failure comes through Closed.
 func Dial(o *Options, h Handler) (*Conn, error) {
 	timeout := o.ConnectTimeout
 	if timeout <= 0 {

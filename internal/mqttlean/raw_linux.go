@@ -24,41 +24,29 @@ const ipBindAddressNoPort = 24
 // what did not fit at once, and closes it. No goroutine is spent on it.
 type raw struct {
 	c       *Conn
-	lp      *loop
+	lp      *loop  // nil while dialing; set under c.mu
 	addr    string // the broker, for dial errors
-	fd      int    // closed and set to -1 only by the loop, under c.mu
+	fd      int    // -1 while dialing; set by the dial worker, then closed and set to -1 only by the loop, under c.mu
 	gen     uint32 // tells this socket's events from a reused fd's
 	out     []byte // output the socket did not take yet; guarded by c.mu
 	pollOut bool   // EPOLLOUT is armed; guarded by c.mu
 }
 
-// dialRaw opens a non-blocking socket, starts the connect and hands the
-// socket to a loop, with CONNECT waiting as output until the connect
-// completes. c.mu held.
+// dialRaw checks the broker's address and queues the socket's creation and
+// connect for the dial workers (see dialer): the connection stays dialing
+// until its socket is on a loop. c.mu held.
 func dialRaw(c *Conn, o *Options, connect []byte) error {
 	ap, err := resolve(o.Addr)
 	if err != nil {
 		return err
 	}
 	family, sa := sockaddr(ap)
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return dialError(o.Addr, os.NewSyscallError("socket", err))
+	if o.LocalAddr.IsValid() && o.LocalAddr.Unmap().Is4() != (family == syscall.AF_INET) {
+		return dialError(o.Addr, errors.New("source address "+o.LocalAddr.String()+" is not of the broker's address family"))
 	}
-	if err := setupSocket(fd, family, o.LocalAddr); err != nil {
-		_ = syscall.Close(fd)
-		return dialError(o.Addr, err)
-	}
-	if err := syscall.Connect(fd, sa); err != nil && !errors.Is(err, syscall.EINPROGRESS) {
-		_ = syscall.Close(fd)
-		return dialError(o.Addr, os.NewSyscallError("connect", err))
-	}
-	r := &raw{c: c, addr: o.Addr, fd: fd, out: connect, pollOut: true}
+	r := &raw{c: c, addr: o.Addr, fd: -1, out: connect, pollOut: true}
 	c.tr = r
-	if err := pollers.add(r); err != nil {
-		_ = syscall.Close(fd)
-		return dialError(o.Addr, err)
-	}
+	dials.start(&pendingDial{r: r, family: family, sa: sa, local: o.LocalAddr, beforeConnect: o.beforeConnect})
 	return nil
 }
 
@@ -148,8 +136,13 @@ func (r *raw) armOut(on bool) error {
 	return r.lp.ctl(syscall.EPOLL_CTL_MOD, r, on)
 }
 
-// shutdown asks the loop to finish the connection. c.mu held.
-func (r *raw) shutdown(*Conn) { r.lp.kill(r) }
+// shutdown asks the loop to finish the connection. c.mu held. While the
+// socket is still being dialed, the dial worker finishes it instead.
+func (r *raw) shutdown(*Conn) {
+	if r.lp != nil {
+		r.lp.kill(r)
+	}
+}
 
 // writable runs on the loop when the socket can take output: it completes
 // the connect (or reports why it failed) and flushes queued output.
@@ -182,9 +175,12 @@ func (r *raw) writable() error {
 	return r.armOut(false)
 }
 
-// release closes the socket; the loop calls it through Conn.finish.
+// release closes the socket, if any; the loop (or, for a dial that did not
+// reach a loop, the dial worker) calls it through Conn.finish.
 func (r *raw) release() {
-	_ = syscall.Close(r.fd)
+	if r.fd >= 0 {
+		_ = syscall.Close(r.fd)
+	}
 	r.fd = -1
 	r.out = nil
 }
