@@ -3,7 +3,6 @@ package cli_test
 import (
 	"context"
 	"encoding/csv"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/cli"
@@ -136,16 +134,8 @@ func TestRunBrokerRestart(t *testing.T) {
 			"--broker", tt.BrokerURL(), "--auth", "none", "--client-id-format", "plain",
 			"--wait-min", "200ms", "--wait-max", "200ms", "--echo-timeout", "2s", "--csv", "rs")
 	}()
-	connections := func() int {
-		n, err := metricValue(tt.Registry(), "ltk_target_connections")
-		require.NoError(t, err)
-		return int(n)
-	}
-	received := func() int {
-		n, err := metricValue(tt.Registry(), "ltk_target_messages_received_total")
-		require.NoError(t, err)
-		return int(n)
-	}
+	connections := func() int { return tt.Metric(t, "ltk_target_connections") }
+	received := func() int { return tt.Metric(t, "ltk_target_messages_received_total") }
 	// Connected and publishing: most devices have subscribed by now.
 	require.Eventually(t, func() bool { return connections() == devices && received() >= 3*devices },
 		10*time.Second, 20*time.Millisecond, "devices connect and publish")
@@ -163,21 +153,6 @@ func TestRunBrokerRestart(t *testing.T) {
 	require.GreaterOrEqual(t, rows["MQTT disconnect"].failures, devices/2)
 	require.GreaterOrEqual(t, rows["MQTT connect"].requests, 2*devices)
 	require.Positive(t, rows["echo receive"].requests)
-}
-
-// metricValue reads a gauge or counter without labels from reg.
-func metricValue(reg prometheus.Gatherer, name string) (float64, error) {
-	mfs, err := reg.Gather()
-	if err != nil {
-		return 0, err
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			m := mf.GetMetric()[0]
-			return m.GetGauge().GetValue() + m.GetCounter().GetValue(), nil
-		}
-	}
-	return 0, fmt.Errorf("no metric %s", name)
 }
 
 // TestRunLocalWorkers splits the devices over three local workers, each

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/registry"
@@ -48,20 +47,6 @@ func cutPort(addr string) (host, port string, ok bool) {
 		}
 	}
 	return addr, "", false
-}
-
-// metric reads a gauge or counter without labels.
-func metric(t *testing.T, reg prometheus.Gatherer, name string) int {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			m := mf.GetMetric()[0]
-			return int(m.GetGauge().GetValue() + m.GetCounter().GetValue())
-		}
-	}
-	return 0
 }
 
 // aggregated reads the Aggregated request and failure counts of PREFIX_stats.csv.
@@ -111,8 +96,8 @@ func TestThreeWorkers(t *testing.T) {
 	require.Equal(t, [2]int{30, 0}, rows["MQTT connect"])
 	require.Equal(t, sum, rows["Aggregated"][0], "master total = sum of the workers'")
 	require.Zero(t, rows["Aggregated"][1])
-	require.Equal(t, 30, metric(t, tt.Registry(), "ltk_target_connects_total"), "each device connected once: no block overlaps")
-	require.Zero(t, metric(t, tt.Registry(), "ltk_target_connects_refused_total"))
+	require.Equal(t, 30, tt.Metric(t, "ltk_target_connects_total"), "each device connected once: no block overlaps")
+	require.Zero(t, tt.Metric(t, "ltk_target_connects_refused_total"))
 	require.NotContains(t, m.out.String()+ws[0].out.String(), "PRIVATE KEY")
 }
 
@@ -127,7 +112,7 @@ func TestWorkerCrash(t *testing.T) {
 	w0 := startWorker(t, "worker-0", ltkBin, addr, "--ordinal", "0")
 	w1 := startWorker(t, "worker-1", ltkBin, addr, "--ordinal", "1")
 	m.waitFor(t, `All 20 devices spawned`, 20*time.Second)
-	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 20 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 20 }, 10*time.Second, 20*time.Millisecond)
 	w1.waitFor(t, `Worker 1 has its block: 10 devices, LTK00011–LTK00020`, time.Second)
 	// Workers report every 2 s from their welcome, which came before the
 	// start: by the table at 4 s the master has worker 1's reports.
@@ -137,12 +122,12 @@ func TestWorkerCrash(t *testing.T) {
 	w1.kill9(t)
 	m.waitFor(t, `Worker 1 \([^)]*\) missing`, 4*time.Second)
 	t.Logf("missing after %v", time.Since(killed))
-	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 10 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 10 }, 10*time.Second, 20*time.Millisecond)
 
 	again := startWorker(t, "worker-1-again", ltkBin, addr, "--ordinal", "1")
 	again.waitFor(t, `Worker 1 has its block: 10 devices, LTK00011–LTK00020`, 10*time.Second)
 	m.waitFor(t, `Worker 1 \([^)]*\) is back after`, 10*time.Second)
-	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 20 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 20 }, 10*time.Second, 20*time.Millisecond)
 
 	require.Equal(t, 0, m.wait(t, 60*time.Second))
 	require.Equal(t, 0, w0.wait(t, 20*time.Second))
@@ -165,12 +150,12 @@ func TestMasterRestart(t *testing.T) {
 	w0 := startWorker(t, "worker-0", ltkBin, addr, "--ordinal", "0")
 	w1 := startWorker(t, "worker-1", ltkBin, addr, "--ordinal", "1")
 	first.waitFor(t, `All 10 devices spawned`, 20*time.Second)
-	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 10 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 10 }, 10*time.Second, 20*time.Millisecond)
 
 	first.kill9(t)
 	w0.waitFor(t, `Lost the master`, 10*time.Second)
 	w1.waitFor(t, `Lost the master`, 10*time.Second)
-	require.Equal(t, 10, metric(t, tt.Registry(), "ltk_target_connections"), "devices run on while the master is away")
+	require.Equal(t, 10, tt.Metric(t, "ltk_target_connections"), "devices run on while the master is away")
 
 	_, port, _ := cutPort(addr)
 	p, _ := strconv.Atoi(port)
@@ -180,7 +165,7 @@ func TestMasterRestart(t *testing.T) {
 	require.Equal(t, 0, second.wait(t, 60*time.Second))
 	require.Equal(t, 0, w0.wait(t, 20*time.Second))
 	require.Equal(t, 0, w1.wait(t, 20*time.Second))
-	require.Equal(t, 10, metric(t, tt.Registry(), "ltk_target_connects_total"), "no device was started twice")
+	require.Equal(t, 10, tt.Metric(t, "ltk_target_connects_total"), "no device was started twice")
 	rows := statsRows(t, filepath.Join(dir, "out_stats.csv"))
 	require.Positive(t, rows["echo receive"][0], "the new master gets the workers' stats")
 	require.Zero(t, rows["Aggregated"][1])
@@ -230,13 +215,13 @@ func TestNetworkCut(t *testing.T) {
 	m.waitFor(t, `Worker 1 \([^)]*\) missing: missed 3 heartbeats`, 5*time.Second)
 	t.Logf("missing after %v", time.Since(cut))
 	w1.waitFor(t, `Lost the master`, 10*time.Second)
-	require.Equal(t, 10, metric(t, tt.Registry(), "ltk_target_connections"), "its devices keep running")
+	require.Equal(t, 10, tt.Metric(t, "ltk_target_connections"), "its devices keep running")
 
 	px.restore()
 	m.waitFor(t, `Worker 1 \([^)]*\) is back after`, 15*time.Second)
 	require.Equal(t, 0, m.wait(t, 60*time.Second))
 	require.Equal(t, 0, w0.wait(t, 20*time.Second))
 	require.Equal(t, 0, w1.wait(t, 20*time.Second))
-	require.Equal(t, 10, metric(t, tt.Registry(), "ltk_target_connects_total"), "no device was started twice")
+	require.Equal(t, 10, tt.Metric(t, "ltk_target_connects_total"), "no device was started twice")
 	require.Equal(t, 1, m.out.count("missing"))
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/device"
@@ -73,19 +72,6 @@ func startAgent(t *testing.T, cfg worker.Config) (<-chan error, *syncbuf.Buffer)
 	return done, &events
 }
 
-func metric(t *testing.T, reg prometheus.Gatherer, name string) int {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			m := mf.GetMetric()[0]
-			return int(m.GetGauge().GetValue() + m.GetCounter().GetValue())
-		}
-	}
-	return 0
-}
-
 // TestAgentsRunTheirShares: two agents run their blocks' shares against the
 // embedded target, report stats that the master merges, stop gracefully and quit.
 func TestAgentsRunTheirShares(t *testing.T) {
@@ -96,7 +82,7 @@ func TestAgentsRunTheirShares(t *testing.T) {
 	done1, ev1 := startAgent(t, worker.Config{MasterAddr: m.Addr(), Ordinal: 1, Hostname: "laptop", Token: "tok"})
 	require.True(t, m.WaitForWorkers(t.Context(), 2, 10*time.Second))
 	require.NoError(t, m.Start(7, 0))
-	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 7 && m.Running() == 7 },
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 7 && m.Running() == 7 },
 		10*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return m.Collect(time.Now()).Total.NumRequests > 50 }, 10*time.Second, 50*time.Millisecond)
 	require.True(t, m.StopAndWait(t.Context(), 10*time.Second))
@@ -146,7 +132,7 @@ func TestAgentSurvivesMasterRestart(t *testing.T) {
 	_, events := startAgent(t, worker.Config{MasterAddr: addr, Ordinal: 0, Backoff: worker.DefaultBackoff})
 	require.True(t, m.WaitForWorkers(t.Context(), 1, 10*time.Second))
 	require.NoError(t, m.Start(6, 0))
-	require.Eventually(t, func() bool { return metric(t, tt.Registry(), "ltk_target_connections") == 6 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 6 }, 10*time.Second, 20*time.Millisecond)
 	stop()
 	require.Eventually(t, func() bool { return strings.Contains(events.String(), "Lost the master") }, 10*time.Second, 20*time.Millisecond)
 
@@ -155,8 +141,8 @@ func TestAgentSurvivesMasterRestart(t *testing.T) {
 	require.NoError(t, m2.Start(6, 0))
 	require.Eventually(t, func() bool { return m2.Running() == 6 }, 10*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return m2.Collect(time.Now()).Total.NumRequests > 20 }, 10*time.Second, 20*time.Millisecond)
-	require.Equal(t, 6, metric(t, tt.Registry(), "ltk_target_connects_total"), "no device connected twice")
-	require.Equal(t, 6, metric(t, tt.Registry(), "ltk_target_connections"))
+	require.Equal(t, 6, tt.Metric(t, "ltk_target_connects_total"), "no device connected twice")
+	require.Equal(t, 6, tt.Metric(t, "ltk_target_connections"))
 }
 
 func TestAgentRefusedByToken(t *testing.T) {

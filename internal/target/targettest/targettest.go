@@ -83,6 +83,23 @@ func (tt *Target) Registry() *prometheus.Registry {
 	return tt.reg
 }
 
+// Metric reads the target's gauge or counter name (one without labels) as
+// an integer; 0 when it has no sample yet.
+func (tt *Target) Metric(t testing.TB, name string) int {
+	t.Helper()
+	mfs, err := tt.Registry().Gather()
+	if err != nil {
+		t.Fatalf("gather the target's metrics: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			m := mf.GetMetric()[0]
+			return int(m.GetGauge().GetValue() + m.GetCounter().GetValue())
+		}
+	}
+	return 0
+}
+
 // Stop stops the broker now, closing every client connection, and returns
 // when it has stopped. Calling it again (or after the test) is harmless.
 func (tt *Target) Stop() {
