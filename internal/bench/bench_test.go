@@ -113,7 +113,7 @@ func TestValidate(t *testing.T) {
 		{"no devices", func(c *bench.Config) { c.Devices = 0 }, 0, "devices 0: run at least 1"},
 		{"short interval", func(c *bench.Config) { c.Interval = time.Microsecond }, 0, "interval 1µs: use at least 1ms"},
 		{"short window", func(c *bench.Config) { c.Duration = time.Millisecond }, 0, "measure for at least 1s"},
-		{"client", func(c *bench.Config) { c.Client = "mosquitto" }, 0, `MQTT client "mosquitto": use lean or paho`},
+		{"client", func(c *bench.Config) { c.Client = "mosquitto" }, 0, `MQTT client "mosquitto" is not one of lean, paho`},
 		{"alg", func(c *bench.Config) { c.Alg = "HS256" }, 0, `alg "HS256": use ES256, RS256, none`},
 		{"qos", func(c *bench.Config) { c.QoS = 2 }, 0, "QoS 2: use 0 or 1"},
 		{"target", func(c *bench.Config) { c.TargetCommand = nil }, 0, "no target command"},

@@ -114,8 +114,8 @@ func (c *Config) Validate(fdLimit int) error {
 	if c.Duration < time.Second {
 		errs = append(errs, fmt.Errorf("duration %v: measure for at least 1s", c.Duration))
 	}
-	if !slices.Contains(sim.ClientNames(), c.Client) {
-		errs = append(errs, fmt.Errorf("MQTT client %q: use %s", c.Client, strings.Join(sim.ClientNames(), " or ")))
+	if err := sim.CheckClient(c.Client); err != nil {
+		errs = append(errs, err)
 	}
 	if !slices.Contains(algs, c.Alg) {
 		errs = append(errs, fmt.Errorf("alg %q: use %s", c.Alg, strings.Join(algs, ", ")))

@@ -49,7 +49,7 @@ func (c *mqttClient) Set(s string) error {
 	if s == "" {
 		return fmt.Errorf("empty: use %s", strings.Join(sim.ClientNames(), " or "))
 	}
-	if err := worker.CheckMQTTClient(s); err != nil {
+	if err := sim.CheckClient(s); err != nil {
 		return err
 	}
 	*c = mqttClient(s)

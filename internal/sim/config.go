@@ -26,6 +26,16 @@ const (
 // ClientNames returns the accepted values of Config.Client.
 func ClientNames() []string { return []string{ClientLean, ClientPaho} }
 
+// CheckClient reports whether name is an MQTT client engine a device can
+// run on (one of ClientNames, or empty for the default), naming the
+// accepted ones when it is not.
+func CheckClient(name string) error {
+	if name == "" || slices.Contains(ClientNames(), name) {
+		return nil
+	}
+	return fmt.Errorf("MQTT client %q is not one of %s", name, strings.Join(ClientNames(), ", "))
+}
+
 // Defaults applied by Config to its zero fields.
 const (
 	DefaultUsername           = "unused" // IoT Core ignored the username
@@ -151,8 +161,8 @@ func (c *Config) Validate() error {
 	if err := validateBroker(c.Broker); err != nil {
 		errs = append(errs, err)
 	}
-	if !slices.Contains(ClientNames(), c.Client) {
-		errs = append(errs, fmt.Errorf("MQTT client %q is not known: use %s", c.Client, strings.Join(ClientNames(), " or ")))
+	if err := CheckClient(c.Client); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DeviceID == "" {
 		errs = append(errs, errors.New("device id is empty: give every device an id such as LTK00001"))

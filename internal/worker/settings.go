@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
@@ -83,19 +81,10 @@ func (s *Settings) Validate() error {
 	if _, err := sim.BehaviorByName(s.Behavior); err != nil {
 		errs = append(errs, err)
 	}
-	if err := CheckMQTTClient(s.MQTTClient); err != nil {
+	if err := sim.CheckClient(s.MQTTClient); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// CheckMQTTClient reports whether name is an MQTT client engine devices can
-// run on (sim.ClientNames, or empty for the default), naming the accepted ones.
-func CheckMQTTClient(name string) error {
-	if name == "" || slices.Contains(sim.ClientNames(), name) {
-		return nil
-	}
-	return fmt.Errorf("MQTT client %q is not one of %s", name, strings.Join(sim.ClientNames(), ", "))
 }
 
 // Client returns the MQTT client engine the devices run on: MQTTClient, or
