@@ -123,8 +123,8 @@ func (c *Config) Validate(fdLimit int) error {
 	if c.QoS > 1 {
 		errs = append(errs, fmt.Errorf("QoS %d: use 0 or 1", c.QoS))
 	}
-	if c.PerSource < 1 {
-		errs = append(errs, fmt.Errorf("connections per source address %d: use at least 1", c.PerSource))
+	if c.PerSource < 0 {
+		errs = append(errs, fmt.Errorf("connections per source address %d: use at least 1, or 0 for the default", c.PerSource))
 	}
 	if len(c.TargetCommand) == 0 {
 		errs = append(errs, errors.New("no target command: give the ltk executable and \"target\""))
