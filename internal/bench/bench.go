@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -90,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	fmt.Fprintf(cfg.Progress, "measuring for %v\n", cfg.Duration)
 	cpu0 := selfCPU()
 	tcpu0, terr := procCPU(tp.pid())
-	if err := sleep(ctx, cfg.Duration); err != nil {
+	if err := measure(ctx, cfg.Duration, measureStep, cfg.Progress); err != nil {
 		return nil, err
 	}
 	cpu1 := selfCPU()
@@ -212,6 +213,25 @@ func authOf(registryFile string) string {
 }
 
 // sleep waits d or until ctx ends.
+// measureStep is how often the measuring window reports its progress.
+const measureStep = 10 * time.Second
+
+// measure waits out the measuring window d, printing the time gone every
+// step so that a long window shows it is alive.
+func measure(ctx context.Context, d, step time.Duration, progress io.Writer) error {
+	for gone := time.Duration(0); gone < d; {
+		wait := min(step, d-gone)
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+		gone += wait
+		if gone < d {
+			fmt.Fprintf(progress, "measuring: %v of %v\n", gone, d)
+		}
+	}
+	return nil
+}
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
