@@ -62,9 +62,8 @@ func (d *leanDevice) behaviorWake(now time.Time) {
 			}
 			// A PUBACK still missing is forgotten, as Session.Publish
 			// returns at the stop's deadline without recording.
-			b.lastWait, b.awaiting, b.pending = false, false, false
-			d.behDone = true
-			d.finishIfDone()
+			b.awaiting, b.pending = false, false
+			d.settleLastWait()
 		}
 		return
 	}
