@@ -6,7 +6,7 @@ import (
 
 // Event names a measured step of a device's life. Its Type and Name keep the
 // tutorial's Locust request names so its users recognise them.
-type Event uint8
+type Event uint16
 
 // The events a device records. Disconnect is a failure only; Connect,
 // Subscribe and Publish are recorded as a success or a failure; the echo
