@@ -22,6 +22,9 @@ type Device struct {
 	ID  string
 	Key crypto.Signer // *rsa.PrivateKey or *ecdsa.PrivateKey (P-256)
 	Alg Alg           // follows from Key
+	// Values are the device's extra devicelist.csv columns, in the order
+	// of the header that names them; nil when the file has none.
+	Values []string
 }
 
 // String returns "ID (Alg)".

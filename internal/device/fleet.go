@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +26,11 @@ import (
 // RSA, SEC1 EC or PKCS#8 (RSA or EC P-256). Writing uses PKCS#1 for RSA and
 // SEC1 for EC, flattened, with no header. The file holds private keys: write
 // it 0600 (WriteFileAtomic).
+//
+// A header row may name extra columns after the key, per-device values a
+// scenario reads by name ("id,private_key,site,floor"); a row may leave
+// trailing extra columns out (they are empty), and Device.Values holds them
+// in the header's order.
 
 // ReadFleet reads the fleet file at path. Its errors name the file and line
 // (see FleetError); a missing file is an error that wraps fs.ErrNotExist.
@@ -38,18 +45,27 @@ func ReadFleet(path string) ([]Device, error) {
 
 // fleetRow is a row of a fleet file whose key is not parsed yet.
 type fleetRow struct {
-	line int
-	id   string
-	key  string
+	line   int
+	id     string
+	key    string
+	values []string // the extra columns' values, nil when there are none
 }
 
 // DecodeFleet reads a fleet file from r; name is the file's name for errors.
 // Keys are parsed in parallel on GOMAXPROCS goroutines; the devices keep the
 // file's order. The first problem, by line, is returned as a *FleetError.
 func DecodeFleet(r io.Reader, name string) ([]Device, error) {
-	rows, err := scanFleet(r, name)
+	devs, _, err := DecodeFleetColumns(r, name)
+	return devs, err
+}
+
+// DecodeFleetColumns is DecodeFleet that also returns the names of the
+// extra columns its header row gives (nil without any); each device's
+// Values follow them.
+func DecodeFleetColumns(r io.Reader, name string) ([]Device, []string, error) {
+	rows, columns, err := scanFleet(r, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	devs := make([]Device, len(rows))
 	errs := make([]error, len(rows))
@@ -65,56 +81,95 @@ func DecodeFleet(r io.Reader, name string) ([]Device, error) {
 						Err: prefixed("private key for "+row.id+" ", err)}
 					continue
 				}
-				devs[i] = Device{ID: row.id, Key: key, Alg: alg}
+				devs[i] = Device{ID: row.id, Key: key, Alg: alg, Values: row.values}
 			}
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return devs, nil
+	return devs, columns, nil
 }
 
 // scanFleet splits a fleet file into rows and checks everything but the keys.
-func scanFleet(r io.Reader, name string) ([]fleetRow, error) {
+func scanFleet(r io.Reader, name string) ([]fleetRow, []string, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
-	var rows []fleetRow
+	var (
+		rows    []fleetRow
+		columns []string
+	)
 	seen := make(map[string]int)
 	for first := true; ; first = false {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return rows, nil
+			return rows, columns, nil
 		}
 		if err != nil {
-			return nil, csvError(name, err)
+			return nil, nil, csvError(name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		if first && isHeader(rec) {
+			if columns, err = extraColumns(rec); err != nil {
+				return nil, nil, &FleetError{File: name, Line: line, Err: err}
+			}
 			continue
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a line of blanks
 		}
-		if len(rec) != 2 {
-			return nil, &FleetError{File: name, Line: line,
-				Err: problem(ErrFields, "row has %d fields (want 2: id,private key PEM)", len(rec))}
+		if len(rec) < 2 || len(rec) > 2+len(columns) {
+			want := "want 2: id,private key PEM; name extra columns in a header row such as id,private_key,site"
+			if len(columns) > 0 {
+				want = fmt.Sprintf("want 2 to %d: id,private_key,%s", 2+len(columns), strings.Join(columns, ","))
+			}
+			return nil, nil, &FleetError{File: name, Line: line,
+				Err: problem(ErrFields, "row has %d fields (%s)", len(rec), want)}
 		}
 		id := strings.TrimSpace(rec[0])
 		if err := ValidateID(id); err != nil {
-			return nil, &FleetError{File: name, Line: line, DeviceID: id, Err: problem(ErrBadID, "%v", err)}
+			return nil, nil, &FleetError{File: name, Line: line, DeviceID: id, Err: problem(ErrBadID, "%v", err)}
 		}
 		if prev, dup := seen[id]; dup {
-			return nil, &FleetError{File: name, Line: line, DeviceID: id,
+			return nil, nil, &FleetError{File: name, Line: line, DeviceID: id,
 				Err: problem(ErrDuplicateID, "device %s is also on line %d (list each device once)", id, prev)}
 		}
 		seen[id] = line
-		rows = append(rows, fleetRow{line: line, id: id, key: rec[1]})
+		row := fleetRow{line: line, id: id, key: rec[1]}
+		if len(columns) > 0 {
+			row.values = make([]string, len(columns))
+			copy(row.values, rec[2:])
+		}
+		rows = append(rows, row)
 	}
 }
+
+// extraColumns returns the names of a header row's columns after the key:
+// each a name a scenario can use (letters, digits, '_', not starting with a
+// digit), and each once.
+func extraColumns(header []string) ([]string, error) {
+	if len(header) <= 2 {
+		return nil, nil
+	}
+	cols := make([]string, 0, len(header)-2)
+	for i, h := range header[2:] {
+		c := strings.TrimSpace(h)
+		if !columnName.MatchString(c) {
+			return nil, problem(ErrFields, "header column %d %q is not a name: use letters, digits and '_', starting with a letter", i+3, c)
+		}
+		if slices.Contains(cols, c) {
+			return nil, problem(ErrFields, "header names column %q twice", c)
+		}
+		cols = append(cols, c)
+	}
+	return cols, nil
+}
+
+// columnName is what an extra column's header must look like.
+var columnName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // isHeader reports whether a first row is a header such as "id,private_key".
 func isHeader(rec []string) bool {

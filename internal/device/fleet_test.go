@@ -127,6 +127,9 @@ func TestDecodeFleetErrors(t *testing.T) {
 		{"truncated in BEGIN line", good + "LTK00002,-----BEGIN RSA PRIV", 2, ErrBadKey, "has a PEM BEGIN line that is cut short (file truncated?)"},
 		{"unterminated quote", good + "LTK00002,\"" + pkcs1(testRSAKey())[:200], 2, ErrCSV, "file truncated?"},
 		{"bare quote", good + "LTK\"00002," + ecPEM + "\n", 2, ErrCSV, `bare " in non-quoted-field`},
+		{"more fields than the header names", "id,private_key,site\n" + good + "LTK00002," + ecPEM + ",a,b\n", 3, ErrFields, "row has 4 fields (want 2 to 3: id,private_key,site)"},
+		{"header column not a name", "id,private_key,the site\n" + good, 1, ErrFields, `header column 3 "the site" is not a name`},
+		{"header column twice", "id,private_key,site,site\n" + good, 1, ErrFields, `header names column "site" twice`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,6 +148,27 @@ func TestDecodeFleetErrors(t *testing.T) {
 			require.NotContains(t, err.Error(), ecPEM[40:60])
 		})
 	}
+}
+
+func TestDecodeFleetExtraColumns(t *testing.T) {
+	t.Parallel()
+	ecPEM := flatten(sec1(t, newECKey(t, elliptic.P256())))
+	file := "id,private_key,site,floor\r\n" +
+		"LTK00001," + ecPEM + ",berlin,3\r\n" +
+		"LTK00002," + ecPEM + ",paris\r\n" + // floor left out: empty
+		"LTK00003," + ecPEM + "\r\n" // appended by ltk devices create: no values
+	devs, cols, err := DecodeFleetColumns(strings.NewReader(file), "devicelist.csv")
+	require.NoError(t, err)
+	require.Equal(t, []string{"site", "floor"}, cols)
+	require.Len(t, devs, 3)
+	require.Equal(t, []string{"berlin", "3"}, devs[0].Values)
+	require.Equal(t, []string{"paris", ""}, devs[1].Values)
+	require.Equal(t, []string{"", ""}, devs[2].Values)
+
+	devs, cols, err = DecodeFleetColumns(strings.NewReader("LTK00001,"+ecPEM+"\n"), "devicelist.csv")
+	require.NoError(t, err)
+	require.Nil(t, cols)
+	require.Nil(t, devs[0].Values, "no header, no values")
 }
 
 func TestDecodeFleetManyKeepsOrder(t *testing.T) {
