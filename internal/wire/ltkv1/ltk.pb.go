@@ -545,6 +545,8 @@ type Block struct {
 	Ordinal       int32                  `protobuf:"varint,1,opt,name=ordinal,proto3" json:"ordinal,omitempty"`
 	Total         int32                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"` // devices in the whole block
 	Devices       []*Device              `protobuf:"bytes,3,rep,name=devices,proto3" json:"devices,omitempty"`
+	Columns       []string               `protobuf:"bytes,4,rep,name=columns,proto3" json:"columns,omitempty"`                          // names of the devices' extra devicelist.csv columns (Device.values)
+	FirstIndex    int32                  `protobuf:"varint,5,opt,name=first_index,json=firstIndex,proto3" json:"first_index,omitempty"` // the fleet index of the block's first device
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -600,11 +602,26 @@ func (x *Block) GetDevices() []*Device {
 	return nil
 }
 
+func (x *Block) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *Block) GetFirstIndex() int32 {
+	if x != nil {
+		return x.FirstIndex
+	}
+	return 0
+}
+
 // Device is one device of a block.
 type Device struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	PrivateKey    []byte                 `protobuf:"bytes,2,opt,name=private_key,json=privateKey,proto3" json:"private_key,omitempty"` // PKCS#8 DER; empty when the device list has no keys
+	Values        []string               `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`                           // the extra columns' values, in Block.columns order
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -649,6 +666,13 @@ func (x *Device) GetId() string {
 func (x *Device) GetPrivateKey() []byte {
 	if x != nil {
 		return x.PrivateKey
+	}
+	return nil
+}
+
+func (x *Device) GetValues() []string {
+	if x != nil {
+		return x.Values
 	}
 	return nil
 }
@@ -873,6 +897,7 @@ type Settings struct {
 	LastMessageTimeoutMs int64                  `protobuf:"varint,17,opt,name=last_message_timeout_ms,json=lastMessageTimeoutMs,proto3" json:"last_message_timeout_ms,omitempty"`
 	PayloadSize          int32                  `protobuf:"varint,18,opt,name=payload_size,json=payloadSize,proto3" json:"payload_size,omitempty"`
 	MqttClient           string                 `protobuf:"bytes,19,opt,name=mqtt_client,json=mqttClient,proto3" json:"mqtt_client,omitempty"` // the devices' MQTT client engine: lean or paho; empty = lean
+	Scenario             string                 `protobuf:"bytes,20,opt,name=scenario,proto3" json:"scenario,omitempty"`                       // a scenario file's text (YAML); empty = the built-in behaviour
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1036,6 +1061,13 @@ func (x *Settings) GetPayloadSize() int32 {
 func (x *Settings) GetMqttClient() string {
 	if x != nil {
 		return x.MqttClient
+	}
+	return ""
+}
+
+func (x *Settings) GetScenario() string {
+	if x != nil {
+		return x.Scenario
 	}
 	return ""
 }
@@ -1630,15 +1662,19 @@ const file_ltk_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x04 \x01(\x03R\x13heartbeatIntervalMs\x12,\n" +
 	"\x12report_interval_ms\x18\x05 \x01(\x03R\x10reportIntervalMs\x12+\n" +
-	"\x11missed_heartbeats\x18\x06 \x01(\x05R\x10missedHeartbeats\"a\n" +
+	"\x11missed_heartbeats\x18\x06 \x01(\x05R\x10missedHeartbeats\"\x9c\x01\n" +
 	"\x05Block\x12\x18\n" +
 	"\aordinal\x18\x01 \x01(\x05R\aordinal\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x05R\x05total\x12(\n" +
-	"\adevices\x18\x03 \x03(\v2\x0e.ltk.v1.DeviceR\adevices\"9\n" +
+	"\adevices\x18\x03 \x03(\v2\x0e.ltk.v1.DeviceR\adevices\x12\x18\n" +
+	"\acolumns\x18\x04 \x03(\tR\acolumns\x12\x1f\n" +
+	"\vfirst_index\x18\x05 \x01(\x05R\n" +
+	"firstIndex\"Q\n" +
 	"\x06Device\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vprivate_key\x18\x02 \x01(\fR\n" +
-	"privateKey\"|\n" +
+	"privateKey\x12\x16\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"|\n" +
 	"\x05Spawn\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x1d\n" +
@@ -1649,7 +1685,7 @@ const file_ltk_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1e\n" +
 	"\x04Quit\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fHeartbeatAck\"\xcc\x04\n" +
+	"\fHeartbeatAck\"\xe8\x04\n" +
 	"\bSettings\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12\x1a\n" +
@@ -1672,7 +1708,8 @@ const file_ltk_proto_rawDesc = "" +
 	"\x17last_message_timeout_ms\x18\x11 \x01(\x03R\x14lastMessageTimeoutMs\x12!\n" +
 	"\fpayload_size\x18\x12 \x01(\x05R\vpayloadSize\x12\x1f\n" +
 	"\vmqtt_client\x18\x13 \x01(\tR\n" +
-	"mqttClient\"\xaf\x01\n" +
+	"mqttClient\x12\x1a\n" +
+	"\bscenario\x18\x14 \x01(\tR\bscenario\"\xaf\x01\n" +
 	"\tHeartbeat\x12#\n" +
 	"\x05state\x18\x01 \x01(\x0e2\r.ltk.v1.StateR\x05state\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x1f\n" +
