@@ -156,7 +156,7 @@ func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 func EncodeDevices(devs []device.Device) ([]*Device, error) {
 	out := make([]*Device, len(devs))
 	for i, d := range devs {
-		m := &Device{Id: d.ID}
+		m := &Device{Id: d.ID, Values: d.Values}
 		if d.Key != nil {
 			der, err := x509.MarshalPKCS8PrivateKey(d.Key)
 			if err != nil {
@@ -177,7 +177,7 @@ func DecodeDevices(ms []*Device) ([]device.Device, error) {
 		if err := device.ValidateID(m.GetId()); err != nil {
 			return nil, fmt.Errorf("block device %d: %w", i, err)
 		}
-		d := device.Device{ID: m.GetId()}
+		d := device.Device{ID: m.GetId(), Values: m.GetValues()}
 		if der := m.GetPrivateKey(); len(der) > 0 {
 			key, err := x509.ParsePKCS8PrivateKey(der)
 			if err != nil {

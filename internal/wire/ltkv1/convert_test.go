@@ -87,6 +87,7 @@ func TestDevicesRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	rs, err := device.Generate("LTK00002", device.RS256)
 	require.NoError(t, err)
+	es.Values = []string{"berlin", "3"}
 	devs := []device.Device{es, rs, {ID: "LTK00003"}}
 	msgs, err := EncodeDevices(devs)
 	require.NoError(t, err)
@@ -97,6 +98,7 @@ func TestDevicesRoundTrip(t *testing.T) {
 	for i := range devs {
 		require.Equal(t, devs[i].ID, got[i].ID)
 		require.Equal(t, devs[i].Alg, got[i].Alg)
+		require.Equal(t, devs[i].Values, got[i].Values)
 	}
 	require.True(t, es.Key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(got[0].Key.Public()))
 	require.True(t, rs.Key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(got[1].Key.Public()))
