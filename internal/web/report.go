@@ -50,9 +50,11 @@ type reportRow struct {
 	Total                                                                        bool // the Aggregated row
 }
 
-// handleReport is GET /stats/report: a self-contained HTML report (no
-// scripts, no external files; charts are inline SVG) of the test so far.
-// With ?download=1 it is served as an attachment, as Locust does.
+// handleReport is GET /stats/report, the live report: a self-contained
+// HTML page (no scripts, no external files; charts are inline SVG) of the
+// test so far, from the Controller's live statistics. (The finished run's
+// report, from the results store, is report.WriteHTML.) With ?download=1 it
+// is served as an attachment, as Locust does.
 func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	smp := takeSample(s.c, now)
