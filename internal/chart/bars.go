@@ -34,7 +34,7 @@ func Bars(title, axis string, bars []Bar, edges []string) template.HTML {
 	for _, br := range bars {
 		top = max(top, br.Count)
 	}
-	py := yAxis(&b, float64(top), "count")
+	py := yAxis(&b, float64(max(top, yTicks)), "count") // whole counts: a step of at least 1
 	if n := len(bars); n > 0 && len(edges) == n+1 {
 		bw := float64(plotW) / float64(n)
 		for i, br := range bars {
@@ -48,8 +48,12 @@ func Bars(title, axis string, bars []Bar, edges []string) template.HTML {
 		}
 		for k := range 6 {
 			i := k * n / 5
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s fill="%s" text-anchor="middle">%s</text>`,
-				padL+float64(i)*bw, height-10, font, axisText, html.EscapeString(edges[i]))
+			anchor := "middle"
+			if k == 5 {
+				anchor = "end" // the right end stays inside the chart
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s fill="%s" text-anchor="%s">%s</text>`,
+				padL+float64(i)*bw, height-10, font, axisText, anchor, html.EscapeString(edges[i]))
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d" %s fill="%s" text-anchor="end">%s</text>`,
 			width-padR, 16, font, axisText, html.EscapeString(axis))

@@ -44,6 +44,9 @@ func TestBars(t *testing.T) {
 	require.Contains(t, got, "<title>10–20 ms: 7</title>")
 	require.Contains(t, got, `fill="`+Red+`"`)
 	require.Contains(t, got, ">30<", "the right edge of the last bar")
+	few := string(Bars("few", "ms", []Bar{{"a", 1, ""}, {"b", 2, ""}}, []string{"0", "1", "2"}))
+	require.NotContains(t, few, ">0.5<", "counts are whole: the y axis steps by 1 at least")
+	require.Contains(t, few, ">5<")
 }
 
 func TestNiceStep(t *testing.T) {

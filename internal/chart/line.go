@@ -49,8 +49,13 @@ func Line(title, unit string, ts []time.Time, ss ...Series) template.HTML {
 	tstep := niceTimeStep(span / xTicksMax)
 	for s := math.Ceil(float64(t0.Unix())/tstep) * tstep; s <= float64(t1.Unix()); s += tstep {
 		t := time.Unix(int64(s), 0).In(t0.Location())
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s fill="%s" text-anchor="middle">%s</text>`,
-			px(t), height-10, font, axisText, t.Format("15:04:05"))
+		x := px(t)
+		anchor := "middle"
+		if x > width-padR-30 { // a label at the right end stays inside the chart
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s fill="%s" text-anchor="%s">%s</text>`,
+			x, height-10, font, axisText, anchor, t.Format("15:04:05"))
 	}
 	for _, s := range ss {
 		// One polyline per run of values without a gap.
