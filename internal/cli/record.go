@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -29,15 +28,11 @@ func addOutputFlags(fs *pflag.FlagSet, f *outputFlags) {
 	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report of the run to FILE at the end")
 }
 
-// recording is one test's run in the results store, and the exceptions
-// workers reported during it.
+// recording is one test's run in the results store.
 type recording struct {
 	st  *results.Store
 	run *results.Run
 	log *slog.Logger
-
-	mu         sync.Mutex // Guards exceptions.
-	exceptions map[string]*results.Exception
 }
 
 // startRecording opens the results store and begins a run in it.
@@ -56,7 +51,7 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 		_ = st.Close()
 		return nil, err
 	}
-	return &recording{st: st, run: run, log: log, exceptions: map[string]*results.Exception{}}, nil
+	return &recording{st: st, run: run, log: log}, nil
 }
 
 // onDelta is the master's OnDelta hook: every worker delta goes to the store,
@@ -69,20 +64,11 @@ func (r *recording) onDelta(running func() int) func(int, *stats.Delta) {
 }
 
 // onException is the master's OnException hook.
-func (r *recording) onException(_ int, host, message string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.exceptions[message]
-	if !ok {
-		e = &results.Exception{Message: message}
-		r.exceptions[message] = e
-	}
-	e.Count++
-	e.Nodes = append(e.Nodes, host)
-}
+func (r *recording) onException(_ int, host, message string) { r.run.AddException(host, message) }
 
-// finish ends the run and writes the end-of-test files: --html, and with
-// --csv the stats history and exceptions beside the stats and failures.
+// finish ends the run and writes the end-of-test files, --html and --csv's
+// four Locust files, all from the run as the store holds it: one source,
+// so the files agree with each other and with ltk harvest of the run.
 func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 	defer r.st.Close()
 	if err := r.run.End(time.Now()); err != nil {
@@ -107,12 +93,10 @@ func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 	}
 	if f.csvPrefix != "" {
 		prefix := env.path(f.csvPrefix)
-		if err := writeFile(prefix+"_stats_history.csv", func(w io.Writer) error { return results.WriteStatsHistoryCSV(w, data) }); err != nil {
-			return err
-		}
-		excs := r.exceptionList()
-		if err := writeFile(prefix+"_exceptions.csv", func(w io.Writer) error { return results.WriteExceptionsCSV(w, excs) }); err != nil {
-			return err
+		for _, file := range results.LocustCSV(data) {
+			if err := writeFile(prefix+file.Suffix, file.Write); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -130,22 +114,8 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-// exceptionList returns a copy of the exceptions reported so far.
-func (r *recording) exceptionList() []results.Exception {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	excs := make([]results.Exception, 0, len(r.exceptions))
-	for _, e := range r.exceptions {
-		c := *e
-		c.Nodes = append([]string(nil), e.Nodes...)
-		excs = append(excs, c)
-	}
-	return excs
-}
+// exceptionList returns the exceptions reported so far, most frequent first.
+func (r *recording) exceptionList() []stats.Exception { return r.run.Exceptions() }
 
 // resetExceptions forgets the exceptions (the UI's "reset stats").
-func (r *recording) resetExceptions() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	clear(r.exceptions)
-}
+func (r *recording) resetExceptions() { r.run.ResetExceptions() }

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +28,7 @@ func TestRunRecordsForHarvestAndCost(t *testing.T) {
 	require.Contains(t, runOut, "Recorded as run 1 in ")
 	require.Contains(t, runOut, "ltk harvest run-1 --run 1\n")
 	rows := readStats(t, filepath.Join(e.Dir, "out_stats.csv"))
+	requireCSVsAgree(t, filepath.Join(e.Dir, "out"))
 	for _, name := range []string{"out_stats_history.csv", "out_exceptions.csv", "out.html"} {
 		info, err := os.Stat(filepath.Join(e.Dir, name))
 		require.NoError(t, err)
@@ -62,4 +64,37 @@ func bucketSum(t *testing.T, csv, name string) int {
 		}
 	}
 	return sum
+}
+
+// requireCSVsAgree checks that --csv PREFIX's files tell one story: each
+// entry of _stats.csv has the totals of its last row in _stats_history.csv,
+// and _failures.csv adds up to the Aggregated Failure Count.
+func requireCSVsAgree(t *testing.T, prefix string) {
+	t.Helper()
+	read := func(suffix string) [][]string {
+		f, err := os.Open(prefix + suffix)
+		require.NoError(t, err)
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		require.NoError(t, err, suffix)
+		return recs
+	}
+	rows := readStats(t, prefix+"_stats.csv")
+	last := map[string]statsRow{}
+	for _, r := range read("_stats_history.csv")[1:] {
+		req, err := strconv.Atoi(r[17])
+		require.NoError(t, err)
+		fail, err := strconv.Atoi(r[18])
+		require.NoError(t, err)
+		last[r[3]] = statsRow{req, fail}
+	}
+	require.Equal(t, rows, last, "_stats.csv against the last rows of _stats_history.csv")
+	occurrences := 0
+	for _, r := range read("_failures.csv")[1:] {
+		n, err := strconv.Atoi(r[3])
+		require.NoError(t, err)
+		occurrences += n
+	}
+	require.Equal(t, rows["Aggregated"].failures, occurrences, "_failures.csv against the Aggregated Failure Count")
+	require.Equal(t, []string{"Count", "Message", "Traceback", "Nodes"}, read("_exceptions.csv")[0])
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -88,19 +87,15 @@ func (f *testFlags) headlessRun(env *Env, wait time.Duration) master.Headless {
 	}
 }
 
-// result turns a headless run's outcome into the command's: the CSV files,
-// and exit code 1 (or --exit-code-on-error) when failures were recorded.
+// result turns a headless run's outcome into the command's: exit code 1 (or
+// --exit-code-on-error) when failures were recorded. (The --csv files are
+// written with the run's record: recording.finish.)
 func (f *testFlags) result(env *Env, fleet []device.Device, snap stats.Snapshot, err error) error {
 	if err != nil {
 		if errors.Is(err, master.ErrNotEnoughDevices) && len(fleet) < f.devices {
 			return withHint(err, fmt.Sprintf("create more: ltk devices create %d %d", len(fleet)+1, f.devices))
 		}
 		return err
-	}
-	if f.csvPrefix != "" {
-		if err := writeCSVs(env.path(f.csvPrefix), snap); err != nil {
-			return err
-		}
 	}
 	if snap.Total.NumFailures > 0 {
 		return withExitCode(errFailuresRecorded, f.exitOnError)
@@ -322,12 +317,4 @@ func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, error
 		cfg.Auth, cfg.Keys = target.AuthJWT, keys
 	}
 	return target.New(cfg, prometheus.NewRegistry(), log)
-}
-
-// writeCSVs writes Locust's PREFIX_stats.csv and PREFIX_failures.csv.
-func writeCSVs(prefix string, snap stats.Snapshot) error {
-	if err := writeFile(prefix+"_stats.csv", func(w io.Writer) error { return stats.WriteStatsCSV(w, snap) }); err != nil {
-		return err
-	}
-	return writeFile(prefix+"_failures.csv", func(w io.Writer) error { return stats.WriteFailuresCSV(w, snap) })
 }

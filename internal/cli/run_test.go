@@ -88,6 +88,7 @@ func TestRunDropRate(t *testing.T) {
 	require.Contains(t, e.Stdout(), "echo timeout")
 
 	rows := readStats(t, filepath.Join(e.Dir, "drop_stats.csv"))
+	requireCSVsAgree(t, filepath.Join(e.Dir, "drop"))
 	timeouts := rows["echo timeout"].failures + rows["last message timeout"].failures
 	require.Positive(t, rows["echo timeout"].failures)
 	require.Equal(t, rows["MQTT publish"].requests, rows["echo receive"].requests+timeouts,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/stats"
 )
 
 // A Sample is one second of one stats entry.
@@ -44,6 +45,9 @@ type Data struct {
 	Failures   []FailureSample // ascending by second
 	Devices    []DeviceSample  // per run, ascending, with the count in force at Start first
 	Exec       []hist.Second   // the echo app's execution times, ascending
+	// Exceptions are the errors ltk itself hit in the runs (not request
+	// failures), most frequent first: the rows of Locust's _exceptions.csv.
+	Exceptions []stats.Exception
 }
 
 // Seconds returns the window as whole Unix seconds [lo, hi): the seconds
@@ -82,6 +86,9 @@ func (s *Store) Load(ctx context.Context, start, end time.Time, runID int64) (*D
 	}
 	if err := s.loadRest(ctx, d, only, arg); err != nil {
 		return nil, fmt.Errorf("read samples from %s: %w", s.path, err)
+	}
+	if err := s.loadExceptions(ctx, d); err != nil {
+		return nil, fmt.Errorf("read exceptions from %s: %w", s.path, err)
 	}
 	return d, nil
 }

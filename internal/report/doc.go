@@ -6,8 +6,9 @@
 // stop, devices, spawn rate, target, settings) and one sample per second per
 // stats entry (requests, failures, bytes, the exact sum, min and max, and the
 // second's response-time histogram in package hist's compact encoding),
-// failure messages per second, the device count over time and the echo
-// app's execution times per second. Anyone can query it with sqlite3.
+// failure messages per second, the device count over time, the echo app's
+// execution times per second and the exceptions the workers reported
+// (written when the run ends). Anyone can query it with sqlite3.
 //
 // The process that aggregates stats (ltk run or ltk master) opens the store,
 // [Store.Begin]s a [Run] and hands it every worker's [stats.Delta] as it
@@ -18,5 +19,7 @@
 //
 // [Store.Load] reads back the samples of a time window as [Data], from which
 // the writers build ltk harvest's files (frequency distributions, a summary,
-// a self-contained HTML report) and Locust's end-of-test CSV files.
+// the run report: a self-contained HTML page) and, with [LocustCSV], the
+// four Locust CSV files that --csv writes at the end of a test. The store
+// is their one source, so --csv, --html and ltk harvest of a run agree.
 package report

@@ -2,27 +2,14 @@ package report
 
 import (
 	"cmp"
-	"encoding/csv"
 	"io"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/stats"
 )
-
-// locustQuantiles are the percentiles Locust's CSV files report.
-var locustQuantiles = []float64{0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1}
-
-// historyHeader is the header of Locust's _stats_history.csv.
-var historyHeader = []string{
-	"Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s",
-	"50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%",
-	"Total Request Count", "Total Failure Count", "Total Median Response Time", "Total Average Response Time",
-	"Total Min Response Time", "Total Max Response Time", "Total Average Content Size",
-}
 
 // currentWindow is how many seconds the current rates and percentiles cover, as in Locust.
 const currentWindow = 10
@@ -37,21 +24,17 @@ const currentWindow = 10
 // Times are in milliseconds, rounded as in _stats.csv; User Count is the
 // devices running.
 func WriteStatsHistoryCSV(w io.Writer, d *Data) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(historyHeader); err != nil {
-		return err
-	}
+	hw := stats.NewHistoryWriter(w)
 	lo, hi, ok := d.Span()
 	if !ok {
-		cw.Flush()
-		return cw.Error()
+		return hw.Flush()
 	}
 	devices := d.devicesFunc()
 	byKey := map[[2]string]*history{}
 	all := newHistory("", "Aggregated")
 	var order []*history
 	next := 0
-	rec := make([]string, 0, len(historyHeader))
+	var row stats.HistoryRow
 	for s := lo; s < hi; s++ {
 		for _, h := range order {
 			h.open(s)
@@ -74,20 +57,19 @@ func WriteStatsHistoryCSV(w io.Writer, d *Data) error {
 			h.add(sm)
 			all.add(sm)
 		}
-		users := strconv.Itoa(devices(s))
+		users := devices(s)
 		span := min(currentWindow, s+1-lo)
 		for _, h := range append(order, all) {
 			if h.total.Count == 0 {
 				continue
 			}
-			rec = h.record(rec[:0], s+1, users, span)
-			if err := cw.Write(rec); err != nil {
+			h.row(&row, s+1, users, span)
+			if err := hw.Write(&row); err != nil {
 				return err
 			}
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return hw.Flush()
 }
 
 // history follows one entry (or all of them) second by second.
@@ -107,7 +89,7 @@ type second struct {
 }
 
 func newHistory(typ, name string) *history {
-	h := &history{typ: typ, name: name, qs: make([]time.Duration, len(locustQuantiles))}
+	h := &history{typ: typ, name: name, qs: make([]time.Duration, len(stats.CSVQuantiles))}
 	h.window.Counts = make([]int64, hist.Len)
 	for i := range h.ring {
 		h.ring[i] = &second{unix: math.MinInt64}
@@ -144,8 +126,8 @@ func (h *history) add(sm *Sample) {
 	h.window.Count += sm.Count
 }
 
-// record appends the row stamped ts to rec.
-func (h *history) record(rec []string, ts int64, users string, span int64) []string {
+// row fills r with the row stamped ts.
+func (h *history) row(r *stats.HistoryRow, ts int64, users int, span int64) {
 	var reqs, fails int64
 	first := true
 	for _, sec := range h.ring {
@@ -162,56 +144,13 @@ func (h *history) record(rec []string, ts int64, users string, span int64) []str
 		}
 		first = false
 	}
-	rec = append(rec, strconv.FormatInt(ts, 10), users, h.typ, h.name,
-		strconv.FormatFloat(float64(reqs)/float64(span), 'f', 6, 64),
-		strconv.FormatFloat(float64(fails)/float64(span), 'f', 6, 64))
-	h.window.Quantiles(locustQuantiles, h.qs)
-	for _, q := range h.qs {
-		rec = append(rec, strconv.FormatInt(msRound(q), 10))
+	h.window.Quantiles(stats.CSVQuantiles, h.qs)
+	*r = stats.HistoryRow{
+		Timestamp: ts, Users: users, Type: h.typ, Name: h.name,
+		RPS: float64(reqs) / float64(span), FailPerSec: float64(fails) / float64(span),
+		Percentiles: h.qs,
+		Total:       h.total.totalsRow(),
 	}
-	t := &h.total
-	rec = append(rec, strconv.FormatInt(t.Count, 10), strconv.FormatInt(t.Failures, 10),
-		strconv.FormatInt(msRound(t.Quantile(0.5)), 10), pyFloat(msFloat(t.Mean())),
-		pyFloat(msFloat(t.Min)), pyFloat(msFloat(t.Max)), pyFloat(float64(t.Bytes)/float64(t.Count)))
-	return rec
 }
 
 func msFloat(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func msRound(d time.Duration) int64 { return int64(math.Round(msFloat(d))) }
-
-// pyFloat formats x as Python's str(float) does for everyday magnitudes, as
-// Locust's CSV files show floats: the shortest exact decimal, ".0" on whole numbers.
-func pyFloat(x float64) string {
-	s := strconv.FormatFloat(x, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".NI") {
-		s += ".0"
-	}
-	return s
-}
-
-// An Exception is a row of Locust's _exceptions.csv: an error ltk itself
-// hit (not a request failure), how often, and on which nodes.
-type Exception struct {
-	Count     int64
-	Message   string
-	Traceback string
-	Nodes     []string
-}
-
-// WriteExceptionsCSV writes Locust's _exceptions.csv (Count, Message,
-// Traceback, Nodes; nodes joined with ", "). ltk's devices report failures,
-// not exceptions, so it is often only the header.
-func WriteExceptionsCSV(w io.Writer, exceptions []Exception) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"Count", "Message", "Traceback", "Nodes"}); err != nil {
-		return err
-	}
-	for _, e := range exceptions {
-		if err := cw.Write([]string{strconv.FormatInt(e.Count, 10), e.Message, e.Traceback, strings.Join(e.Nodes, ", ")}); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/ltk-dev/ltk/internal/chart"
 	"github.com/ltk-dev/ltk/internal/report/hist"
 )
 
@@ -38,7 +39,7 @@ body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
 h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
 td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}th{background:#f5f5f5}
-.muted{color:#777}svg{display:block;margin:8px 0}
+.muted{color:#777}svg.chart{display:block;width:100%;height:auto;margin:8px 0}
 </style></head><body>
 <h1>ltk report</h1>
 <p>{{.Start}} to {{.End}}, {{.Duration}} covered by runs. {{.Devices}}<br>
@@ -98,7 +99,7 @@ func WriteHTML(w io.Writer, d *Data) error {
 	}
 	v.Series = timeSeries(d)
 	for _, n := range append(driverTotals(d), functionTotals(d)...) {
-		v.Dists = append(v.Dists, template.HTML(distChart(n)))
+		v.Dists = append(v.Dists, distChart(n))
 	}
 	return page.Execute(w, v)
 }
@@ -116,7 +117,7 @@ func newHTMLRow(typ, name string, fails int64, t *hist.Total, dur time.Duration)
 
 // distChart draws one total's distribution up to its 99.9th percentile,
 // the rest in an overflow bar.
-func distChart(n Named) string {
+func distChart(n Named) template.HTML {
 	limit := n.Quantile(0.999)
 	if limit <= 0 {
 		limit = max(n.Max, time.Millisecond)
@@ -128,8 +129,32 @@ func distChart(n Named) string {
 	for _, c := range counts[keep:] {
 		overflow += c
 	}
-	return barChart(fmt.Sprintf("%s %s: %d values", n.Type, n.Name, n.Count), counts[:keep], width, overflow)
+	bars := make([]chart.Bar, 0, keep+1)
+	edges := make([]string, 0, keep+2)
+	for i, c := range counts[:keep] {
+		lo, hi := msEdge(time.Duration(i)*width), msEdge(time.Duration(i+1)*width)
+		bars = append(bars, chart.Bar{Label: lo + "–" + hi + " ms", Count: c})
+		edges = append(edges, lo)
+	}
+	edges = append(edges, msEdge(time.Duration(keep)*width))
+	if overflow > 0 {
+		bars = append(bars, chart.Bar{Label: "≥ " + edges[keep] + " ms", Count: overflow, Color: chart.Red})
+		edges = append(edges, "")
+	}
+	return chart.Bars(fmt.Sprintf("%s %s: %d values", n.Type, n.Name, n.Count),
+		fmt.Sprintf("ms (bucket %s ms)", msEdge(width)), bars, edges)
 }
+
+// autoBucket picks a bucket width of 1, 2 or 5 times a power of ten that
+// spreads values up to limit over at most 60 bars.
+func autoBucket(limit time.Duration) time.Duration {
+	w := time.Duration(chart.NiceStep(float64(limit) / 60))
+	return max(w, time.Microsecond)
+}
+
+// maxLinePoints is how many points a line chart shows at most: longer runs
+// are drawn with seconds grouped.
+const maxLinePoints = 1200
 
 // timeSeries draws requests/s, response-time percentiles, devices and, if
 // recorded, execution times over the covered seconds, grouping seconds when
@@ -141,7 +166,7 @@ func timeSeries(d *Data) []template.HTML {
 	}
 	step := max(1, (hi-lo+maxLinePoints-1)/maxLinePoints)
 	n := int((hi - lo + step - 1) / step)
-	xs := make([]int64, n)
+	xs := make([]time.Time, n)
 	rps, fps := make([]float64, n), make([]float64, n)
 	p50, p95, p99 := nanSlice(n), nanSlice(n), nanSlice(n)
 	e50, e99 := nanSlice(n), nanSlice(n)
@@ -153,7 +178,7 @@ func timeSeries(d *Data) []template.HTML {
 	for g := range n {
 		from := lo + int64(g)*step
 		to := min(from+step, hi)
-		xs[g] = from
+		xs[g] = time.Unix(from, 0).UTC()
 		var t, ex hist.Total
 		var fails int64
 		for ; next < len(d.Samples) && d.Samples[next].Unix < to; next++ {
@@ -178,15 +203,17 @@ func timeSeries(d *Data) []template.HTML {
 		}
 		devs[g] = float64(at(from))
 	}
+	line := func(name, color string, ys []float64) chart.Series {
+		return chart.Series{Name: name, Color: color, Values: ys}
+	}
 	charts := []template.HTML{
-		template.HTML(lineChart("Requests per second", "per second", xs, []series{{"requests/s", colorA, rps}, {"failures/s", colorB, fps}})),
-		template.HTML(lineChart("Response time percentiles (all entries)", "ms", xs,
-			[]series{{"50%", colorA, p50}, {"95%", colorC, p95}, {"99%", colorB, p99}})),
-		template.HTML(lineChart("Devices", "devices", xs, []series{{"running", colorA, devs}})),
+		chart.Line("Requests per second", "per second", xs, line("requests/s", chart.Blue, rps), line("failures/s", chart.Red, fps)),
+		chart.Line("Response time percentiles (all entries)", "ms", xs,
+			line("50%", chart.Blue, p50), line("95%", chart.Green, p95), line("99%", chart.Red, p99)),
+		chart.Line("Devices", "devices", xs, line("running", chart.Blue, devs)),
 	}
 	if len(d.Exec) > 0 {
-		charts = append(charts, template.HTML(lineChart("Function execution time", "ms", xs,
-			[]series{{"50%", colorA, e50}, {"99%", colorB, e99}})))
+		charts = append(charts, chart.Line("Function execution time", "ms", xs, line("50%", chart.Blue, e50), line("99%", chart.Red, e99)))
 	}
 	return charts
 }

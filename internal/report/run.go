@@ -39,6 +39,9 @@ type Run struct {
 	exec  *hist.Recorder
 	queue chan item
 
+	excMu      sync.Mutex // Guards exceptions: the errors workers reported that are not request failures, by message.
+	exceptions map[string]*stats.Exception
+
 	dropped  atomic.Int64
 	mu       sync.RWMutex // Guards ended against sends on queue: held for reading by senders.
 	ended    bool
@@ -86,7 +89,8 @@ func (s *Store) Begin(meta RunMeta) (*Run, error) {
 		}
 	}
 	r := &Run{st: s, id: id, start: meta.Start, exec: hist.NewRecorder(0),
-		queue: make(chan item, QueueLen), done: make(chan struct{})}
+		queue: make(chan item, QueueLen), done: make(chan struct{}),
+		exceptions: map[string]*stats.Exception{}}
 	w := newWriter(r)
 	go func() {
 		defer close(r.done)
@@ -139,8 +143,9 @@ func (r *Run) Dropped() int64 { return r.dropped.Load() }
 // ErrEnded is returned by a second End.
 var ErrEnded = errors.New("run already ended")
 
-// End writes what is still queued, marks the run stopped at stop and waits
-// for the writer to exit. It returns the writer's first error, if any.
+// End writes what is still queued and the exceptions, marks the run
+// stopped at stop and waits for the writer to exit. It returns the first
+// error, if any.
 func (r *Run) End(stop time.Time) error {
 	r.mu.Lock()
 	if r.ended {
@@ -151,16 +156,18 @@ func (r *Run) End(stop time.Time) error {
 	close(r.queue)
 	r.mu.Unlock()
 	<-r.done
-	_, err := r.st.db.ExecContext(context.Background(), "UPDATE runs SET stop_ms = ?, dropped = ? WHERE id = ?",
+	ctx := context.Background()
+	excErr := r.writeExceptions(ctx)
+	_, err := r.st.db.ExecContext(ctx, "UPDATE runs SET stop_ms = ?, dropped = ? WHERE id = ?",
 		stop.UnixMilli(), r.dropped.Load(), r.id)
 	if err != nil {
 		err = fmt.Errorf("mark run %d stopped: %w", r.id, err)
 	}
-	return errors.Join(r.writeErr, err)
+	return errors.Join(r.writeErr, excErr, err)
 }
 
 // Data reads back what the run wrote, its whole window: after End, for the
-// end-of-test files (WriteStatsHistoryCSV, WriteHTML).
+// end-of-test files (LocustCSV, WriteHTML).
 func (r *Run) Data(ctx context.Context) (*Data, error) {
 	return r.st.LoadRun(ctx, strconv.FormatInt(r.id, 10))
 }

@@ -79,6 +79,14 @@ CREATE TABLE IF NOT EXISTS executions (
 	PRIMARY KEY (run_id, unix)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS executions_unix ON executions (unix);
+CREATE TABLE IF NOT EXISTS exceptions (
+	run_id    INTEGER NOT NULL,
+	message   TEXT    NOT NULL,
+	traceback TEXT    NOT NULL,
+	nodes     TEXT    NOT NULL,  -- JSON array of worker hosts, one per occurrence
+	count     INTEGER NOT NULL,
+	PRIMARY KEY (run_id, message)
+) WITHOUT ROWID;
 `
 
 // ErrNoStore is returned by OpenExisting when there is no store at the path.

@@ -156,3 +156,35 @@ func TestWritersReportErrors(t *testing.T) {
 		require.ErrorIs(t, f(errWriter{}, s), os.ErrClosed)
 	}
 }
+
+func TestExceptionsCSV(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	require.NoError(t, WriteExceptionsCSV(&b, []Exception{{Count: 2, Message: "worker lost", Nodes: []string{"w-0", "w-1"}}}))
+	require.Equal(t, "Count,Message,Traceback,Nodes\n2,worker lost,,\"w-0, w-1\"\n", b.String())
+	require.ErrorIs(t, WriteExceptionsCSV(errWriter{}, nil), os.ErrClosed)
+}
+
+func TestHistoryWriter(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	hw := NewHistoryWriter(&b)
+	pct := make([]time.Duration, len(CSVQuantiles))
+	for i := range pct {
+		pct[i] = time.Duration(i+1) * time.Millisecond
+	}
+	require.NoError(t, hw.Write(&HistoryRow{
+		Timestamp: 1000, Users: 5, Type: "echo", Name: "echo receive", RPS: 2.5, FailPerSec: 0, Percentiles: pct,
+		Total: StatsRow{Requests: 25, Failures: 1, Median: 6 * time.Millisecond, Avg: 6500 * time.Microsecond,
+			Min: time.Millisecond, Max: 11 * time.Millisecond, AvgContentLength: 64},
+	}))
+	require.NoError(t, hw.Flush())
+	require.Equal(t, "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,"+
+		"Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,"+
+		"Total Min Response Time,Total Max Response Time,Total Average Content Size\n"+
+		"1000,5,echo,echo receive,2.500000,0.000000,1,2,3,4,5,6,7,8,9,10,11,25,1,6,6.5,1.0,11.0,64.0\n", b.String())
+
+	hw = NewHistoryWriter(errWriter{})
+	require.NoError(t, hw.Write(&HistoryRow{Percentiles: pct}), "buffered")
+	require.ErrorIs(t, hw.Flush(), os.ErrClosed)
+}

@@ -2,12 +2,10 @@ package web
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/stats"
@@ -59,17 +57,7 @@ func (s *Server) handleFailuresCSV(w http.ResponseWriter, _ *http.Request) {
 // handleExceptionsCSV is GET /exceptions/csv, with Locust's columns.
 func (s *Server) handleExceptionsCSV(w http.ResponseWriter, _ *http.Request) {
 	s.writeCSV(w, "exceptions", func(out io.Writer, _ stats.Snapshot) error {
-		cw := csv.NewWriter(out)
-		if err := cw.Write([]string{"Count", "Message", "Traceback", "Nodes"}); err != nil {
-			return err
-		}
-		for _, x := range exceptionsOf(s.c.Exceptions()) {
-			if err := cw.Write([]string{strconv.FormatInt(x.Count, 10), x.Msg, x.Traceback, x.Nodes}); err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		return cw.Error()
+		return stats.WriteExceptionsCSV(out, s.c.Exceptions())
 	})
 }
 

@@ -67,10 +67,6 @@ type WorkerInfo struct {
 	LastHeartbeat time.Time // zero if none yet
 }
 
-// Exception is an error that is not a request failure, counted by message.
-type Exception struct {
-	Count     int64
-	Message   string
-	Traceback string   // detail, such as a stack trace; may be empty
-	Nodes     []string // where it happened: worker ids or hostnames
-}
+// Exception is an error that is not a request failure, counted by message:
+// a row of Locust's _exceptions.csv.
+type Exception = stats.Exception

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ltk-dev/ltk/internal/chart"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -49,9 +50,11 @@ type reportRow struct {
 	Total                                                                        bool // the Aggregated row
 }
 
-// handleReport is GET /stats/report: a self-contained HTML report (no
-// scripts, no external files; charts are inline SVG) of the test so far.
-// With ?download=1 it is served as an attachment, as Locust does.
+// handleReport is GET /stats/report, the live report: a self-contained
+// HTML page (no scripts, no external files; charts are inline SVG) of the
+// test so far, from the Controller's live statistics. (The finished run's
+// report, from the results store, is report.WriteHTML.) With ?download=1 it
+// is served as an attachment, as Locust does.
 func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	smp := takeSample(s.c, now)
@@ -107,11 +110,11 @@ func (s *Server) reportData(smp sample, now time.Time, link bool) reportData {
 		devices = append(devices, float64(p.Devices))
 	}
 	d.Charts = []template.HTML{
-		svgChart("Total requests per second", "per second", ts,
-			series{"RPS", "#16a34a", rps}, series{"Failures/s", "#dc2626", fails}),
-		svgChart("Response times", "ms", ts,
-			series{"Median", "#2563eb", p50}, series{"95th percentile", "#9333ea", p95}),
-		svgChart("Devices running", "devices", ts, series{"Devices", "#0891b2", devices}),
+		chart.Line("Total requests per second", "per second", ts,
+			chart.Series{Name: "RPS", Color: chart.Green, Values: rps}, chart.Series{Name: "Failures/s", Color: chart.Red, Values: fails}),
+		chart.Line("Response times", "ms", ts,
+			chart.Series{Name: "Median", Color: chart.Blue, Values: p50}, chart.Series{Name: "95th percentile", Color: chart.Purple, Values: p95}),
+		chart.Line("Devices running", "devices", ts, chart.Series{Name: "Devices", Color: chart.Cyan, Values: devices}),
 	}
 	return d
 }
