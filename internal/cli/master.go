@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/stats"
-	"github.com/ltk-dev/ltk/internal/worker"
 )
 
 func init() { register(newMasterCmd) }
@@ -122,7 +122,7 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 	}
 	fmt.Fprintf(env.Stdout, "ltk master on %s: %d devices in blocks of %d for %d workers\n",
 		m.Addr(), len(fleet), m.BlockSize(), f.expectWorkers)
-	if f.token == "" && f.settings.Auth == worker.AuthJWT {
+	if f.token == "" && f.settings.Auth == runset.AuthJWT {
 		fmt.Fprintln(env.Stderr, "ltk: warning: no --cluster-token: any process that reaches this port gets the devices' private keys; set LTK_CLUSTER_TOKEN on the master and every worker")
 	}
 

@@ -21,6 +21,7 @@ import (
 	"github.com/ltk-dev/ltk/internal/echo"
 	"github.com/ltk-dev/ltk/internal/master"
 	"github.com/ltk-dev/ltk/internal/registry"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/worker"
@@ -39,7 +40,7 @@ type testFlags struct {
 	csvPrefix     string
 	exitOnError   int
 	logLevel      slog.Level
-	settings      worker.Settings
+	settings      runset.Settings
 	fleet         fleetFlags
 	output        outputFlags
 	web           webFlags
@@ -284,7 +285,7 @@ func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 	path := f.fleet.devicesPath(env)
 	fleet, err := device.ReadFleet(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if f.settings.Auth != worker.AuthJWT {
+		if f.settings.Auth != runset.AuthJWT {
 			ids := make([]device.Device, f.devices)
 			for i := range ids {
 				ids[i].ID = device.FormatID("LTK", 5, i+1)
@@ -314,7 +315,7 @@ func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, error
 		Registry: f.settings.Registry,
 		Echo:     f.echo,
 	}
-	if f.settings.Auth == worker.AuthJWT {
+	if f.settings.Auth == runset.AuthJWT {
 		keys, err := registry.OpenLocal(f.fleet.registryPath(env))
 		if err != nil {
 			return nil, err

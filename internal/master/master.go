@@ -75,7 +75,7 @@ func newMaster(cfg Config) (*Master, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	settings, err := cfg.Settings.Wire()
+	settings, err := ltkv1.EncodeSettings(&cfg.Settings)
 	if err != nil {
 		return nil, err
 	}
