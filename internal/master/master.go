@@ -36,6 +36,7 @@ type Master struct {
 	mu      sync.Mutex // Guards the fields below.
 	members map[int]*member
 	phase   phase
+	started bool    // Start succeeded once: State is no longer StateReady
 	count   int     // devices asked for by Start
 	rate    float64 // spawn rate asked for by Start
 	seq     uint64  // last command sequence number
