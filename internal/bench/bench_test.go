@@ -115,7 +115,7 @@ func TestValidate(t *testing.T) {
 		{"short window", func(c *bench.Config) { c.Duration = time.Millisecond }, 0, "measure for at least 1s"},
 		{"client", func(c *bench.Config) { c.Client = "mosquitto" }, 0, `MQTT client "mosquitto" is not one of lean, paho`},
 		{"alg", func(c *bench.Config) { c.Alg = "HS256" }, 0, `alg "HS256": use ES256, RS256, none`},
-		{"qos", func(c *bench.Config) { c.QoS = 2 }, 0, "QoS 2: use 0 or 1"},
+		{"qos", func(c *bench.Config) { c.QoS = 2 }, 0, "QoS 2 is not supported: use 0 or 1"},
 		{"target", func(c *bench.Config) { c.TargetCommand = nil }, 0, "no target command"},
 		{"per source", func(c *bench.Config) { c.PerSource = -1 }, 0, "connections per source address -1: use at least 1, or 0 for the default"},
 	} {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
@@ -51,7 +52,8 @@ type Config struct {
 	// Alg is "ES256" or "RS256" (devices authenticate with JWTs, keys made
 	// for the run) or "none". Empty = DefaultAlg.
 	Alg string `json:"alg"`
-	// QoS of publishes and of the command subscription. The tutorial's is 1.
+	// QoS of publishes and of the command subscription: 0 or 1. The
+	// tutorial's is runset.DefaultQoS; the zero value is QoS 0.
 	QoS byte `json:"qos"`
 	// PerSource is how many connections one loopback source address carries;
 	// more devices than that are spread over 127.0.0.2, 127.0.0.3, …
@@ -120,8 +122,8 @@ func (c *Config) Validate(fdLimit int) error {
 	if !slices.Contains(algs, c.Alg) {
 		errs = append(errs, fmt.Errorf("alg %q: use %s", c.Alg, strings.Join(algs, ", ")))
 	}
-	if c.QoS > 1 {
-		errs = append(errs, fmt.Errorf("QoS %d: use 0 or 1", c.QoS))
+	if err := runset.CheckQoS(c.QoS); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PerSource < 0 {
 		errs = append(errs, fmt.Errorf("connections per source address %d: use at least 1, or 0 for the default", c.PerSource))

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ltk-dev/ltk/internal/bench"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
@@ -65,7 +66,7 @@ target's both count against that limit, each in its own process.
 	fs.Float64VarP(&c.SpawnRate, "spawn-rate", "r", bench.DefaultSpawnRate, "devices started per second during the ramp (-1: all at once)")
 	fs.StringVar(&f.clients, "mqtt-client", sim.ClientLean, "MQTT client engine: lean, paho, or both as lean,paho")
 	fs.StringVar(&c.Alg, "alg", bench.DefaultAlg, "device auth: ES256 or RS256 (a key per device, JWTs verified by the target) or none")
-	fs.Uint8Var(&c.QoS, "qos", sim.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
+	fs.Uint8Var(&c.QoS, "qos", runset.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
 	fs.IntVar(&c.PerSource, "per-source", 0, "connections per loopback source address (0: 95% of half the ephemeral port range); more devices spread over 127.0.0.2, 127.0.0.3, …")
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
 	fs.IntVar(&f.procs, "procs", 0, "processors the load generator may use (GOMAXPROCS; 0: all), as when running one worker per core; the target keeps its own")

@@ -12,8 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ltk-dev/ltk/internal/master"
-	"github.com/ltk-dev/ltk/internal/stats"
-	"github.com/ltk-dev/ltk/internal/worker"
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 func init() { register(newMasterCmd) }
@@ -85,8 +84,8 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 		return withHint(usageError(errors.New("ltk master needs --broker: the MQTT broker the workers' devices drive")),
 			"run one with 'ltk target' and pass --broker tcp://HOST:1883")
 	}
-	if err := f.settings.Validate(); err != nil {
-		return usageError(err)
+	if err := f.checkSettings(); err != nil {
+		return err
 	}
 	if f.expectWorkers < 1 {
 		return usageError(fmt.Errorf("--expect-workers %d: want at least 1", f.expectWorkers))
@@ -99,53 +98,27 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
-	rec, err := startRecording(env, &f.testFlags, f.settings.Broker, f.expectWorkers, log)
-	if err != nil {
-		return err
+	s := session{
+		flags: &f.testFlags, fleet: fleet, log: log, target: f.settings.Broker, nodes: f.expectWorkers, wait: f.expectWait,
+		master: master.Config{
+			Addr:          net.JoinHostPort(f.bindHost, strconv.Itoa(f.bindPort)),
+			Version:       Version,
+			Token:         f.token,
+			Devices:       fleet,
+			BlockSize:     f.blockSize,
+			ExpectWorkers: f.expectWorkers,
+			Settings:      f.settings,
+			Logger:        log,
+			Events:        env.Stdout,
+		},
+		after: func(_ *parts, m *master.Master) error {
+			fmt.Fprintf(env.Stdout, "ltk master on %s: %d devices in blocks of %d for %d workers\n",
+				m.Addr(), len(fleet), m.BlockSize(), f.expectWorkers)
+			if f.token == "" && f.settings.Auth == runset.AuthJWT {
+				fmt.Fprintln(env.Stderr, "ltk: warning: no --cluster-token: any process that reaches this port gets the devices' private keys; set LTK_CLUSTER_TOKEN on the master and every worker")
+			}
+			return nil
+		},
 	}
-	var m *master.Master
-	m, err = master.New(master.Config{
-		OnDelta:       rec.onDelta(func() int { return m.Running() }),
-		OnException:   rec.onException,
-		Addr:          net.JoinHostPort(f.bindHost, strconv.Itoa(f.bindPort)),
-		Version:       Version,
-		Token:         f.token,
-		Devices:       fleet,
-		BlockSize:     f.blockSize,
-		ExpectWorkers: f.expectWorkers,
-		Settings:      f.settings,
-		Logger:        log,
-		Events:        env.Stdout,
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "ltk master on %s: %d devices in blocks of %d for %d workers\n",
-		m.Addr(), len(fleet), m.BlockSize(), f.expectWorkers)
-	if f.token == "" && f.settings.Auth == worker.AuthJWT {
-		fmt.Fprintln(env.Stderr, "ltk: warning: no --cluster-token: any process that reaches this port gets the devices' private keys; set LTK_CLUSTER_TOKEN on the master and every worker")
-	}
-
-	ctx, again, stopSignals := env.signals(ctx)
-	defer stopSignals()
-	go hardStop(env, again)
-	masterCtx, stopMaster := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopMaster()
-	done := make(chan error, 1)
-	go func() { done <- m.Run(masterCtx) }()
-
-	var snap stats.Snapshot
-	if f.headless {
-		snap, err = m.RunHeadless(ctx, f.headlessRun(env, f.expectWait))
-	} else {
-		snap, err = serveUI(ctx, env, &f.testFlags, m, len(fleet), rec, log)
-	}
-	stopMaster()
-	if rerr := <-done; rerr != nil && err == nil {
-		err = rerr
-	}
-	if rerr := rec.finish(context.WithoutCancel(ctx), env, &f.testFlags); rerr != nil && err == nil {
-		err = rerr
-	}
-	return f.result(env, fleet, snap, err)
+	return s.run(ctx, env)
 }

@@ -14,12 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/echo"
 	"github.com/ltk-dev/ltk/internal/master"
 	"github.com/ltk-dev/ltk/internal/registry"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/worker"
@@ -38,7 +38,7 @@ type testFlags struct {
 	csvPrefix     string
 	exitOnError   int
 	logLevel      slog.Level
-	settings      worker.Settings
+	settings      runset.Settings
 	fleet         fleetFlags
 	output        outputFlags
 	web           webFlags
@@ -74,7 +74,15 @@ func (f *testFlags) validate() error {
 	return nil
 }
 
-// headless returns the master's headless run for these flags.
+// checkSettings checks the run settings the flags give, before anything
+// starts: the CLI is where a person's settings are checked (behaviour and
+// MQTT client names when the flags are parsed).
+func (f *testFlags) checkSettings() error {
+	_, tlsErr := f.settings.TLSConfig() // a CA bundle that cannot be read or holds no certificate
+	return usageError(errors.Join(f.settings.Validate(), tlsErr))
+}
+
+// headlessRun returns the master's headless run for these flags.
 func (f *testFlags) headlessRun(env *Env, wait time.Duration) master.Headless {
 	return master.Headless{
 		Devices:       f.devices,
@@ -167,8 +175,8 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	if embedded {
 		f.settings.Broker = "tcp://127.0.0.1:0" // replaced by the target's real address below
 	}
-	if err := f.settings.Validate(); err != nil {
-		return usageError(err)
+	if err := f.checkSettings(); err != nil {
+		return err
 	}
 	if err := f.echo.Validate(); err != nil {
 		return usageError(err)
@@ -178,92 +186,50 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 		return err
 	}
 
-	ctx, again, stopSignals := env.signals(ctx)
-	defer stopSignals()
-	// The parts stop in order (workers, master, target), each on its own
-	// context; a Ctrl-C reaches only the master's headless run, which stops
-	// the devices gracefully first.
-	var g errgroup.Group
-	base := context.WithoutCancel(ctx)
-	targetCtx, stopTarget := context.WithCancel(base)
-	defer stopTarget()
-	masterCtx, stopMaster := context.WithCancel(base)
-	defer stopMaster()
-	workersCtx, stopWorkers := context.WithCancel(base)
-	defer stopWorkers()
-	shutdown := func() error {
-		stopWorkers()
-		stopMaster()
-		stopTarget()
-		return g.Wait()
-	}
-
 	targetName := f.settings.Broker
 	if embedded {
 		targetName = "embedded"
 	}
-	rec, err := startRecording(env, &f.testFlags, targetName, 1, log)
-	if err != nil {
-		_ = shutdown()
-		return err
-	}
-	f.echo.Observer = rec.run.ObserveExecution
-	var m *master.Master
-	running := func() int { return m.Running() }
-
-	if embedded {
-		t, err := startTarget(env, f, log)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return t.Run(targetCtx) })
-		f.settings.Broker = "tcp://" + t.Addr()
-		fmt.Fprintf(env.Stdout, "Embedded IoT target on %s (auth %s, project %s)\n", t.Addr(), f.settings.Auth, f.settings.Project)
-	}
-
 	token := randomToken() // the loopback port is open to every local user, and the stream carries keys
-	m, err = master.New(master.Config{
-		OnDelta:       rec.onDelta(running),
-		OnException:   rec.onException,
-		Addr:          "127.0.0.1:0",
-		Version:       Version,
-		Token:         token,
-		Devices:       fleet,
-		ExpectWorkers: f.workers,
-		Settings:      f.settings,
-		Logger:        log,
-	})
-	if err != nil {
-		_ = shutdown()
-		return usageError(err)
+	s := session{
+		flags: &f.testFlags, fleet: fleet, log: log, target: targetName, nodes: 1, wait: time.Minute,
+		master: master.Config{
+			Addr:          "127.0.0.1:0",
+			Version:       Version,
+			Token:         token,
+			Devices:       fleet,
+			ExpectWorkers: f.workers,
+			Settings:      f.settings,
+			Logger:        log,
+		},
+		after: func(p *parts, m *master.Master) error {
+			for k := range f.workers {
+				a, err := worker.NewAgent(worker.Config{
+					MasterAddr: m.Addr(), Ordinal: k, Hostname: "local-" + strconv.Itoa(k),
+					Version: Version, Token: token, MasterTimeout: time.Minute, Logger: log,
+				})
+				if err != nil {
+					return err
+				}
+				p.start(a.Run)
+			}
+			return nil
+		},
 	}
-	g.Go(func() error { return m.Run(masterCtx) })
-	for k := range f.workers {
-		a, err := worker.NewAgent(worker.Config{
-			MasterAddr: m.Addr(), Ordinal: k, Hostname: "local-" + strconv.Itoa(k),
-			Version: Version, Token: token, MasterTimeout: time.Minute, Logger: log,
-		})
-		if err != nil {
-			_ = shutdown()
-			return err
+	if embedded {
+		s.before = func(p *parts, rec *recording, cfg *master.Config) error {
+			f.echo.Observer = rec.run.ObserveExecution
+			t, err := startTarget(env, f, log)
+			if err != nil {
+				return err
+			}
+			p.start(t.Run)
+			cfg.Settings.Broker = "tcp://" + t.Addr()
+			fmt.Fprintf(env.Stdout, "Embedded IoT target on %s (auth %s, project %s)\n", t.Addr(), cfg.Settings.Auth, cfg.Settings.Project)
+			return nil
 		}
-		g.Go(func() error { return a.Run(workersCtx) })
 	}
-	go hardStop(env, again)
-
-	var snap stats.Snapshot
-	if f.headless {
-		snap, err = m.RunHeadless(ctx, f.headlessRun(env, time.Minute))
-	} else {
-		snap, err = serveUI(ctx, env, &f.testFlags, m, len(fleet), rec, log)
-	}
-	if werr := shutdown(); werr != nil && err == nil {
-		err = werr
-	}
-	if rerr := rec.finish(context.WithoutCancel(ctx), env, &f.testFlags); rerr != nil && err == nil {
-		err = rerr
-	}
-	return f.result(env, fleet, snap, err)
+	return s.run(ctx, env)
 }
 
 // randomToken returns a fresh cluster token.
@@ -279,7 +245,7 @@ func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 	path := f.fleet.devicesPath(env)
 	fleet, err := device.ReadFleet(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if f.settings.Auth != worker.AuthJWT {
+		if f.settings.Auth != runset.AuthJWT {
 			ids := make([]device.Device, f.devices)
 			for i := range ids {
 				ids[i].ID = device.FormatID("LTK", 5, i+1)
@@ -309,7 +275,7 @@ func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, error
 		Registry: f.settings.Registry,
 		Echo:     f.echo,
 	}
-	if f.settings.Auth == worker.AuthJWT {
+	if f.settings.Auth == runset.AuthJWT {
 		keys, err := registry.OpenLocal(f.fleet.registryPath(env))
 		if err != nil {
 			return nil, err

@@ -10,30 +10,31 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/target"
-	"github.com/ltk-dev/ltk/internal/worker"
 )
 
 // addSettingsFlags binds the flags that say how devices connect and behave.
-func addSettingsFlags(fs *pflag.FlagSet, s *worker.Settings) {
+func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
 	fs.StringVar(&s.Broker, "broker", "", "MQTT broker to drive: tcp://host:1883 or ssl://host:8883 (empty: start the embedded target in-process)")
 	fs.StringVar(&s.CAFile, "ca", "", "PEM CA bundle to verify an ssl:// broker")
 	fs.BoolVar(&s.Insecure, "insecure", false, "skip TLS certificate verification (self-signed test brokers only)")
-	fs.StringVar(&s.Auth, "auth", worker.AuthJWT, "device auth: jwt (IoT Core style, signed with each device's key), password, or none")
-	fs.StringVar(&s.Username, "username", "unused", "MQTT username (IoT Core ignored it)")
+	fs.StringVar(&s.Auth, "auth", runset.AuthJWT, "device auth: jwt (IoT Core style, signed with each device's key), password, or none")
+	fs.StringVar(&s.Username, "username", sim.DefaultUsername, "MQTT username (IoT Core ignored it)")
 	fs.StringVar(&s.Password, "password", "", "MQTT password for every device with --auth password")
 	fs.StringVar(&s.Project, "project", target.DefaultProject, "target project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
 	fs.StringVar(&s.Region, "region", target.DefaultRegion, "target region: the client id's locations/ element (also LTK_TARGET_REGION)")
 	fs.StringVar(&s.Registry, "registry", target.DefaultRegistry, "target registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")
-	fs.StringVar(&s.ClientIDFormat, "client-id-format", worker.ClientIDIoTCore, "client ids: iotcore (projects/P/locations/R/registries/G/devices/D) or plain (D)")
+	fs.StringVar(&s.ClientIDFormat, "client-id-format", runset.ClientIDIoTCore, "client ids: iotcore (projects/P/locations/R/registries/G/devices/D) or plain (D)")
 	fs.DurationVar(&s.TokenTTL, "jwt-ttl", device.DefaultTokenTTL, "lifetime of device JWTs (at most 24h); devices reconnect with a fresh one before it expires")
-	fs.StringVar(&s.Behavior, "behavior", "echo", "device behaviour: echo (publish, await the echo) or telemetry (publish only)")
-	fs.Uint8Var(&s.QoS, "qos", 1, "MQTT QoS of publishes and subscriptions: 0 or 1")
-	fs.DurationVar(&s.WaitMin, "wait-min", time.Second, "shortest wait between a device's publishes")
-	fs.DurationVar(&s.WaitMax, "wait-max", time.Second, "longest wait between a device's publishes (uniform between min and max)")
-	fs.DurationVar(&s.EchoTimeout, "echo-timeout", 120*time.Second, "how long a device awaits an echo before recording 'echo timeout'")
-	fs.DurationVar(&s.LastMessageTimeout, "last-message-timeout", 10*time.Second, "on stop, how long a device waits for its last echo")
+	s.Behavior = "echo"
+	fs.Var((*behavior)(&s.Behavior), "behavior", "device behaviour: echo (publish, await the echo) or telemetry (publish only)")
+	fs.Uint8Var(&s.QoS, "qos", runset.DefaultQoS, "MQTT QoS of publishes and subscriptions: 0 or 1")
+	fs.DurationVar(&s.WaitMin, "wait-min", sim.DefaultWait, "shortest wait between a device's publishes")
+	fs.DurationVar(&s.WaitMax, "wait-max", sim.DefaultWait, "longest wait between a device's publishes (uniform between min and max)")
+	fs.DurationVar(&s.EchoTimeout, "echo-timeout", sim.DefaultEchoTimeout, "how long a device awaits an echo before recording 'echo timeout'")
+	fs.DurationVar(&s.LastMessageTimeout, "last-message-timeout", sim.DefaultLastMessageTimeout, "on stop, how long a device waits for its last echo")
 	fs.IntVar(&s.PayloadSize, "payload-size", 0, "pad each published payload to this many bytes (0: natural size, about 60 bytes)")
 	s.MQTTClient = sim.ClientLean
 	fs.Var((*mqttClient)(&s.MQTTClient), "mqtt-client", "MQTT client engine of every device: lean (ltk's own, least CPU and memory) or paho (Eclipse Paho); a master's choice holds for its workers")
@@ -53,6 +54,20 @@ func (c *mqttClient) Set(s string) error {
 		return err
 	}
 	*c = mqttClient(s)
+	return nil
+}
+
+// behavior is the --behavior flag: a name sim.BehaviorByName knows, refused
+// at parsing otherwise (so LTK_BEHAVIOR is checked the same way).
+type behavior string
+
+func (b *behavior) String() string { return string(*b) }
+func (b *behavior) Type() string   { return "string" }
+func (b *behavior) Set(s string) error {
+	if _, err := sim.BehaviorByName(s); err != nil {
+		return err
+	}
+	*b = behavior(s)
 	return nil
 }
 

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ltk-dev/ltk/internal/kube"
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 func init() { register(newSetupCmd) }
@@ -29,15 +32,34 @@ var setupEnvFallbacks = map[string]string{
 	"workers": "LTK_NUM_LOCUST_WORKERS",
 }
 
-// settingKeys are the LTK_* variables of a test that setup passes to the
-// master (and the in-cluster target) in the ltk-settings ConfigMap. Secrets
-// (LTK_PASSWORD, LTK_CLUSTER_TOKEN, LTK_WEB_AUTH) go in Secrets instead.
-var settingKeys = []string{
-	"LTK_BROKER", "LTK_INSECURE", "LTK_AUTH", "LTK_USERNAME", "LTK_CLIENT_ID_FORMAT", "LTK_JWT_TTL",
-	"LTK_PROJECT", "LTK_REGION", "LTK_REGISTRY",
-	"LTK_TARGET_PROJECT_ID", "LTK_TARGET_REGION", "LTK_TARGET_REGISTRY_ID",
-	"LTK_BEHAVIOR", "LTK_QOS", "LTK_WAIT_MIN", "LTK_WAIT_MAX", "LTK_ECHO_TIMEOUT", "LTK_LAST_MESSAGE_TIMEOUT",
-	"LTK_PAYLOAD_SIZE", "LTK_BLOCK_SIZE", "LTK_LOGLEVEL",
+// settingKeys returns the LTK_* variables of a test that setup passes to
+// the master (and the in-cluster target) in the ltk-settings ConfigMap:
+// those of every run-setting flag (addSettingsFlags) but the ones in
+// notSettingKeys, the tutorial's names for the target identity, and the
+// master's --block-size and --loglevel. Derived from the flags, so that a
+// new setting reaches the cluster without a list to keep.
+func settingKeys() []string {
+	fs := pflag.NewFlagSet("settings", pflag.ContinueOnError)
+	addSettingsFlags(fs, new(runset.Settings))
+	var keys []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if _, skip := notSettingKeys[f.Name]; !skip {
+			keys = append(keys, EnvName(f.Name))
+		}
+	})
+	for _, name := range targetEnvFallbacks {
+		keys = append(keys, name)
+	}
+	keys = append(keys, EnvName("block-size"), EnvName("loglevel"))
+	slices.Sort(keys)
+	return keys
+}
+
+// notSettingKeys are the run-setting flags whose LTK_* variables stay out
+// of the ltk-settings ConfigMap, and why.
+var notSettingKeys = map[string]string{
+	"password": "a secret: setup puts LTK_PASSWORD in a Secret",
+	"ca":       "a path on this machine, which the pods cannot read",
 }
 
 func newSetupCmd(env *Env) *cobra.Command {
@@ -192,7 +214,7 @@ func readSetupFiles(env *Env, f *setupFlags, cfg *kube.Config) error {
 // checks that the test has a broker.
 func setupSettings(env *Env, cfg *kube.Config) error {
 	s := map[string]string{}
-	for _, k := range settingKeys {
+	for _, k := range settingKeys() {
 		if v, ok := env.lookup(k); ok && v != "" {
 			s[k] = v
 		}

@@ -86,13 +86,14 @@ func TestSetupCommandDryRun(t *testing.T) {
 	t.Parallel()
 	e, tl := setupEnv(t)
 	e.Vars["LTK_WEB_AUTH"] = "admin:web-secret-2"
+	e.Vars["LTK_MQTT_CLIENT"] = "paho"
 	run(t, e, cli.ExitOK, "setup", "--dry-run", "--target")
 	require.Empty(t, tl.Calls(t), "a dry run runs nothing")
 	require.NoFileExists(t, filepath.Join(e.Dir, kube.StateFile))
 	out := e.Stdout()
 	for _, want := range []string{
 		"$ gcloud container clusters create ltk", "$ docker push", "kind: StatefulSet", "name: ltk-target",
-		`LTK_BROKER: "ssl://mqtt.example.com:8883"`, "<redacted", "LTK: dry run complete: nothing was run.",
+		`LTK_BROKER: "ssl://mqtt.example.com:8883"`, `LTK_MQTT_CLIENT: "paho"`, "<redacted", "LTK: dry run complete: nothing was run.",
 	} {
 		require.Contains(t, out, want)
 	}

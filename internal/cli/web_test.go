@@ -5,6 +5,9 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/web"
 )
 
 func TestWebFlags(t *testing.T) {
@@ -18,4 +21,16 @@ func TestWebFlags(t *testing.T) {
 	cfg := f.webConfig()
 	require.Equal(t, "[::1]:9000", cfg.Addr)
 	require.Equal(t, "admin:pw", cfg.Auth)
+}
+
+// TestMasterStatesAreWebStates: the UI shows the master's state as it is,
+// so each must be the web state of the same name.
+func TestMasterStatesAreWebStates(t *testing.T) {
+	t.Parallel()
+	for m, w := range map[master.State]web.State{
+		master.StateReady: web.StateReady, master.StateSpawning: web.StateSpawning, master.StateRunning: web.StateRunning,
+		master.StateStopping: web.StateStopping, master.StateStopped: web.StateStopped,
+	} {
+		require.Equal(t, w, web.State(m))
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,30 +38,14 @@ type masterController struct {
 	m        *master.Master
 	capacity int
 	rec      *recording
-
-	mu      sync.Mutex // Guards the fields below.
-	started bool
-	stopped bool
-	count   int
 }
 
 var _ web.Controller = (*masterController)(nil)
 
-func (c *masterController) Swarm(count int, rate float64) error {
-	if err := c.m.Start(count, rate); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.started, c.stopped, c.count = true, false, count
-	return nil
-}
+func (c *masterController) Swarm(count int, rate float64) error { return c.m.Start(count, rate) }
 
 func (c *masterController) Stop() error {
 	c.m.Stop()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stopped = true
 	return nil
 }
 
@@ -71,24 +54,8 @@ func (c *masterController) ResetStats() {
 	c.rec.resetExceptions()
 }
 
-func (c *masterController) State() web.State {
-	c.mu.Lock()
-	started, stopped, count := c.started, c.stopped, c.count
-	c.mu.Unlock()
-	running := c.m.Running()
-	switch {
-	case !started:
-		return web.StateReady
-	case stopped && running > 0:
-		return web.StateStopping
-	case stopped:
-		return web.StateStopped
-	case running < count:
-		return web.StateSpawning
-	default:
-		return web.StateRunning
-	}
-}
+// State is the master's, whose names are Locust's as the UI's are.
+func (c *masterController) State() web.State { return web.State(c.m.State()) }
 
 func (c *masterController) Snapshot(now time.Time) stats.Snapshot { return c.m.Collect(now) }
 func (c *masterController) Running() int                          { return c.m.Running() }

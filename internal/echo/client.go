@@ -19,6 +19,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // DefaultStatusInterval is how often Client prints its status line.
@@ -38,7 +40,8 @@ type ClientConfig struct {
 	// sharing. If the broker refuses the shared filter, the client falls back
 	// to the plain one with a warning.
 	SharedGroup string `json:"shared_group"`
-	// QoS of the subscription (and so the highest QoS echoed): 0 or 1; default 1.
+	// QoS of the subscription (and so the highest QoS echoed): 0 or 1;
+	// default runset.DefaultQoS.
 	QoS *byte `json:"qos"`
 	// StatusInterval is the period of the status line; default 10s, negative = never.
 	StatusInterval time.Duration `json:"status_interval"`
@@ -56,8 +59,8 @@ func (c *ClientConfig) setDefaults() error {
 		c.ClientID = "ltk-echo-" + hex.EncodeToString(b)
 	}
 	if c.QoS == nil {
-		one := byte(1)
-		c.QoS = &one
+		qos := byte(runset.DefaultQoS)
+		c.QoS = &qos
 	}
 	if c.StatusInterval == 0 {
 		c.StatusInterval = DefaultStatusInterval
@@ -81,8 +84,10 @@ func (c *ClientConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("broker URL %q: scheme %q is not one of tcp, ssl, mqtt, mqtts, tls, ws, wss", c.BrokerURL, u.Scheme))
 		}
 	}
-	if c.QoS != nil && *c.QoS > 1 {
-		errs = append(errs, fmt.Errorf("QoS %d is not supported (use 0 or 1)", *c.QoS))
+	if c.QoS != nil {
+		if err := runset.CheckQoS(*c.QoS); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := c.Echo.Validate(); err != nil {
 		errs = append(errs, err)

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
-	"github.com/ltk-dev/ltk/internal/worker"
 )
 
 // pipe is an in-memory session stream: the master's end is the pipe
@@ -210,8 +210,8 @@ func testConfig(n, expect int, events io.Writer) Config {
 	}
 	return Config{
 		Version: "v-test", Devices: devs, ExpectWorkers: expect, Events: events,
-		Settings: worker.Settings{
-			Broker: "tcp://127.0.0.1:1883", Auth: worker.AuthNone, ClientIDFormat: worker.ClientIDPlain,
+		Settings: runset.Settings{
+			Broker: "tcp://127.0.0.1:1883", Auth: runset.AuthNone, ClientIDFormat: runset.ClientIDPlain,
 			Behavior: "echo", QoS: 1, WaitMin: time.Second, WaitMax: time.Second, LastMessageTimeout: time.Second,
 		},
 	}

@@ -58,7 +58,7 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	}
 	start := h.Now()
 	fmt.Fprintf(h.Out, "Ramping to %d devices on the %s MQTT client %s%s\n",
-		h.Devices, m.cfg.Settings.Client(), rate(h.SpawnRate), limit(h.RunTime))
+		h.Devices, m.cfg.Settings.MQTTClient, rate(h.SpawnRate), limit(h.RunTime))
 
 	var deadline <-chan time.Time
 	if h.RunTime > 0 {

@@ -36,6 +36,7 @@ type Master struct {
 	mu      sync.Mutex // Guards the fields below.
 	members map[int]*member
 	phase   phase
+	started bool    // Start succeeded once: State is no longer StateReady
 	count   int     // devices asked for by Start
 	rate    float64 // spawn rate asked for by Start
 	seq     uint64  // last command sequence number
@@ -75,7 +76,7 @@ func newMaster(cfg Config) (*Master, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	settings, err := cfg.Settings.Wire()
+	settings, err := ltkv1.EncodeSettings(&cfg.Settings)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package master
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -313,17 +314,24 @@ func TestRunHeadlessGivesUpWaiting(t *testing.T) {
 	})
 }
 
+// TestConfigValidate: the master refuses what it cannot run with, and
+// passes the run settings on as they are (the CLI checked them, and every
+// worker checks what it receives) except the CA bundle, which it must read.
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(1, 1, nil)
 	cfg.ExpectWorkers = -1
-	cfg.Settings.Broker = ""
 	_, err := newMaster(cfg)
 	require.ErrorContains(t, err, "expect workers -1")
-	require.ErrorContains(t, err, "no broker URL")
 
 	cfg = testConfig(1, 1, nil)
 	cfg.Settings.MQTTClient = "quic"
+	m, err := newMaster(cfg)
+	require.NoError(t, err)
+	require.Equal(t, "quic", m.settings.GetMqttClient(), "a worker that knows it may run it")
+
+	cfg = testConfig(1, 1, nil)
+	cfg.Settings.CAFile = filepath.Join(t.TempDir(), "missing.pem")
 	_, err = newMaster(cfg)
-	require.ErrorContains(t, err, `MQTT client "quic" is not one of lean, paho`)
+	require.ErrorContains(t, err, "read CA file")
 }

@@ -40,7 +40,7 @@ func (m *Master) Start(count int, rate float64) error {
 		return fmt.Errorf("%w: asked for %d, the blocks of the %d connected workers hold %d (blocks of %d): start more workers or set a larger LTK_BLOCK_SIZE",
 			ErrNotEnoughDevices, count, n, capacity, m.cfg.BlockSize)
 	}
-	m.phase, m.count, m.rate = running, count, rate
+	m.phase, m.count, m.rate, m.started = running, count, rate, true
 	m.split(false)
 	m.ring()
 	return nil
@@ -218,6 +218,11 @@ func (m *Master) Quit(ctx context.Context, reason string, timeout time.Duration)
 func (m *Master) Running() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.running()
+}
+
+// running is Running with m.mu held.
+func (m *Master) running() int {
 	n := 0
 	for _, mem := range m.members {
 		if mem.sess != nil {
@@ -225,6 +230,38 @@ func (m *Master) Running() int {
 		}
 	}
 	return n
+}
+
+// State is where a master's test is, with Locust's names.
+type State string
+
+// The states of a test.
+const (
+	StateReady    State = "ready"    // no test started yet
+	StateSpawning State = "spawning" // started, fewer devices running than asked for
+	StateRunning  State = "running"  // every device asked for is running
+	StateStopping State = "stopping" // stopped, devices still running (awaiting their last echo)
+	StateStopped  State = "stopped"  // a test ran and has stopped
+)
+
+// State returns where the test is, from what Start and Stop asked for and
+// the devices the connected workers last heartbeated.
+func (m *Master) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	running := m.running()
+	switch {
+	case !m.started:
+		return StateReady
+	case m.phase == stopped && running > 0:
+		return StateStopping
+	case m.phase == stopped:
+		return StateStopped
+	case running < m.count:
+		return StateSpawning
+	default:
+		return StateRunning
+	}
 }
 
 // WaitForWorkers waits until n workers are connected, or until timeout

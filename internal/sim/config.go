@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // MQTT client engines a device can run on (Config.Client).
@@ -169,20 +171,16 @@ func (c *Config) Validate() error {
 	} else if strings.ContainsAny(c.DeviceID, "/+#") {
 		errs = append(errs, fmt.Errorf("device id %q contains '/', '+' or '#', which would break its MQTT topics: use letters, digits, '-' or '_'", c.DeviceID))
 	}
-	if c.QoS > 1 {
-		errs = append(errs, fmt.Errorf("device %s: QoS %d is not supported: use 0 or 1", c.DeviceID, c.QoS))
-	}
-	if c.WaitMax < c.WaitMin {
-		errs = append(errs, fmt.Errorf("device %s: wait max %v is below wait min %v: make max ≥ min", c.DeviceID, c.WaitMax, c.WaitMin))
-	}
-	if c.PayloadSize < 0 {
-		errs = append(errs, fmt.Errorf("device %s: payload size %d is negative: use 0 for the natural size", c.DeviceID, c.PayloadSize))
+	for _, err := range []error{runset.CheckQoS(c.QoS), runset.CheckWait(c.WaitMin, c.WaitMax), runset.CheckPayloadSize(c.PayloadSize)} {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("device %s: %w", c.DeviceID, err))
+		}
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
-		{"wait min", c.WaitMin}, {"echo timeout", c.EchoTimeout},
+		{"echo timeout", c.EchoTimeout},
 		{"last message timeout", c.LastMessageTimeout}, {"keepalive", c.KeepAlive},
 		{"connect timeout", c.ConnectTimeout}, {"reconnect min", c.ReconnectMin},
 		{"reconnect max", c.ReconnectMax},

@@ -27,7 +27,7 @@ func TestNewValidates(t *testing.T) {
 		{"slash in device", func(c *sim.Config) { c.DeviceID = "a/b" }, "would break its MQTT topics"},
 		{"wildcard in device", func(c *sim.Config) { c.DeviceID = "a#" }, "would break its MQTT topics"},
 		{"qos 2", func(c *sim.Config) { c.QoS = 2 }, "QoS 2 is not supported"},
-		{"wait max below min", func(c *sim.Config) { c.WaitMin, c.WaitMax = 2*time.Second, time.Second }, "wait max 1s is below wait min 2s"},
+		{"wait max below min", func(c *sim.Config) { c.WaitMin, c.WaitMax = 2*time.Second, time.Second }, "wait 2s..1s is not a range"},
 		{"negative payload", func(c *sim.Config) { c.PayloadSize = -1 }, "payload size -1 is negative"},
 		{"negative timeout", func(c *sim.Config) { c.EchoTimeout = -time.Second }, "echo timeout -1s is negative"},
 		{"sub-second keepalive", func(c *sim.Config) { c.KeepAlive = time.Millisecond }, "keepalive 1ms"},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/syncbuf"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
@@ -29,8 +30,8 @@ func startMaster(t *testing.T, addr string, tt *targettest.Target, n, expect int
 	}
 	m, err := master.New(master.Config{
 		Addr: addr, Version: "v-test", Token: token, Devices: devs, ExpectWorkers: expect,
-		Settings: worker.Settings{
-			Broker: tt.BrokerURL(), Auth: worker.AuthNone, ClientIDFormat: worker.ClientIDPlain, Behavior: "echo", QoS: 1,
+		Settings: runset.Settings{
+			Broker: tt.BrokerURL(), Auth: runset.AuthNone, ClientIDFormat: runset.ClientIDPlain, Behavior: "echo", QoS: 1,
 			WaitMin: 100 * time.Millisecond, WaitMax: 100 * time.Millisecond, EchoTimeout: 5 * time.Second,
 			LastMessageTimeout: time.Second,
 		},
@@ -180,9 +181,9 @@ func TestAgentReportsExceptions(t *testing.T) {
 	m, err := master.New(master.Config{
 		Addr: "127.0.0.1:0", Version: "v-test", Devices: []device.Device{{ID: "AG0001"}}, Events: &events,
 		OnException: func(w int, host, msg string) { reported <- fmt.Sprintf("%d %s %s", w, host, msg) },
-		Settings: worker.Settings{
-			Broker: "ssl://127.0.0.1:1", CAPEM: []byte("not a certificate"), Auth: worker.AuthNone,
-			ClientIDFormat: worker.ClientIDPlain, Behavior: "echo", QoS: 1, WaitMin: time.Second, WaitMax: time.Second,
+		Settings: runset.Settings{
+			Broker: "ssl://127.0.0.1:1", CAPEM: []byte("not a certificate"), Auth: runset.AuthNone,
+			ClientIDFormat: runset.ClientIDPlain, Behavior: "echo", QoS: 1, WaitMin: time.Second, WaitMax: time.Second,
 		},
 	})
 	require.NoError(t, err)
@@ -206,8 +207,8 @@ func TestAgentRunsTheMastersMQTTClient(t *testing.T) {
 	tt := targettest.Start(t)
 	m, err := master.New(master.Config{
 		Addr: "127.0.0.1:0", Version: "v-test", Devices: []device.Device{{ID: "AG0001"}, {ID: "AG0002"}},
-		Settings: worker.Settings{
-			Broker: tt.BrokerURL(), Auth: worker.AuthNone, ClientIDFormat: worker.ClientIDPlain, Behavior: "echo", QoS: 1,
+		Settings: runset.Settings{
+			Broker: tt.BrokerURL(), Auth: runset.AuthNone, ClientIDFormat: runset.ClientIDPlain, Behavior: "echo", QoS: 1,
 			WaitMin: 100 * time.Millisecond, WaitMax: 100 * time.Millisecond, EchoTimeout: 5 * time.Second,
 			LastMessageTimeout: time.Second, MQTTClient: sim.ClientPaho,
 		},

@@ -1,6 +1,7 @@
 // Package worker runs simulated devices for a master.
 //
-// A [Worker] is one block of devices and the run [Settings]: it turns them
+// A [Worker] is one block of devices and the run settings ([runset.Settings],
+// checked on receipt: they come from another process): it turns them
 // into devices, spawns and stops them on request through a swarm, and hands
 // out the stats recorded since the last report as deltas a master can merge.
 //

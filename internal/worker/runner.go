@@ -212,12 +212,12 @@ func (r *runner) startNext(ctx context.Context) {
 	c := r.next
 	r.next = nil
 	r.applied = c.seq
-	settings := SettingsFromWire(c.settings)
-	if err := settings.Validate(); err != nil {
+	settings := ltkv1.DecodeSettings(c.settings)
+	if err := checkSettings(&settings); err != nil {
 		r.exception("spawn: settings from the master: " + err.Error())
 		return
 	}
-	w, err := newWorker(r.block, settings, r.rec, r.log)
+	w, err := newWorker(r.block, &settings, r.rec, r.log)
 	if err != nil {
 		r.exception("spawn: " + err.Error())
 		return
@@ -228,8 +228,8 @@ func (r *runner) startNext(ctx context.Context) {
 	}
 	// Say which MQTT client runs the devices: the master chose it, and this
 	// is where a user (and a test) sees that the worker obeyed.
-	r.log.Info("starting devices", "devices", c.count, "mqtt_client", settings.Client())
-	fmt.Fprintf(r.events, "Starting %d devices on the %s MQTT client\n", c.count, settings.Client())
+	r.log.Info("starting devices", "devices", c.count, "mqtt_client", mqttClient(&settings))
+	fmt.Fprintf(r.events, "Starting %d devices on the %s MQTT client\n", c.count, mqttClient(&settings))
 	wctx, cancel := context.WithCancel(ctx)
 	inst := &instance{w: w, settings: c.settings, cancel: cancel, done: make(chan struct{})}
 	go func() {

@@ -21,7 +21,7 @@ func TestRunnerReportsUnknownMQTTClient(t *testing.T) {
 	r.apply(t.Context(), blockCmd{devs: []device.Device{{ID: "W001"}}})
 	s := validSettings()
 	s.MQTTClient = "quic"
-	m, err := s.Wire()
+	m, err := ltkv1.EncodeSettings(&s)
 	require.NoError(t, err)
 	r.apply(t.Context(), spawnCmd{seq: 1, count: 1, settings: m})
 

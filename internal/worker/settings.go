@@ -1,152 +1,38 @@
 package worker
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
-// Auth modes a device can connect with.
-const (
-	AuthJWT      = "jwt"      // IoT-Core style: password is a JWT signed with the device's key
-	AuthPassword = "password" // a fixed username and password for every device
-	AuthNone     = "none"     // no password
-)
-
-// Client id formats.
-const (
-	ClientIDIoTCore = "iotcore" // projects/P/locations/R/registries/G/devices/D
-	ClientIDPlain   = "plain"   // D
-)
-
-// Settings say how a worker's devices connect and behave. They are plain data
-// so that a master can send them to remote workers.
-type Settings struct {
-	Broker         string // tcp://host:port or ssl://host:port
-	CAFile         string // PEM CA bundle for ssl:// brokers; empty = system roots
-	CAPEM          []byte // the CA bundle's contents; when set, CAFile is not read (a master sends these)
-	Insecure       bool   // skip TLS verification (self-signed test brokers)
-	Auth           string // AuthJWT, AuthPassword or AuthNone
-	Username       string // with AuthPassword; IoT Core ignored it ("unused")
-	Password       string // with AuthPassword
-	Project        string // IoT-Core path pieces; Project is also the JWT audience
-	Region         string
-	Registry       string
-	ClientIDFormat string // ClientIDIoTCore or ClientIDPlain
-	TokenTTL       time.Duration
-
-	Behavior           string // sim.BehaviorByName: "echo" or "telemetry"
-	QoS                byte
-	WaitMin, WaitMax   time.Duration
-	EchoTimeout        time.Duration
-	LastMessageTimeout time.Duration
-	PayloadSize        int
-	// MQTTClient is the devices' MQTT client engine: sim.ClientLean or
-	// sim.ClientPaho. Empty = sim.ClientLean (what a master that predates
-	// the setting sends).
-	MQTTClient string
+// checkSettings reports run settings this worker's devices could not run
+// with: runset's checks, and the behaviour and MQTT client names that sim
+// knows (a newer master may send one this worker does not).
+func checkSettings(s *runset.Settings) error {
+	_, behaviorErr := sim.BehaviorByName(s.Behavior)
+	return errors.Join(s.Validate(), behaviorErr, sim.CheckClient(s.MQTTClient))
 }
 
-// Validate reports settings a device could not run with, naming the setting.
-func (s *Settings) Validate() error {
-	var errs []error
-	if s.Broker == "" {
-		errs = append(errs, errors.New("no broker URL (want tcp://host:port or ssl://host:port)"))
-	}
-	switch s.Auth {
-	case AuthJWT, AuthPassword, AuthNone:
-	default:
-		errs = append(errs, fmt.Errorf("auth %q is not one of jwt, password, none", s.Auth))
-	}
-	switch s.ClientIDFormat {
-	case ClientIDIoTCore, ClientIDPlain:
-	default:
-		errs = append(errs, fmt.Errorf("client id format %q is not one of iotcore, plain", s.ClientIDFormat))
-	}
-	if s.QoS > 1 {
-		errs = append(errs, fmt.Errorf("QoS %d is not supported (want 0 or 1)", s.QoS))
-	}
-	if s.WaitMin < 0 || s.WaitMax < s.WaitMin {
-		errs = append(errs, fmt.Errorf("wait interval %v..%v is not a range (want 0 <= min <= max)", s.WaitMin, s.WaitMax))
-	}
-	if s.PayloadSize < 0 {
-		errs = append(errs, fmt.Errorf("payload size %d is negative", s.PayloadSize))
-	}
-	if _, err := sim.BehaviorByName(s.Behavior); err != nil {
-		errs = append(errs, err)
-	}
-	if err := sim.CheckClient(s.MQTTClient); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// Client returns the MQTT client engine the devices run on: MQTTClient, or
-// sim.ClientLean when it is empty.
-func (s *Settings) Client() string {
+// mqttClient returns the MQTT client engine s runs devices on: its
+// MQTTClient, or sim.ClientLean when it is empty (a master that predates
+// the setting sends none).
+func mqttClient(s *runset.Settings) string {
 	if s.MQTTClient == "" {
 		return sim.ClientLean
 	}
 	return s.MQTTClient
 }
 
-// ClientID returns the MQTT client id of device id under these settings.
-func (s *Settings) ClientID(id string) string {
-	if s.ClientIDFormat == ClientIDPlain {
-		return id
-	}
-	return "projects/" + s.Project + "/locations/" + s.Region + "/registries/" + s.Registry + "/devices/" + id
-}
-
-// tlsConfig returns the TLS configuration for an ssl:// broker, or nil.
-func (s *Settings) tlsConfig() (*tls.Config, error) {
-	if s.CAFile == "" && len(s.CAPEM) == 0 && !s.Insecure {
-		return nil, nil
-	}
-	cfg := &tls.Config{InsecureSkipVerify: s.Insecure} //nolint:gosec // asked for explicitly, for self-signed test brokers
-	pem, err := s.caPEM()
-	if err != nil {
-		return nil, err
-	}
-	if len(pem) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			name := s.CAFile
-			if len(s.CAPEM) > 0 {
-				name = "sent by the master"
-			}
-			return nil, fmt.Errorf("CA bundle (%s) holds no PEM certificate: give --ca a PEM file", name)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
-}
-
-// caPEM returns the CA bundle: CAPEM, else CAFile's contents, else nil.
-func (s *Settings) caPEM() ([]byte, error) {
-	if len(s.CAPEM) > 0 || s.CAFile == "" {
-		return s.CAPEM, nil
-	}
-	pem, err := os.ReadFile(s.CAFile)
-	if err != nil {
-		return nil, fmt.Errorf("read CA file: %w", err)
-	}
-	return pem, nil
-}
-
-// simConfigs builds one sim.Config per device of block under s, all reporting to rec.
-func (s *Settings) simConfigs(block []device.Device, rec sim.Recorder) ([]sim.Config, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
+// deviceConfigs builds one sim.Config per device of block under s, which
+// checkSettings accepted, all reporting to rec.
+func deviceConfigs(s *runset.Settings, block []device.Device, rec sim.Recorder) ([]sim.Config, error) {
 	behavior, _ := sim.BehaviorByName(s.Behavior)
-	tlsCfg, err := s.tlsConfig()
+	tlsCfg, err := s.TLSConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -165,16 +51,16 @@ func (s *Settings) simConfigs(block []device.Device, rec sim.Recorder) ([]sim.Co
 			LastMessageTimeout: s.LastMessageTimeout,
 			PayloadSize:        s.PayloadSize,
 			Behavior:           behavior,
-			Client:             s.Client(),
+			Client:             mqttClient(s),
 			Recorder:           rec,
 		}
 		switch s.Auth {
-		case AuthJWT:
+		case runset.AuthJWT:
 			if d.Key == nil {
 				return nil, fmt.Errorf("device %s has no private key: JWT auth needs the keys from devicelist.csv", d.ID)
 			}
 			c.Credentials = device.NewJWTSource(d, s.Project, s.TokenTTL)
-		case AuthPassword:
+		case runset.AuthPassword:
 			c.Credentials = staticPassword(s.Password)
 		}
 		cfgs[i] = c

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/swarm"
@@ -19,17 +20,22 @@ type Worker struct {
 	size  int
 }
 
-// New prepares a worker for block under settings. Nothing connects before Scale.
-func New(block []device.Device, settings Settings, log *slog.Logger) (*Worker, error) {
-	return newWorker(block, settings, stats.NewRecorder(), log)
+// New checks settings and prepares a worker for block under them. Nothing
+// connects before Scale.
+func New(block []device.Device, settings runset.Settings, log *slog.Logger) (*Worker, error) {
+	if err := checkSettings(&settings); err != nil {
+		return nil, err
+	}
+	return newWorker(block, &settings, stats.NewRecorder(), log)
 }
 
-// newWorker is New with the recorder the devices record into.
-func newWorker(block []device.Device, settings Settings, rec *stats.Recorder, log *slog.Logger) (*Worker, error) {
+// newWorker is New with settings already checked and the recorder the
+// devices record into.
+func newWorker(block []device.Device, settings *runset.Settings, rec *stats.Recorder, log *slog.Logger) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cfgs, err := settings.simConfigs(block, newRecorder(rec))
+	cfgs, err := deviceConfigs(settings, block, newRecorder(rec))
 	if err != nil {
 		return nil, err
 	}

@@ -8,58 +8,51 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
 )
 
-func validSettings() Settings {
-	return Settings{
-		Broker: "tcp://127.0.0.1:1883", Auth: AuthNone, ClientIDFormat: ClientIDPlain,
+func validSettings() runset.Settings {
+	return runset.Settings{
+		Broker: "tcp://127.0.0.1:1883", Auth: runset.AuthNone, ClientIDFormat: runset.ClientIDPlain,
 		Project: "p", Region: "r", Registry: "g", Behavior: "echo", QoS: 1,
 		WaitMin: time.Second, WaitMax: time.Second,
 	}
 }
 
-func TestSettingsValidate(t *testing.T) {
+// TestCheckSettings: a worker refuses settings runset refuses, and a
+// behaviour or MQTT client sim does not know (from a newer master).
+func TestCheckSettings(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		change func(*Settings)
+		change func(*runset.Settings)
 		want   string
 	}{
-		{"no broker", func(s *Settings) { s.Broker = "" }, "no broker URL"},
-		{"auth", func(s *Settings) { s.Auth = "oauth" }, `auth "oauth" is not one of jwt, password, none`},
-		{"client id format", func(s *Settings) { s.ClientIDFormat = "x" }, "client id format"},
-		{"qos 2", func(s *Settings) { s.QoS = 2 }, "QoS 2 is not supported"},
-		{"wait range", func(s *Settings) { s.WaitMax = 0 }, "is not a range"},
-		{"payload", func(s *Settings) { s.PayloadSize = -1 }, "payload size -1"},
-		{"behavior", func(s *Settings) { s.Behavior = "dance" }, "dance"},
-		{"mqtt client", func(s *Settings) { s.MQTTClient = "quic" }, `MQTT client "quic" is not one of lean, paho`},
+		{"no broker", func(s *runset.Settings) { s.Broker = "" }, "no broker URL"},
+		{"qos 2", func(s *runset.Settings) { s.QoS = 2 }, "QoS 2 is not supported"},
+		{"behavior", func(s *runset.Settings) { s.Behavior = "dance" }, `unknown device behaviour "dance"`},
+		{"mqtt client", func(s *runset.Settings) { s.MQTTClient = "quic" }, `MQTT client "quic" is not one of lean, paho`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := validSettings()
 			tc.change(&s)
-			require.ErrorContains(t, s.Validate(), tc.want)
+			require.ErrorContains(t, checkSettings(&s), tc.want)
+			_, err := New([]device.Device{{ID: "W001"}}, s, nil)
+			require.ErrorContains(t, err, tc.want, "New checks too")
 		})
 	}
 	s := validSettings()
-	require.NoError(t, s.Validate())
-}
-
-func TestClientID(t *testing.T) {
-	t.Parallel()
-	s := validSettings()
-	require.Equal(t, "LTK00001", s.ClientID("LTK00001"))
-	s.ClientIDFormat = ClientIDIoTCore
-	require.Equal(t, "projects/p/locations/r/registries/g/devices/LTK00001", s.ClientID("LTK00001"))
+	require.NoError(t, checkSettings(&s))
 }
 
 func TestJWTNeedsKeys(t *testing.T) {
 	t.Parallel()
 	s := validSettings()
-	s.Auth = AuthJWT
+	s.Auth = runset.AuthJWT
 	_, err := New([]device.Device{{ID: "LTK00001"}}, s, nil)
 	require.ErrorContains(t, err, "device LTK00001 has no private key")
 }
@@ -126,21 +119,6 @@ func TestOrdinalFromHostname(t *testing.T) {
 	}
 }
 
-func TestSettingsWire(t *testing.T) {
-	t.Parallel()
-	s := validSettings()
-	s.TokenTTL, s.EchoTimeout, s.LastMessageTimeout, s.PayloadSize = time.Hour, 3*time.Second, 2*time.Second, 100
-	s.Insecure, s.Username, s.Password = true, "u", "p"
-	s.MQTTClient = sim.ClientPaho
-	m, err := s.Wire()
-	require.NoError(t, err)
-	require.Equal(t, s, SettingsFromWire(m))
-
-	s.CAFile = "/nonexistent/ca.pem"
-	_, err = s.Wire()
-	require.ErrorContains(t, err, "read CA file")
-}
-
 // TestSettingsMQTTClient: the engine reaches every device's sim.Config, and
 // an empty one (from a master that predates the setting) means lean.
 func TestSettingsMQTTClient(t *testing.T) {
@@ -149,9 +127,9 @@ func TestSettingsMQTTClient(t *testing.T) {
 	for set, want := range map[string]string{"": sim.ClientLean, sim.ClientLean: sim.ClientLean, sim.ClientPaho: sim.ClientPaho} {
 		s := validSettings()
 		s.MQTTClient = set
-		require.NoError(t, s.Validate())
-		require.Equal(t, want, s.Client())
-		cfgs, err := s.simConfigs(block, nil)
+		require.NoError(t, checkSettings(&s))
+		require.Equal(t, want, mqttClient(&s))
+		cfgs, err := deviceConfigs(&s, block, nil)
 		require.NoError(t, err)
 		for _, c := range cfgs {
 			require.Equal(t, want, c.Client, "MQTTClient %q", set)

@@ -875,7 +875,7 @@ func (*HeartbeatAck) Descriptor() ([]byte, []int) {
 	return file_ltk_proto_rawDescGZIP(), []int{9}
 }
 
-// Settings say how devices connect and behave (ltk's worker.Settings).
+// Settings say how devices connect and behave (ltk's runset.Settings).
 type Settings struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	Broker               string                 `protobuf:"bytes,1,opt,name=broker,proto3" json:"broker,omitempty"`

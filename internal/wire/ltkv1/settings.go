@@ -1,19 +1,19 @@
-package worker
+package ltkv1
 
 import (
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
-// Wire returns s as the protocol's Settings, with the CA bundle's contents
-// in place of its path, so that a remote worker needs no copy of the file.
-func (s *Settings) Wire() (*ltkv1.Settings, error) {
-	ca, err := s.caPEM()
+// EncodeSettings returns s as a message, with the CA bundle's contents in
+// place of its path, so that a remote worker needs no copy of the file.
+func EncodeSettings(s *runset.Settings) (*Settings, error) {
+	ca, err := s.CABundle()
 	if err != nil {
 		return nil, err
 	}
-	return &ltkv1.Settings{
+	return &Settings{
 		Broker:               s.Broker,
 		CaPem:                ca,
 		Insecure:             s.Insecure,
@@ -36,14 +36,15 @@ func (s *Settings) Wire() (*ltkv1.Settings, error) {
 	}, nil
 }
 
-// SettingsFromWire returns the Settings that m carries. Validate them before use.
-func SettingsFromWire(m *ltkv1.Settings) Settings {
+// DecodeSettings returns the settings m carries. They come from another
+// process: check them before use.
+func DecodeSettings(m *Settings) runset.Settings {
 	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
 	qos := m.GetQos()
 	if qos > 255 {
-		qos = 255 // Validate refuses it
+		qos = 255 // runset.CheckQoS refuses it
 	}
-	return Settings{
+	return runset.Settings{
 		Broker:             m.GetBroker(),
 		CAPEM:              m.GetCaPem(),
 		Insecure:           m.GetInsecure(),

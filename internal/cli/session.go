@@ -1,0 +1,114 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/stats"
+)
+
+// session is one test driven by a master in this process: the body that
+// ltk run and ltk master share. It opens a recording in the results store,
+// starts what the master needs (before), a master whose stats deltas and
+// exceptions go to the recording, what uses the master (after), and then
+// the foreground (the headless run, or the web UI) until the test ends or
+// Ctrl-C. Every way out, an error included, stops what was started and
+// ends the recording.
+type session struct {
+	flags  *testFlags
+	fleet  []device.Device
+	log    *slog.Logger
+	master master.Config // less OnDelta and OnException, which the session sets
+	target string        // the target's name in the results store
+	nodes  int           // load generators, for the results store
+	wait   time.Duration // how long a headless run waits for the workers
+
+	// before, if set, starts what the master needs (the embedded target)
+	// once the recording is open; it may change the master's settings.
+	before func(p *parts, rec *recording, cfg *master.Config) error
+	// after, if set, runs once the master serves: it starts the local
+	// workers, or says where the master listens.
+	after func(p *parts, m *master.Master) error
+}
+
+// run runs the session and returns the command's outcome (see
+// testFlags.result).
+func (s *session) run(ctx context.Context, env *Env) error {
+	ctx, again, stopSignals := env.signals(ctx)
+	defer stopSignals()
+	rec, err := startRecording(env, s.flags, s.target, s.nodes, s.log)
+	if err != nil {
+		return err
+	}
+	// The foreground ends on Ctrl-C or when a part fails; the parts run on
+	// contexts of their own, so that a Ctrl-C first stops the devices
+	// gracefully through the master.
+	g, fg := errgroup.WithContext(ctx)
+	p := &parts{g: g, base: context.WithoutCancel(ctx)}
+	snap, err := s.foreground(fg, env, rec, p, again)
+	if perr := p.stop(); perr != nil && err == nil {
+		err = perr
+	}
+	if rerr := rec.finish(context.WithoutCancel(ctx), env, s.flags); rerr != nil && err == nil {
+		err = rerr
+	}
+	return s.flags.result(env, s.fleet, snap, err)
+}
+
+// foreground starts the parts and runs the test; run stops the parts.
+func (s *session) foreground(ctx context.Context, env *Env, rec *recording, p *parts, again <-chan struct{}) (stats.Snapshot, error) {
+	cfg := s.master
+	if s.before != nil {
+		if err := s.before(p, rec, &cfg); err != nil {
+			return stats.Snapshot{}, err
+		}
+	}
+	var m *master.Master
+	cfg.OnDelta = rec.onDelta(func() int { return m.Running() }) // called once workers report, after New
+	cfg.OnException = rec.onException
+	m, err := master.New(cfg)
+	if err != nil {
+		return stats.Snapshot{}, err
+	}
+	p.start(m.Run)
+	if s.after != nil {
+		if err := s.after(p, m); err != nil {
+			return stats.Snapshot{}, err
+		}
+	}
+	go hardStop(env, again)
+	if s.flags.headless {
+		return m.RunHeadless(ctx, s.flags.headlessRun(env, s.wait))
+	}
+	return serveUI(ctx, env, s.flags, m, len(s.fleet), rec, s.log)
+}
+
+// parts are the components that run beside a session's foreground: the
+// embedded target, the master, local workers. Each runs on a context of its
+// own in one errgroup, so that a part that fails ends the foreground.
+type parts struct {
+	g       *errgroup.Group
+	base    context.Context // the parts' contexts derive from it; it is never cancelled
+	cancels []context.CancelFunc
+}
+
+// start runs run in a goroutine until stop.
+func (p *parts) start(run func(context.Context) error) {
+	ctx, cancel := context.WithCancel(p.base)
+	p.cancels = append(p.cancels, cancel)
+	p.g.Go(func() error { return run(ctx) })
+}
+
+// stop stops the parts, the latest started first (workers, master,
+// target), and returns once all have returned, with the first error.
+func (p *parts) stop() error {
+	for i := len(p.cancels) - 1; i >= 0; i-- {
+		p.cancels[i]()
+	}
+	return p.g.Wait()
+}

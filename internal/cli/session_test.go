@@ -1,0 +1,39 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/cli"
+	"github.com/ltk-dev/ltk/internal/cli/clitest"
+	"github.com/ltk-dev/ltk/internal/registry"
+	results "github.com/ltk-dev/ltk/internal/report"
+)
+
+// TestRunClosesTheStoreWhenTheTargetCannotStart: a test that fails after
+// its recording began (here the embedded target cannot read its registry)
+// still ends the run in the results store and closes the store.
+func TestRunClosesTheStoreWhenTheTargetCannotStart(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	createDevices(t, e, 2)
+	require.NoError(t, os.Remove(filepath.Join(e.Dir, registry.DefaultFile)))
+	require.NoError(t, os.Mkdir(filepath.Join(e.Dir, registry.DefaultFile), 0o755)) // a directory: unreadable as a registry
+
+	code := e.Run("run", "--headless", "-c", "2", "-r", "0", "-t", "1s")
+	require.Equal(t, cli.ExitError, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
+	require.Contains(t, e.Stderr(), "registry")
+
+	db := filepath.Join(e.Dir, results.DefaultPath)
+	require.NoFileExists(t, db+"-wal", "the store was closed (SQLite removes its log when the last connection closes)")
+	st, err := results.OpenExisting(db)
+	require.NoError(t, err)
+	defer st.Close()
+	runs, err := st.Runs(t.Context())
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.False(t, runs[0].Stop.IsZero(), "the run ended")
+}
