@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // locustQuantiles are the percentiles Locust's CSV files report.

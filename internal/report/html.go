@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // htmlRow is one line of the report's tables.

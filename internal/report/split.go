@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
