@@ -1,88 +1,72 @@
 package hist
 
 import (
+	"math/bits"
 	"time"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// The histogram geometry, the same as package stats uses: whole microseconds
-// from 1 µs to 1 h with 2 significant digits. Longer times are counted in
-// the last bucket.
+// The geometry of every ltk histogram: whole microseconds from 1 µs to 1 h
+// with 2 significant digits, laid out as HdrHistogram lays out
+// New(1, 3_600_000_000, 2), which ltk used before it had its own (and whose
+// bucket order the results store and the wire keep).
+//
+// Values 0 to 255 µs have a bucket each. Above that, every doubling of the
+// value range [2^k, 2^(k+1)) (k >= 8) is split into 128 buckets of width
+// 2^(k-7): the bucket holding v is (k-6)*128 + (v >> (k-7)) - 128. A bucket is
+// never wider than 1/128 of its lowest value, so any value stands for every
+// other value of its bucket within 1%.
 const (
-	lowest  = 1
-	highest = int64(time.Hour / time.Microsecond)
-	digits  = 2
+	// Len is the number of buckets of the geometry: HdrHistogram's 26
+	// half-buckets of 128. Values beyond Highest never reach the last 41;
+	// they exist so that counts of this length stay valid.
+	Len = 26 * subHalf
+
+	// Highest is the largest value counted, in microseconds (1 h). Longer
+	// durations count as Highest.
+	Highest = int64(time.Hour / time.Microsecond)
+
+	subHalf    = 128 // buckets per doubling of the value range
+	subHalfLog = 7   // log2(subHalf)
+	subMask    = 2*subHalf - 1
 )
 
-// Len is the number of buckets of the geometry.
-var Len int
-
-// bounds[i] is the range of microsecond values bucket i holds.
-var bounds []bucketRange
-
-type bucketRange struct{ lo, hi int64 }
-
-func init() {
-	ones := make([]int64, len(newHistogram().Export().Counts))
-	for i := range ones {
-		ones[i] = 1
-	}
-	bars := importCounts(ones).Distribution()
-	Len = len(ones)
-	bounds = make([]bucketRange, Len)
-	for i, b := range bars[:Len] {
-		bounds[i] = bucketRange{b.From, b.To}
-	}
-}
-
-// newHistogram returns an empty histogram of the geometry.
-func newHistogram() *hdrhistogram.Histogram {
-	return hdrhistogram.New(lowest, highest, digits)
-}
-
-// importCounts returns a histogram of the geometry holding counts.
-func importCounts(counts []int64) *hdrhistogram.Histogram {
-	return hdrhistogram.Import(&hdrhistogram.Snapshot{
-		LowestTrackableValue:  lowest,
-		HighestTrackableValue: highest,
-		SignificantFigures:    digits,
-		Counts:                counts,
-	})
-}
-
-// Micros converts a duration to the histogram's unit, clamped to its range.
+// Micros converts a duration to the histogram's unit, whole microseconds,
+// clamped to [0, Highest].
 func Micros(d time.Duration) int64 {
-	return min(max(int64(d/time.Microsecond), 0), highest)
+	return min(max(int64(d/time.Microsecond), 0), Highest)
 }
 
-// Index returns the bucket that holds d.
+// Index returns the bucket that holds d. It is a few instructions and
+// allocates nothing: the hot path calls it once per recorded value.
 func Index(d time.Duration) int {
-	v := Micros(d)
-	i, j := 0, Len-1
-	for i < j { // the first bucket whose hi >= v
-		m := (i + j) / 2
-		if bounds[m].hi < v {
-			i = m + 1
-		} else {
-			j = m
-		}
-	}
-	return i
+	v := uint64(Micros(d))
+	k := bits.Len64(v|subMask) - subHalfLog - 1 // 0 for v < 256, else log2(v) - 7
+	return (k+1)<<subHalfLog + int(v>>k) - subHalf
 }
 
 // Bounds returns the lowest and highest durations bucket i holds, in whole
 // microseconds.
 func Bounds(i int) (lo, hi time.Duration) {
-	b := bounds[i]
-	return time.Duration(b.lo) * time.Microsecond, time.Duration(b.hi) * time.Microsecond
+	l, h := bounds(i)
+	return time.Duration(l) * time.Microsecond, time.Duration(h) * time.Microsecond
+}
+
+// bounds returns the lowest and highest microsecond values bucket i holds.
+func bounds(i int) (lo, hi int64) {
+	k := i>>subHalfLog - 1
+	sub := int64(i&(subHalf-1) + subHalf)
+	if k < 0 { // the first 128 buckets, one value each
+		k, sub = 0, int64(i)
+	}
+	lo = sub << k
+	return lo, lo + 1<<k - 1
 }
 
 // Mid returns the middle of bucket i: the value that stands for the bucket's
 // counts when they are regrouped (as harvest's 100 ms buckets do).
 func Mid(i int) time.Duration {
-	b := bounds[i]
-	return time.Duration(b.lo+(b.hi-b.lo)/2) * time.Microsecond
+	lo, hi := bounds(i)
+	return time.Duration(lo+(hi-lo)/2) * time.Microsecond
 }
 
 // Trim returns counts without its trailing zero buckets (nil if all are zero).
@@ -104,4 +88,12 @@ func Sum(counts []int64) int64 {
 		n += c
 	}
 	return n
+}
+
+// Add adds src to dst bucket by bucket; len(src) <= len(dst).
+func Add(dst, src []int64) {
+	dst = dst[:len(src)]
+	for i, c := range src {
+		dst[i] += c
+	}
 }

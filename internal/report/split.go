@@ -56,10 +56,10 @@ func checkEntry(e *stats.EntryDelta) error {
 		return fmt.Errorf("%d failures among %d requests", e.Failures, e.Requests)
 	case e.Requests > 0 && (e.Min < 0 || e.Min > e.Max):
 		return fmt.Errorf("min %v and max %v out of order", e.Min, e.Max)
-	case len(e.Hist.Counts) > hist.Len:
-		return fmt.Errorf("histogram of %d buckets (is the peer another ltk version?)", len(e.Hist.Counts))
+	case len(e.Hist) > hist.Len:
+		return fmt.Errorf("histogram of %d buckets (is the peer another ltk version?)", len(e.Hist))
 	}
-	if n := hist.Sum(e.Hist.Counts); n != e.Requests {
+	if n := hist.Sum(e.Hist); n != e.Requests {
 		return fmt.Errorf("histogram holds %d values for %d requests", n, e.Requests)
 	}
 	var reqs, fails int64
@@ -137,7 +137,7 @@ func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(u
 	}
 	first, last := -1, -1
 	sp := newSplitter(reqs)
-	for b, c := range e.Hist.Counts {
+	for b, c := range e.Hist {
 		if c == 0 {
 			continue
 		}

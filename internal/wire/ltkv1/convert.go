@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -40,10 +39,10 @@ func EncodeDelta(d *stats.Delta) *StatsDelta {
 			MaxNanos:     int64(e.Max),
 			ContentBytes: e.ContentBytes,
 			Hist: &Histogram{
-				Lowest:             e.Hist.LowestTrackableValue,
-				Highest:            e.Hist.HighestTrackableValue,
-				SignificantFigures: int32(e.Hist.SignificantFigures),
-				Counts:             encodeCounts(e.Hist.Counts),
+				Lowest:             1,
+				Highest:            hist.Highest,
+				SignificantFigures: 2,
+				Counts:             encodeCounts(e.Hist),
 			},
 			Seconds: make([]*Second, len(e.Seconds)),
 		}
@@ -123,6 +122,11 @@ func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stats delta entry %s %q: %w", me.GetType(), me.GetName(), err)
 		}
+		if h.GetLowest() != 1 || h.GetHighest() != hist.Highest || h.GetSignificantFigures() != 2 {
+			return nil, fmt.Errorf("stats delta entry %s %q: histogram for %d–%d µs with %d significant digits, "+
+				"want 1–%d µs with 2 (is the peer another ltk version?)", me.GetType(), me.GetName(),
+				h.GetLowest(), h.GetHighest(), h.GetSignificantFigures(), hist.Highest)
+		}
 		e := stats.EntryDelta{
 			Type:         me.GetType(),
 			Name:         me.GetName(),
@@ -132,13 +136,8 @@ func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 			Min:          time.Duration(me.GetMinNanos()),
 			Max:          time.Duration(me.GetMaxNanos()),
 			ContentBytes: me.GetContentBytes(),
-			Hist: hdrhistogram.Snapshot{
-				LowestTrackableValue:  h.GetLowest(),
-				HighestTrackableValue: h.GetHighest(),
-				SignificantFigures:    int64(h.GetSignificantFigures()),
-				Counts:                counts,
-			},
-			Seconds: make([]stats.Second, len(me.GetSeconds())),
+			Hist:         counts,
+			Seconds:      make([]stats.Second, len(me.GetSeconds())),
 		}
 		for j, s := range me.GetSeconds() {
 			e.Seconds[j] = stats.Second{Unix: s.GetUnix(), Requests: s.GetRequests(), Failures: s.GetFailures()}
