@@ -107,6 +107,18 @@ func TestEncodeRoundTrip(t *testing.T) {
 	require.Less(t, len(AppendEncode(nil, counts)), 700)
 }
 
+// TestEncodingIsStable pins the bytes of the encoding: results stores and
+// peers hold them, so a change needs a new version byte.
+func TestEncodingIsStable(t *testing.T) {
+	t.Parallel()
+	b := AppendEncode(nil, []int64{0, 3, 0, 5, 0, 0})
+	require.Equal(t, []byte{1, 2, 1, 3, 1, 5}, b, "version 1, 2 buckets, (gap 1, count 3), (gap 1, count 5)")
+	got, err := Decode(b)
+	require.NoError(t, err)
+	require.Equal(t, []int64{0, 3, 0, 5}, got)
+	require.Equal(t, len(got), cap(got), "one allocation of the exact length")
+}
+
 func TestDecodeRejectsCorrupt(t *testing.T) {
 	t.Parallel()
 	good := AppendEncode(nil, []int64{0, 3, 0, 5})
