@@ -1,6 +1,7 @@
 package hist
 
 import (
+	"fmt"
 	"math/bits"
 	"time"
 )
@@ -88,6 +89,27 @@ func Sum(counts []int64) int64 {
 		n += c
 	}
 	return n
+}
+
+// Check reports counts that are not a histogram of n values in the
+// geometry: more than Len buckets, a negative bucket, or a total other than
+// n. What comes from another process (a worker's delta, a stored or served
+// second) passes Check before anyone adds or reads it.
+func Check(counts []int64, n int64) error {
+	if len(counts) > Len {
+		return fmt.Errorf("histogram of %d buckets, want at most %d (is it from another ltk version?)", len(counts), Len)
+	}
+	var sum int64
+	for i, c := range counts {
+		if c < 0 || c > n-sum {
+			return fmt.Errorf("histogram bucket %d holds %d values, more than the %d in all allow", i, c, n)
+		}
+		sum += c
+	}
+	if sum != n {
+		return fmt.Errorf("histogram holds %d values, want %d", sum, n)
+	}
+	return nil
 }
 
 // Add adds src to dst bucket by bucket; len(src) <= len(dst).

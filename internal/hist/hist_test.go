@@ -216,3 +216,22 @@ func BenchmarkRecorderObserve(b *testing.B) {
 		r.Observe(3 * time.Millisecond)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, Check(nil, 0))
+	require.NoError(t, Check([]int64{0, 2, 1}, 3))
+	for _, tc := range []struct {
+		counts []int64
+		n      int64
+		want   string
+	}{
+		{make([]int64, Len+1), 0, "histogram of 3329 buckets, want at most 3328"},
+		{[]int64{1, -1, 1}, 1, "bucket 1 holds -1 values"},
+		{[]int64{1, 5}, 3, "bucket 1 holds 5 values, more than the 3 in all allow"},
+		{[]int64{1 << 62, 1 << 62, 1 << 62}, 1 << 62, "bucket 1 holds"}, // no overflow
+		{[]int64{1, 1}, 3, "histogram holds 2 values, want 3"},
+	} {
+		require.ErrorContains(t, Check(tc.counts, tc.n), tc.want)
+	}
+}

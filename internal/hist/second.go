@@ -56,18 +56,17 @@ func (s *Second) UnmarshalJSON(b []byte) error {
 }
 
 // Validate reports a Second whose parts disagree: a negative count, extremes
-// out of order, or a histogram that does not hold one value per count.
+// out of order, or a histogram that does not hold one value per count (see
+// Check).
 func (s *Second) Validate() error {
 	switch {
 	case s.Count < 0 || s.Sum < 0:
 		return fmt.Errorf("second %d: negative count %d or sum %v", s.Unix, s.Count, s.Sum)
 	case s.Count > 0 && (s.Min < 0 || s.Min > s.Max):
 		return fmt.Errorf("second %d: min %v and max %v out of order", s.Unix, s.Min, s.Max)
-	case len(s.Counts) > Len:
-		return fmt.Errorf("second %d: %d buckets, the geometry has %d", s.Unix, len(s.Counts), Len)
 	}
-	if n := Sum(s.Counts); n != s.Count {
-		return fmt.Errorf("second %d: histogram holds %d values, want %d", s.Unix, n, s.Count)
+	if err := Check(s.Counts, s.Count); err != nil {
+		return fmt.Errorf("second %d: %w", s.Unix, err)
 	}
 	return nil
 }

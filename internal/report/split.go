@@ -56,11 +56,9 @@ func checkEntry(e *stats.EntryDelta) error {
 		return fmt.Errorf("%d failures among %d requests", e.Failures, e.Requests)
 	case e.Requests > 0 && (e.Min < 0 || e.Min > e.Max):
 		return fmt.Errorf("min %v and max %v out of order", e.Min, e.Max)
-	case len(e.Hist) > hist.Len:
-		return fmt.Errorf("histogram of %d buckets (is the peer another ltk version?)", len(e.Hist))
 	}
-	if n := hist.Sum(e.Hist); n != e.Requests {
-		return fmt.Errorf("histogram holds %d values for %d requests", n, e.Requests)
+	if err := hist.Check(e.Hist, e.Requests); err != nil { // one value per request
+		return err
 	}
 	var reqs, fails int64
 	for _, s := range e.Seconds {

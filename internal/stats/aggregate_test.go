@@ -205,13 +205,13 @@ func TestAddRejectsInconsistentDelta(t *testing.T) {
 		spoil func(d *Delta)
 		want  string
 	}{
-		{"histogram short", func(d *Delta) { d.Entries[0].Requests++ }, "histogram holds 2 values, want one per request (3)"},
+		{"histogram short", func(d *Delta) { d.Entries[0].Requests++ }, "histogram holds 2 values, want 3"},
 		{"negative", func(d *Delta) { d.Entries[0].Failures = -1 }, "negative count"},
 		{"more failures than requests", func(d *Delta) { d.Entries[0].Failures = 3 }, "3 failures among 2 requests"},
 		{"min above max", func(d *Delta) { d.Entries[0].Min = time.Hour }, "out of order"},
 		{"too many buckets", func(d *Delta) { d.Entries[0].Hist = make([]int64, 5000) }, "histogram of 5000 buckets, want at most 3328"},
 		{"negative bucket", func(d *Delta) { d.Entries[0].Hist[0] = -1 }, "bucket 0 holds -1 values"},
-		{"histogram long", func(d *Delta) { d.Entries[0].Hist[0] = 9 }, "bucket 0 holds 9 values, more than the 2 requests allow"},
+		{"histogram long", func(d *Delta) { d.Entries[0].Hist[0] = 9 }, "bucket 0 holds 9 values, more than the 2 in all allow"},
 		{"negative failure", func(d *Delta) {
 			d.Failures = []FailureDelta{{Type: "echo", Name: "echo receive", Message: "x", Count: -2}}
 		}, "negative count -2"},

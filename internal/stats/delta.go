@@ -69,18 +69,5 @@ func (e *EntryDelta) validate() error {
 	case e.Requests == 0 && len(e.Hist) == 0:
 		return nil // nothing recorded: no histogram needed
 	}
-	if len(e.Hist) > hist.Len {
-		return fmt.Errorf("histogram of %d buckets, want at most %d (is the peer another ltk version?)", len(e.Hist), hist.Len)
-	}
-	var n int64
-	for i, c := range e.Hist {
-		if c < 0 || c > e.Requests-n {
-			return fmt.Errorf("histogram bucket %d holds %d values, more than the %d requests allow", i, c, e.Requests)
-		}
-		n += c
-	}
-	if n != e.Requests {
-		return fmt.Errorf("histogram holds %d values, want one per request (%d)", n, e.Requests)
-	}
-	return nil
+	return hist.Check(e.Hist, e.Requests) // one value per request
 }
