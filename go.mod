@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	cloud.google.com/go/iot v1.15.1
-	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/golang-jwt/jwt/v5 v5.3.1

@@ -4,9 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -25,7 +23,7 @@ func bigDelta(unix, perEntry int64) *stats.Delta {
 		third := perEntry / 3
 		d.Entries = append(d.Entries, stats.EntryDelta{Type: "echo", Name: name, Requests: perEntry, Sum: sum,
 			Min: time.Millisecond, Max: 299 * time.Millisecond, ContentBytes: 64 * perEntry,
-			Hist:    hdrhistogram.Snapshot{LowestTrackableValue: 1, HighestTrackableValue: 3600000000, SignificantFigures: 2, Counts: hist.Trim(counts)},
+			Hist:    hist.Trim(counts),
 			Seconds: []stats.Second{{Unix: unix, Requests: third}, {Unix: unix + 1, Requests: perEntry - 2*third}, {Unix: unix + 2, Requests: third}}})
 	}
 	return d

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 

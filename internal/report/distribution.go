@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // DefaultBucket is the width of harvest's frequency-distribution buckets,

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/chart"
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // htmlRow is one line of the report's tables.

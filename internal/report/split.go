@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -56,11 +56,9 @@ func checkEntry(e *stats.EntryDelta) error {
 		return fmt.Errorf("%d failures among %d requests", e.Failures, e.Requests)
 	case e.Requests > 0 && (e.Min < 0 || e.Min > e.Max):
 		return fmt.Errorf("min %v and max %v out of order", e.Min, e.Max)
-	case len(e.Hist.Counts) > hist.Len:
-		return fmt.Errorf("histogram of %d buckets (is the peer another ltk version?)", len(e.Hist.Counts))
 	}
-	if n := hist.Sum(e.Hist.Counts); n != e.Requests {
-		return fmt.Errorf("histogram holds %d values for %d requests", n, e.Requests)
+	if err := hist.Check(e.Hist, e.Requests); err != nil { // one value per request
+		return err
 	}
 	var reqs, fails int64
 	for _, s := range e.Seconds {
@@ -137,7 +135,7 @@ func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(u
 	}
 	first, last := -1, -1
 	sp := newSplitter(reqs)
-	for b, c := range e.Hist.Counts {
+	for b, c := range e.Hist {
 		if c == 0 {
 			continue
 		}

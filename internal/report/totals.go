@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // An EntryTotal sums an entry's samples.

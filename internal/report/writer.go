@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // keepGenerations is how many flushes a written sample stays in memory

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // An Aggregate merges Deltas, from one Recorder or from many workers, into
@@ -26,7 +28,7 @@ type total struct {
 	entryKey
 	requests, failures, bytes int64
 	sum, min, max             time.Duration
-	counts                    []int64 // histogram buckets, in the geometry's order
+	counts                    []int64 // histogram buckets, hist.Len of them
 	secs                      window
 	recent                    histWindow
 }
@@ -50,7 +52,7 @@ func (a *Aggregate) Reset() {
 }
 
 func newTotal(k entryKey) *total {
-	return &total{entryKey: k, counts: make([]int64, histLen)}
+	return &total{entryKey: k, counts: make([]int64, hist.Len)}
 }
 
 // Add merges d into the totals. It returns an error, and merges nothing, if
@@ -99,9 +101,9 @@ func (t *total) add(d *EntryDelta, end int64) {
 	t.failures += d.Failures
 	t.bytes += d.ContentBytes
 	t.sum += d.Sum
-	addCounts(t.counts, d.Hist.Counts)
+	hist.Add(t.counts, d.Hist)
 	t.secs.addAll(d.Seconds)
-	t.recent.add(end, d.Hist.Counts)
+	t.recent.add(end, d.Hist)
 }
 
 // Snapshot returns the statistics as of now: every entry that has had a
@@ -146,11 +148,10 @@ func (t *total) stats(start, now time.Time) EntryStats {
 	if t.requests > 0 {
 		e.Avg = t.sum / time.Duration(t.requests)
 		e.AvgContentLength = float64(t.bytes) / float64(t.requests)
-		e.hist = importCounts(t.counts) // a copy: the Snapshot shares nothing
+		e.hist = slices.Clone(hist.Trim(t.counts)) // a copy: the Snapshot shares nothing
 		e.Median = e.Percentile(0.5)
-		if recent := t.recent.sum(now.Unix()-currentSeconds, now.Unix()+1); recent != nil {
-			e.recent = importCounts(recent)
-		}
+		e.recent = t.recent.sum(now.Unix()-currentSeconds, now.Unix()+1)
+		e.recentN = hist.Sum(e.recent)
 	}
 	if elapsed := now.Sub(start).Seconds(); elapsed > 0 {
 		e.TotalRPS = float64(t.requests) / elapsed

@@ -4,50 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
-
-// The geometry of every response-time histogram: whole microseconds from
-// 1 µs to 1 h with 2 significant digits (3,328 buckets, 26 KiB). Longer
-// response times are recorded as 1 h; min, max and averages stay exact.
-const (
-	histLowest  = 1
-	histHighest = int64(time.Hour / time.Microsecond)
-	histDigits  = 2
-)
-
-// histLen is the number of buckets of the geometry.
-var histLen = len(newHistogram().Export().Counts)
-
-// newHistogram returns an empty response-time histogram.
-func newHistogram() *hdrhistogram.Histogram {
-	return hdrhistogram.New(histLowest, histHighest, histDigits)
-}
-
-// importCounts returns a histogram holding a copy of counts, which are in
-// the geometry's bucket order.
-func importCounts(counts []int64) *hdrhistogram.Histogram {
-	return hdrhistogram.Import(&hdrhistogram.Snapshot{
-		LowestTrackableValue:  histLowest,
-		HighestTrackableValue: histHighest,
-		SignificantFigures:    histDigits,
-		Counts:                counts,
-	})
-}
-
-// addCounts adds src to dst bucket by bucket; len(src) <= len(dst).
-func addCounts(dst, src []int64) {
-	dst = dst[:len(src)]
-	for i, c := range src {
-		dst[i] += c
-	}
-}
-
-// micros converts a response time to the histogram's unit, clamped to its
-// range so that recording it cannot fail (and so never allocates an error).
-func micros(rtt time.Duration) int64 {
-	return min(max(int64(rtt/time.Microsecond), 0), histHighest)
-}
 
 // A Delta is everything a Recorder recorded between two Drains. It is plain
 // data, so that it can be carried between processes as it is, and it belongs
@@ -70,10 +28,9 @@ type EntryDelta struct {
 	Min, Max     time.Duration // exact extremes; meaningful when Requests > 0
 	ContentBytes int64         // sum of the sizes given to Record
 
-	// Hist is the HDR histogram of response times in microseconds, one value
-	// per request, in ltk's geometry (1 µs to 1 h, 2 significant digits).
-	// Trailing zero buckets are left off its Counts.
-	Hist hdrhistogram.Snapshot
+	// Hist is the histogram of response times, one value per request: bucket
+	// counts in package hist's geometry, trailing zero buckets left off.
+	Hist []int64
 
 	// Seconds are the per-second counts, ascending by Unix second.
 	Seconds []Second
@@ -109,26 +66,8 @@ func (e *EntryDelta) validate() error {
 		return fmt.Errorf("%d failures among %d requests (failures count as requests)", e.Failures, e.Requests)
 	case e.Requests > 0 && (e.Min < 0 || e.Min > e.Max):
 		return fmt.Errorf("min %v and max %v out of order", e.Min, e.Max)
-	case e.Requests == 0 && len(e.Hist.Counts) == 0:
+	case e.Requests == 0 && len(e.Hist) == 0:
 		return nil // nothing recorded: no histogram needed
 	}
-	h := &e.Hist
-	if h.LowestTrackableValue != histLowest || h.HighestTrackableValue != histHighest ||
-		h.SignificantFigures != histDigits || len(h.Counts) > histLen {
-		return fmt.Errorf("histogram of %d buckets for %d–%d µs with %d significant digits, "+
-			"want at most %d for %d–%d µs with %d (is the peer another ltk version?)",
-			len(h.Counts), h.LowestTrackableValue, h.HighestTrackableValue, h.SignificantFigures,
-			histLen, histLowest, histHighest, histDigits)
-	}
-	var n int64
-	for i, c := range h.Counts {
-		if c < 0 || c > e.Requests-n {
-			return fmt.Errorf("histogram bucket %d holds %d values, more than the %d requests allow", i, c, e.Requests)
-		}
-		n += c
-	}
-	if n != e.Requests {
-		return fmt.Errorf("histogram holds %d values, want one per request (%d)", n, e.Requests)
-	}
-	return nil
+	return hist.Check(e.Hist, e.Requests) // one value per request
 }

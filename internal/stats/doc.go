@@ -5,8 +5,8 @@
 // (type, name), such as ("echo", "echo receive"); device goroutines keep the
 // Entry and call [Entry.Record] or [Entry.Fail], which allocate nothing and
 // never wait on each other for long: an Entry is split into shards, one per
-// processor, each a mutex over exact counters, an HDR histogram of response
-// times and per-second counts, and a call takes the first shard it can lock.
+// processor, each a mutex over exact counters, a histogram of response times
+// (package hist's geometry) and per-second counts, and a call takes the first shard it can lock.
 //
 // Every report interval the worker calls [Recorder.Drain], which moves what
 // was recorded since the previous Drain, shard by shard under its lock, into a
@@ -22,7 +22,9 @@
 // and current rates) that the writers print as Locust's console tables and
 // CSV files.
 //
-// Response times go into the histograms in whole microseconds, from 1 µs to
-// 1 h, with 2 significant digits: percentiles are within 1% (and 1 µs) of the
-// true value, clamped to the exact min and max, and a histogram takes 26 KiB.
+// Response times go into the histograms in package hist's geometry (whole
+// microseconds, from 1 µs to 1 h, 2 significant digits) and percentiles come
+// from hist.Quantile: within 1% (and 1 µs) of the true value, clamped to the
+// exact min and max, the same as the results store reports for the same
+// values. A shard's histogram takes 26 KiB.
 package stats

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // maxShards caps the shards of an Entry, and so its memory (26 KiB of
@@ -33,7 +33,7 @@ type shard struct {
 	bytes    int64
 	sum      time.Duration
 	min, max time.Duration
-	hist     *hdrhistogram.Histogram
+	counts   *[hist.Len]int64 // response times; nothing above the bucket of max
 	msgs     map[string]int64 // failures by message
 	secs     window
 	_        [64]byte
@@ -44,7 +44,7 @@ func newEntry(typ, name string) *Entry {
 	n = min(n, maxShards)
 	e := &Entry{typ: typ, name: name, mask: uint32(n - 1), shards: make([]shard, n)}
 	for i := range e.shards {
-		e.shards[i].hist = newHistogram()
+		e.shards[i].counts = new([hist.Len]int64)
 		e.shards[i].msgs = make(map[string]int64)
 	}
 	return e
@@ -107,7 +107,7 @@ func (s *shard) record(rtt time.Duration, unix int64) {
 	s.max = max(s.max, rtt)
 	s.requests++
 	s.sum += rtt
-	_ = s.hist.RecordValue(micros(rtt)) // cannot fail: micros clamps to the range
+	s.counts[hist.Index(rtt)]++
 	s.secs.add(unix, 1, 0)
 }
 
@@ -132,8 +132,12 @@ func (e *Entry) drain(secs *window, msgs map[string]int64, fails []FailureDelta)
 		d.Failures += s.failures
 		d.ContentBytes += s.bytes
 		d.Sum += s.sum
-		h := s.hist.Export() // a copy: cheaper than Merge's walk, and the lock is held briefly
-		s.hist.Reset()
+		used := s.counts[:hist.Index(s.max)+1] // the buckets above are empty
+		if n := len(used) - len(d.Hist); n > 0 {
+			d.Hist = append(d.Hist, make([]int64, n)...)
+		}
+		hist.Add(d.Hist, used)
+		clear(used)
 		s.secs.moveTo(secs)
 		for m, n := range s.msgs {
 			msgs[m] += n
@@ -141,21 +145,11 @@ func (e *Entry) drain(secs *window, msgs map[string]int64, fails []FailureDelta)
 		clear(s.msgs)
 		s.requests, s.failures, s.bytes, s.sum, s.min, s.max = 0, 0, 0, 0, 0, 0
 		s.mu.Unlock()
-
-		if d.Hist.Counts == nil {
-			d.Hist = *h
-		} else {
-			addCounts(d.Hist.Counts, h.Counts)
-		}
 	}
 	if d.Requests == 0 {
 		return d, fails, false
 	}
-	last := len(d.Hist.Counts)
-	for last > 0 && d.Hist.Counts[last-1] == 0 {
-		last--
-	}
-	d.Hist.Counts = d.Hist.Counts[:last:last]
+	d.Hist = hist.Trim(d.Hist)
 	d.Seconds = secs.drain(nil)
 	for m, n := range msgs {
 		fails = append(fails, FailureDelta{Type: e.typ, Name: e.name, Message: m, Count: n})

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // A Snapshot is the statistics of a test at one moment, as Locust shows them.
@@ -37,8 +37,9 @@ type EntryStats struct {
 	CurrentRPS        float64
 	CurrentFailPerSec float64
 
-	hist   *hdrhistogram.Histogram // response times in µs; read-only, nil if no requests
-	recent *hdrhistogram.Histogram // the same for the last 10 seconds; nil if none
+	hist    []int64 // response-time buckets (package hist); read-only, nil if no requests
+	recent  []int64 // the same for the last 10 seconds; nil if none
+	recentN int64   // the values recent holds
 }
 
 // FailureStats counts the failures of one entry that had one message.
@@ -48,18 +49,15 @@ type FailureStats struct {
 }
 
 // Percentile returns the response time that a fraction q (0 to 1) of the
-// requests took at most, such as 0.99 for the 99th percentile. It is within
-// 1% (and 1 µs) of the exact value, and never below Min or above Max.
+// requests took at most, such as 0.99 for the 99th percentile: hist.Quantile,
+// within 1% (and 1 µs) of the exact value, never below Min or above Max
+// (which q <= 0 and q >= 1 return exactly).
 func (e EntryStats) Percentile(q float64) time.Duration {
-	switch {
-	case e.hist == nil || e.NumRequests == 0:
+	if e.hist == nil {
 		return 0
-	case q <= 0:
-		return e.Min
-	case q >= 1:
-		return e.Max // exact, even beyond the histogram's range
 	}
-	return e.clamp(e.hist.ValueAtQuantile(q * 100))
+	t := hist.Total{Count: e.NumRequests, Min: e.Min, Max: e.Max, Counts: e.hist}
+	return t.Quantile(q)
 }
 
 // CurrentPercentile is Percentile for the requests in the Deltas added that
@@ -69,12 +67,7 @@ func (e EntryStats) CurrentPercentile(q float64) time.Duration {
 	if e.recent == nil {
 		return 0
 	}
-	return e.clamp(e.recent.ValueAtQuantile(min(max(q, 0), 1) * 100))
-}
-
-// clamp converts a histogram value to a Duration within [Min, Max].
-func (e EntryStats) clamp(micros int64) time.Duration {
-	return min(max(time.Duration(micros)*time.Microsecond, e.Min), e.Max)
+	return min(max(hist.Quantile(e.recent, e.recentN, q), e.Min), e.Max)
 }
 
 // FailRatio returns the fraction of requests that failed, from 0 to 1.

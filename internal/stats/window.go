@@ -3,6 +3,8 @@ package stats
 import (
 	"cmp"
 	"slices"
+
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // windowLen is how many recent seconds a window keeps: the current-rate
@@ -102,12 +104,12 @@ func (w *histWindow) add(unix int64, counts []int64) {
 	case s.unix > unix:
 		return
 	case s.counts == nil:
-		s.counts = make([]int64, histLen)
+		s.counts = make([]int64, hist.Len)
 	case s.unix < unix:
 		clear(s.counts)
 	}
 	s.unix = unix
-	addCounts(s.counts, counts)
+	hist.Add(s.counts, counts)
 }
 
 // sum returns the sum of the histograms of the seconds [lo, hi), or nil
@@ -119,9 +121,9 @@ func (w *histWindow) sum(lo, hi int64) []int64 {
 			continue
 		}
 		if sum == nil {
-			sum = make([]int64, histLen)
+			sum = make([]int64, hist.Len)
 		}
-		addCounts(sum, s.counts)
+		hist.Add(sum, s.counts)
 	}
 	return sum
 }

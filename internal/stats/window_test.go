@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 func TestWindowKeepsNewestSeconds(t *testing.T) {
@@ -49,7 +51,7 @@ func TestHistWindowKeepsNewestSeconds(t *testing.T) {
 	}
 	require.Equal(t, fwd, rev, "order of adds does not matter")
 	got := fwd.sum(0, 1000) // 100 and 111 share a slot with 122, the newest
-	want := make([]int64, histLen)
+	want := make([]int64, hist.Len)
 	want[3], want[5], want[6] = 1, 1, 1
 	require.Equal(t, want, got)
 	require.Nil(t, fwd.sum(123, 200))

@@ -17,8 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/swarm"
 	"github.com/ltk-dev/ltk/internal/target"
@@ -101,8 +100,8 @@ type benchFleet struct {
 	echoes    atomic.Int64
 	failures  atomic.Int64
 	measuring atomic.Bool
-	mu        sync.Mutex // Guards rtt.
-	rtt       *hdrhistogram.Histogram
+	mu        sync.Mutex      // Guards rtt.
+	rtt       [hist.Len]int64 // echo round trips
 }
 
 // benchDevice is one device's Recorder.
@@ -121,7 +120,7 @@ func (d *benchDevice) Success(ev sim.Event, dur time.Duration, _ int) {
 		if d.f.measuring.Load() {
 			d.f.echoes.Add(1)
 			d.f.mu.Lock()
-			_ = d.f.rtt.RecordValue(dur.Microseconds())
+			d.f.rtt[hist.Index(dur)]++
 			d.f.mu.Unlock()
 		}
 	}
@@ -147,7 +146,7 @@ func BenchmarkEchoFleet(b *testing.B) {
 
 func benchFleetOf(b *testing.B, n int, client string) {
 	broker := startBenchTarget(b)
-	f := &benchFleet{rtt: hdrhistogram.New(1, 120_000_000, 3)}
+	f := &benchFleet{}
 	cfgs := make([]sim.Config, n)
 	for i := range cfgs {
 		cfgs[i] = sim.Config{
@@ -202,7 +201,7 @@ func benchFleetOf(b *testing.B, n int, client string) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(echoes), "us-cpu/echo")
 	b.ReportMetric(float64(echoes)/elapsed.Seconds(), "echoes/s")
 	f.mu.Lock()
-	b.ReportMetric(float64(f.rtt.ValueAtQuantile(99))/1e3, "p99-ms")
+	b.ReportMetric(float64(hist.Quantile(f.rtt[:], hist.Sum(f.rtt[:]), 0.99))/1e6, "p99-ms")
 	f.mu.Unlock()
 	b.ReportMetric(float64(rss1-rss0)/1024/float64(n), "KB-rss/device")
 	b.ReportMetric(float64(heap1-heap0)/1024/float64(n), "KB-heap/device")

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 )
 
 // ExecTimesKeep is how long the target keeps its echo app's execution

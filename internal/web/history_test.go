@@ -30,7 +30,7 @@ func TestHistoryRingKeepsTheNewest(t *testing.T) {
 }
 
 // TestTotalsOfBuckets checks that the histogram buckets computed from a
-// snapshot by bisection agree with exact counts, within the HDR histogram's
+// snapshot by bisection agree with exact counts, within the histogram's
 // 1% precision at the bucket bound.
 func TestTotalsOfBuckets(t *testing.T) {
 	t.Parallel()

@@ -5,9 +5,7 @@ package reporttest
 import (
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/ltk-dev/ltk/internal/report/hist"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -20,10 +18,7 @@ func Delta(unix int64, typ, name string, n int64, rtt time.Duration, size int64)
 		Start: time.Unix(unix, 0), End: time.Unix(unix+1, 0),
 		Entries: []stats.EntryDelta{{
 			Type: typ, Name: name, Requests: n, Sum: time.Duration(n) * rtt, Min: rtt, Max: rtt, ContentBytes: size * n,
-			Hist: hdrhistogram.Snapshot{
-				LowestTrackableValue: 1, HighestTrackableValue: int64(time.Hour / time.Microsecond), SignificantFigures: 2,
-				Counts: counts,
-			},
+			Hist:    counts,
 			Seconds: []stats.Second{{Unix: unix, Requests: n}},
 		}},
 	}

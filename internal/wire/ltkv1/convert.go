@@ -6,19 +6,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
 // ProtocolVersion is the version of this protocol that Hello carries. A
 // master and a worker pair only when theirs are equal.
-const ProtocolVersion = 1
-
-// maxBuckets bounds a decoded histogram, so that a broken peer's zero runs
-// cannot make the receiver allocate without limit. ltk's geometry has 3,328.
-const maxBuckets = 1 << 16
+//
+// Version 2 carries histograms in package hist's compact encoding
+// (EntryDelta.histogram); version 1 had a Histogram message of sint64 runs.
+const ProtocolVersion = 2
 
 // EncodeDelta returns d as a message. The message shares nothing with d.
 func EncodeDelta(d *stats.Delta) *StatsDelta {
@@ -39,13 +37,8 @@ func EncodeDelta(d *stats.Delta) *StatsDelta {
 			MinNanos:     int64(e.Min),
 			MaxNanos:     int64(e.Max),
 			ContentBytes: e.ContentBytes,
-			Hist: &Histogram{
-				Lowest:             e.Hist.LowestTrackableValue,
-				Highest:            e.Hist.HighestTrackableValue,
-				SignificantFigures: int32(e.Hist.SignificantFigures),
-				Counts:             encodeCounts(e.Hist.Counts),
-			},
-			Seconds: make([]*Second, len(e.Seconds)),
+			Histogram:    hist.AppendEncode(nil, e.Hist),
+			Seconds:      make([]*Second, len(e.Seconds)),
 		}
 		for j, s := range e.Seconds {
 			me.Seconds[j] = &Second{Unix: s.Unix, Requests: s.Requests, Failures: s.Failures}
@@ -58,58 +51,9 @@ func EncodeDelta(d *stats.Delta) *StatsDelta {
 	return m
 }
 
-// encodeCounts writes bucket counts with each run of empty buckets as one
-// negative number, and without trailing empty buckets.
-func encodeCounts(counts []int64) []int64 {
-	last := len(counts)
-	for last > 0 && counts[last-1] == 0 {
-		last--
-	}
-	out := make([]int64, 0, last/4+1)
-	var zeros int64
-	for _, c := range counts[:last] {
-		if c == 0 {
-			zeros++
-			continue
-		}
-		if zeros > 0 {
-			out = append(out, -zeros)
-			zeros = 0
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// decodeCounts expands encodeCounts' form.
-func decodeCounts(enc []int64) ([]int64, error) {
-	n := 0
-	for _, c := range enc {
-		switch {
-		case c < -maxBuckets:
-			return nil, fmt.Errorf("histogram has a run of %d empty buckets (at most %d)", -c, maxBuckets)
-		case c < 0:
-			n += int(-c)
-		default:
-			n++
-		}
-		if n > maxBuckets {
-			return nil, fmt.Errorf("histogram has more than %d buckets", maxBuckets)
-		}
-	}
-	counts := make([]int64, 0, n)
-	for _, c := range enc {
-		if c < 0 {
-			counts = counts[:len(counts)+int(-c)] // zeroed by make
-			continue
-		}
-		counts = append(counts, c)
-	}
-	return counts, nil
-}
-
 // DecodeDelta returns the stats.Delta that m carries. It checks only what
-// decoding needs (histogram size); stats.Aggregate.Add checks the rest.
+// decoding needs (the histogram's encoding, which bounds its size);
+// stats.Aggregate.Add checks the rest.
 func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 	d := &stats.Delta{
 		Start:    time.Unix(0, m.GetStartUnixNano()),
@@ -118,10 +62,12 @@ func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 		Failures: make([]stats.FailureDelta, len(m.GetFailures())),
 	}
 	for i, me := range m.GetEntries() {
-		h := me.GetHist()
-		counts, err := decodeCounts(h.GetCounts())
-		if err != nil {
-			return nil, fmt.Errorf("stats delta entry %s %q: %w", me.GetType(), me.GetName(), err)
+		var counts []int64
+		if b := me.GetHistogram(); len(b) > 0 { // absent: no histogram, as for no requests
+			var err error
+			if counts, err = hist.Decode(b); err != nil {
+				return nil, fmt.Errorf("stats delta entry %s %q: %w", me.GetType(), me.GetName(), err)
+			}
 		}
 		e := stats.EntryDelta{
 			Type:         me.GetType(),
@@ -132,13 +78,8 @@ func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 			Min:          time.Duration(me.GetMinNanos()),
 			Max:          time.Duration(me.GetMaxNanos()),
 			ContentBytes: me.GetContentBytes(),
-			Hist: hdrhistogram.Snapshot{
-				LowestTrackableValue:  h.GetLowest(),
-				HighestTrackableValue: h.GetHighest(),
-				SignificantFigures:    int64(h.GetSignificantFigures()),
-				Counts:                counts,
-			},
-			Seconds: make([]stats.Second, len(me.GetSeconds())),
+			Hist:         counts,
+			Seconds:      make([]stats.Second, len(me.GetSeconds())),
 		}
 		for j, s := range me.GetSeconds() {
 			e.Seconds[j] = stats.Second{Unix: s.GetUnix(), Requests: s.GetRequests(), Failures: s.GetFailures()}

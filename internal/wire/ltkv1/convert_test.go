@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/hist"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -51,33 +52,30 @@ func TestDeltaRoundTrip(t *testing.T) {
 	require.Equal(t, want.Snapshot(now).Total.Percentile(0.99), have.Snapshot(now).Total.Percentile(0.99))
 }
 
-func TestCountsEncoding(t *testing.T) {
+// TestHistogramIsStoreEncoding checks that the wire carries a delta's
+// histogram in the results store's encoding, byte for byte.
+func TestHistogramIsStoreEncoding(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name      string
-		counts    []int64
-		enc, back []int64
-	}{
-		{"empty", nil, []int64{}, []int64{}},
-		{"trailing zeros dropped", []int64{0, 0, 3, 0, 0, 0, 5, 0, 0}, []int64{-2, 3, -3, 5}, []int64{0, 0, 3, 0, 0, 0, 5}},
-		{"dense", []int64{1, 2, 3}, []int64{1, 2, 3}, []int64{1, 2, 3}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			enc := encodeCounts(tc.counts)
-			require.Equal(t, tc.enc, enc)
-			back, err := decodeCounts(enc)
-			require.NoError(t, err)
-			require.Equal(t, tc.back, back)
-		})
+	d := recorded(t)
+	m := EncodeDelta(d)
+	for i, e := range d.Entries {
+		require.Equal(t, hist.AppendEncode(nil, e.Hist), m.GetEntries()[i].GetHistogram(), "%s", e.Name)
 	}
 }
 
-func TestDecodeRefusesHugeHistograms(t *testing.T) {
+func TestDecodeRefusesCorruptHistograms(t *testing.T) {
 	t.Parallel()
-	for _, counts := range [][]int64{{-maxBuckets - 1}, {-maxBuckets, 1}, {-1 << 63}} {
-		_, err := DecodeDelta(&StatsDelta{Entries: []*EntryDelta{{Type: "t", Name: "n", Hist: &Histogram{Counts: counts}}}})
-		require.ErrorContains(t, err, `stats delta entry t "n": histogram has`)
+	beyond := hist.AppendEncode(nil, []int64{1})
+	beyond[2] = 0xff // a gap past the geometry's end
+	beyond = append(beyond[:3], 0x7f, 1)
+	for name, b := range map[string][]byte{
+		"version":   {2, 0},
+		"beyond":    beyond,
+		"truncated": {1, 3, 0},
+	} {
+		_, err := DecodeDelta(&StatsDelta{Entries: []*EntryDelta{{Type: "t", Name: "n", Histogram: b}}})
+		require.ErrorIs(t, err, hist.ErrCorrupt, name)
+		require.ErrorContains(t, err, `stats delta entry t "n": corrupt histogram`, name)
 	}
 }
 

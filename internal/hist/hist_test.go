@@ -1,29 +1,86 @@
 package hist
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"hash/fnv"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/ltk-dev/ltk/internal/stats"
 )
 
 func TestGeometry(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, 3328, Len)
-	for i := 1; i < Len; i++ {
-		lo, _ := Bounds(i)
-		_, prevHi := Bounds(i - 1)
-		require.Equal(t, prevHi+time.Microsecond, lo, "bucket %d", i)
+	sum := fnv.New64a()
+	for i := range Len {
+		lo, hi := bounds(i)
+		if i > 0 {
+			_, prevHi := bounds(i - 1)
+			require.Equal(t, prevHi+1, lo, "bucket %d starts where bucket %d ends", i, i-1)
+		}
+		require.LessOrEqual(t, hi-lo, max(lo/128, 0), "bucket %d [%d, %d] is narrower than 1%% of its values", i, lo, hi)
+		_ = binary.Write(sum, binary.LittleEndian, [2]int64{lo, hi})
 	}
-	for _, d := range []time.Duration{0, time.Microsecond, 99 * time.Millisecond, 100 * time.Millisecond, time.Hour, 2 * time.Hour} {
+	// The bucket bounds of HdrHistogram's New(1, 3_600_000_000, 2), which
+	// wrote the counts in existing results stores: the same checksum means
+	// the same buckets.
+	require.Equal(t, uint64(0xb7f28de8f25cda65), sum.Sum64(), "bucket bounds changed: stored histograms would be misread")
+
+	for _, d := range []time.Duration{0, time.Microsecond, 255 * time.Microsecond, 256 * time.Microsecond,
+		99 * time.Millisecond, 100 * time.Millisecond, time.Hour, 2 * time.Hour, -time.Second} {
 		lo, hi := Bounds(Index(d))
 		v := time.Duration(Micros(d)) * time.Microsecond
 		require.True(t, lo <= v && v <= hi, "%v in [%v, %v]", d, lo, hi)
 	}
+	require.Equal(t, 3286, Index(time.Hour), "the longest time's bucket")
+	lo, hi := Bounds(Index(100 * time.Millisecond))
+	require.Equal(t, [2]time.Duration{99840 * time.Microsecond, 100351 * time.Microsecond}, [2]time.Duration{lo, hi})
+}
+
+func TestIndexAllocs(t *testing.T) {
+	var h [Len]int64
+	d := time.Duration(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		d += 7919 * time.Microsecond
+		h[Index(d)]++
+	})
+	require.Zero(t, allocs)
+}
+
+func TestQuantile(t *testing.T) {
+	t.Parallel()
+	counts := make([]int64, Index(time.Second)+1)
+	counts[Index(time.Millisecond)] = 50    // values 1 to 50
+	counts[Index(10*time.Millisecond)] = 49 // 51 to 99
+	counts[Index(time.Second)] = 1          // 100
+	_, ms := Bounds(Index(time.Millisecond))
+	_, tenMs := Bounds(Index(10 * time.Millisecond))
+	_, sec := Bounds(Index(time.Second))
+	msLo, _ := Bounds(Index(time.Millisecond))
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{
+		{0, msLo}, {0.001, ms}, {0.5, ms}, {0.505, tenMs}, {0.51, tenMs}, {0.99, tenMs}, {0.995, sec}, {1, sec}, {2, sec},
+	} {
+		require.Equal(t, tc.want, Quantile(counts, 100, tc.q), "q=%v", tc.q)
+	}
+	require.Zero(t, Quantile(nil, 0, 0.5))
+
+	qs := []float64{0, 0.5, 0.51, 0.99, 1}
+	out := make([]time.Duration, len(qs))
+	Quantiles(counts, 100, qs, out)
+	for i, q := range qs {
+		require.Equal(t, Quantile(counts, 100, q), out[i], "q=%v", q)
+	}
+
+	tot := Total{Count: 100, Min: 900 * time.Microsecond, Max: 1200 * time.Millisecond, Counts: counts}
+	require.Equal(t, 900*time.Microsecond, tot.Quantile(0), "exact min")
+	require.Equal(t, 1200*time.Millisecond, tot.Quantile(1), "exact max, beyond its bucket")
+	require.Equal(t, ms, tot.Quantile(0.5))
 }
 
 func TestEncodeRoundTrip(t *testing.T) {
@@ -48,6 +105,18 @@ func TestEncodeRoundTrip(t *testing.T) {
 		counts[i] = 17
 	}
 	require.Less(t, len(AppendEncode(nil, counts)), 700)
+}
+
+// TestEncodingIsStable pins the bytes of the encoding: results stores and
+// peers hold them, so a change needs a new version byte.
+func TestEncodingIsStable(t *testing.T) {
+	t.Parallel()
+	b := AppendEncode(nil, []int64{0, 3, 0, 5, 0, 0})
+	require.Equal(t, []byte{1, 2, 1, 3, 1, 5}, b, "version 1, 2 buckets, (gap 1, count 3), (gap 1, count 5)")
+	got, err := Decode(b)
+	require.NoError(t, err)
+	require.Equal(t, []int64{0, 3, 0, 5}, got)
+	require.Equal(t, len(got), cap(got), "one allocation of the exact length")
 }
 
 func TestDecodeRejectsCorrupt(t *testing.T) {
@@ -76,37 +145,6 @@ func uvarint(v uint64) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
-}
-
-// TestQuantileAgreesWithStats checks that a Total answers the same
-// percentiles as package stats does for the same values.
-func TestQuantileAgreesWithStats(t *testing.T) {
-	t.Parallel()
-	rec := stats.NewRecorder()
-	e := rec.Entry("echo", "echo receive")
-	var tot Total
-	rng := rand.New(rand.NewPCG(3, 4))
-	var s Second
-	s.Counts = make([]int64, Len)
-	for i := range 5000 {
-		d := time.Duration(rng.ExpFloat64()*float64(20*time.Millisecond)) + time.Duration(i%7)*time.Microsecond
-		e.Record(d, 0)
-		if s.Count == 0 || d < s.Min {
-			s.Min = d
-		}
-		s.Max = max(s.Max, d)
-		s.Count++
-		s.Sum += d
-		s.Counts[Index(d)]++
-	}
-	tot.Add(&s)
-	agg := stats.NewAggregate()
-	require.NoError(t, agg.Add(rec.Drain(time.Now())))
-	want := agg.Snapshot(time.Now()).Entries[0]
-	for _, q := range []float64{0, 0.5, 0.66, 0.9, 0.99, 0.999, 1} {
-		require.Equal(t, want.Percentile(q), tot.Quantile(q), "q=%v", q)
-	}
-	require.Equal(t, want.Avg, tot.Mean())
 }
 
 func TestSecondJSON(t *testing.T) {
@@ -176,5 +214,24 @@ func BenchmarkRecorderObserve(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Observe(3 * time.Millisecond)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, Check(nil, 0))
+	require.NoError(t, Check([]int64{0, 2, 1}, 3))
+	for _, tc := range []struct {
+		counts []int64
+		n      int64
+		want   string
+	}{
+		{make([]int64, Len+1), 0, "histogram of 3329 buckets, want at most 3328"},
+		{[]int64{1, -1, 1}, 1, "bucket 1 holds -1 values"},
+		{[]int64{1, 5}, 3, "bucket 1 holds 5 values, more than the 3 in all allow"},
+		{[]int64{1 << 62, 1 << 62, 1 << 62}, 1 << 62, "bucket 1 holds"}, // no overflow
+		{[]int64{1, 1}, 3, "histogram holds 2 values, want 3"},
+	} {
+		require.ErrorContains(t, Check(tc.counts, tc.n), tc.want)
 	}
 }

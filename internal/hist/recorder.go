@@ -1,10 +1,9 @@
 package hist
 
 import (
+	"slices"
 	"sync"
 	"time"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // A Recorder files observed durations by the second they were observed in,
@@ -26,7 +25,7 @@ type open struct {
 	count    int64
 	sum      time.Duration
 	min, max time.Duration
-	h        *hdrhistogram.Histogram
+	counts   [Len]int64
 }
 
 // closed is a finished second, its histogram encoded.
@@ -41,7 +40,7 @@ type closed struct {
 // NewRecorder returns a Recorder that keeps the last keep closed seconds
 // (0: all of them, for a caller that Takes them regularly).
 func NewRecorder(keep int) *Recorder {
-	return &Recorder{keep: keep, now: time.Now, cur: open{h: newHistogram()}}
+	return &Recorder{keep: keep, now: time.Now}
 }
 
 // Observe records d in the current second. A duration observed a moment
@@ -62,7 +61,7 @@ func (r *Recorder) Observe(d time.Duration) {
 	c.max = max(c.max, d)
 	c.count++
 	c.sum += d
-	_ = c.h.RecordValue(Micros(d)) // cannot fail: Micros clamps to the range
+	c.counts[Index(d)]++
 }
 
 // close moves the open second, if it holds anything, to done. r.mu must be held.
@@ -72,8 +71,8 @@ func (r *Recorder) close() {
 		return
 	}
 	r.done = append(r.done, closed{unix: c.unix, count: c.count, sum: c.sum, min: c.min, max: c.max,
-		hist: AppendEncode(nil, Trim(c.h.Export().Counts))})
-	c.h.Reset()
+		hist: AppendEncode(nil, Trim(c.counts[:]))})
+	clear(c.counts[:])
 	c.count, c.sum, c.min, c.max = 0, 0, 0, 0
 	if r.keep > 0 && len(r.done) > 2*r.keep { // drop the oldest in batches: amortised O(1)
 		r.done = append(r.done[:0:0], r.done[len(r.done)-r.keep:]...)
@@ -123,7 +122,7 @@ func (r *Recorder) Take(before int64) []Second {
 
 func (r *Recorder) openSecond() Second {
 	c := &r.cur
-	return Second{Unix: c.unix, Count: c.count, Sum: c.sum, Min: c.min, Max: c.max, Counts: Trim(c.h.Export().Counts)}
+	return Second{Unix: c.unix, Count: c.count, Sum: c.sum, Min: c.min, Max: c.max, Counts: slices.Clone(Trim(c.counts[:]))}
 }
 
 func (c closed) second() Second {

@@ -56,18 +56,17 @@ func (s *Second) UnmarshalJSON(b []byte) error {
 }
 
 // Validate reports a Second whose parts disagree: a negative count, extremes
-// out of order, or a histogram that does not hold one value per count.
+// out of order, or a histogram that does not hold one value per count (see
+// Check).
 func (s *Second) Validate() error {
 	switch {
 	case s.Count < 0 || s.Sum < 0:
 		return fmt.Errorf("second %d: negative count %d or sum %v", s.Unix, s.Count, s.Sum)
 	case s.Count > 0 && (s.Min < 0 || s.Min > s.Max):
 		return fmt.Errorf("second %d: min %v and max %v out of order", s.Unix, s.Min, s.Max)
-	case len(s.Counts) > Len:
-		return fmt.Errorf("second %d: %d buckets, the geometry has %d", s.Unix, len(s.Counts), Len)
 	}
-	if n := Sum(s.Counts); n != s.Count {
-		return fmt.Errorf("second %d: histogram holds %d values, want %d", s.Unix, n, s.Count)
+	if err := Check(s.Counts, s.Count); err != nil {
+		return fmt.Errorf("second %d: %w", s.Unix, err)
 	}
 	return nil
 }
@@ -94,9 +93,7 @@ func (t *Total) Add(s *Second) {
 	if t.Counts == nil {
 		t.Counts = make([]int64, Len)
 	}
-	for i, c := range s.Counts {
-		t.Counts[i] += c
-	}
+	Add(t.Counts, s.Counts)
 }
 
 // Mean returns the average value, 0 with none.
@@ -108,67 +105,28 @@ func (t *Total) Mean() time.Duration {
 }
 
 // Quantile returns the value that a fraction q (0 to 1) of the values are at
-// most: within 1% (and 1 µs) of the exact value, never below Min or above
-// Max (which q <= 0 and q >= 1 return exactly). It is 0 with no values. It
-// agrees with package stats' percentiles for the same values.
+// most (see the package function Quantile), never below Min or above Max,
+// which q <= 0 and q >= 1 return exactly. It is 0 with no values.
 func (t *Total) Quantile(q float64) time.Duration {
-	switch {
-	case t.Count == 0:
-		return 0
-	case q <= 0:
-		return t.Min
-	case q >= 1:
-		return t.Max
-	}
-	rank := int64(1)
-	if r := q*float64(t.Count) + 0.5; r >= float64(t.Count) {
-		rank = t.Count
-	} else if r >= 1 {
-		rank = int64(r)
-	}
-	var seen int64
-	for i, c := range t.Counts {
-		seen += c
-		if seen >= rank {
-			_, hi := Bounds(i)
-			return min(max(hi, t.Min), t.Max)
-		}
-	}
-	return t.Max
+	var out [1]time.Duration
+	t.Quantiles([]float64{q}, out[:])
+	return out[0]
 }
 
 // Quantiles sets out[i] to Quantile(qs[i]) in one pass over the buckets;
 // qs must be ascending and len(out) == len(qs).
 func (t *Total) Quantiles(qs []float64, out []time.Duration) {
-	bucket := 0
-	var seen int64
+	Quantiles(t.Counts, t.Count, qs, out)
 	for i, q := range qs {
 		switch {
 		case t.Count == 0:
 			out[i] = 0
-			continue
 		case q <= 0:
 			out[i] = t.Min
-			continue
 		case q >= 1:
-			out[i] = t.Max
-			continue
+			out[i] = t.Max // exact, even beyond the geometry's range
+		default:
+			out[i] = min(max(out[i], t.Min), t.Max)
 		}
-		rank := int64(1)
-		if r := q*float64(t.Count) + 0.5; r >= float64(t.Count) {
-			rank = t.Count
-		} else if r >= 1 {
-			rank = int64(r)
-		}
-		for bucket < len(t.Counts) && seen+t.Counts[bucket] < rank {
-			seen += t.Counts[bucket]
-			bucket++
-		}
-		if bucket >= len(t.Counts) {
-			out[i] = t.Max
-			continue
-		}
-		_, hi := Bounds(bucket)
-		out[i] = min(max(hi, t.Min), t.Max)
 	}
 }
