@@ -262,7 +262,7 @@ func (c *compiler) fleetMix(kinds []*kindInfo, root *yaml.Node) func(int) int {
 		total += k.weight
 	}
 	if total == 0 {
-		if len(kinds) > 0 {
+		if len(kinds) > 0 && len(fixed) > 0 {
 			c.e.at(root, "kinds: no kind has a weight: give the fleet's devices one (weight: 1), and back ends a count")
 		}
 		return func(int) int { return 0 }

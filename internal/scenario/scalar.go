@@ -168,7 +168,7 @@ func (e *errs) schedule(v value, where string, positive bool) (schedule, bool) {
 		return schedule{mean: m, every: func(u float64) time.Duration {
 			return time.Duration(-math.Log1p(-min(max(u, 0), 1-1e-16)) * mean)
 		}}, true
-	case strings.ContainsAny(s, " ,"):
+	case s == "" || !strings.ContainsAny(s[:1], "-+.0123456789"):
 		return bad()
 	default:
 		d, ok := e.parseDuration(v.n, where, s)

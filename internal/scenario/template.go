@@ -74,8 +74,9 @@ func padAt0(b []byte, at, n int, fill byte) []byte {
 	end := len(b)
 	b = grow(b, n)
 	copy(b[at+n:], b[at:end])
-	for i := at; i < at+n; i++ {
-		b[i] = fill
+	b[at] = fill
+	for done := 1; done < n; done *= 2 {
+		copy(b[at+done:at+n], b[at:at+done])
 	}
 	return b
 }
@@ -120,6 +121,16 @@ func escapeJSON(b []byte, start int) []byte {
 	return b
 }
 
+// needsEscape reports whether s holds a byte a JSON string must escape.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if escLen(s[i]) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // escLen is how many bytes c takes inside a JSON string.
 func escLen(c byte) int {
 	switch {
@@ -146,6 +157,22 @@ func escChar(c byte) byte {
 		return 'f'
 	}
 	return c // '"' and '\\'
+}
+
+// jsonSafe reports whether p never renders a byte that a JSON string must
+// escape, so that its output needs no escaping pass.
+func jsonSafe(p part) bool {
+	switch p := p.(type) {
+	case intPart, floatPart, walkPart, uuidPart, padPart:
+		return true
+	case randBytesPart:
+		return p.enc != 'r'
+	case timePart:
+		return p.unit != 0 || !needsEscape(p.layout)
+	case varPart:
+		return p == vIndex || p == vWorker || p == vSeq
+	}
+	return false
 }
 
 // scope says what a template may read.
@@ -238,7 +265,7 @@ func (k *kindCompiler) parseTemplate(n *yaml.Node, src, where string, sc scope) 
 			t.pad, t.padTo, t.padFill = len(t.parts), pp.size, pp.fill
 		}
 		t.parts = append(t.parts, p)
-		t.esc = append(t.esc, sc.json && inString)
+		t.esc = append(t.esc, sc.json && inString && !jsonSafe(p))
 	}
 	return t, len(k.e.list) == before
 }

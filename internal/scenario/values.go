@@ -184,25 +184,38 @@ type randBytesPart struct {
 }
 
 func (p randBytesPart) appendTo(dst []byte, v *sim.Vars) []byte {
+	if p.enc == 'r' {
+		start := len(dst)
+		dst = grow(dst, p.n)
+		fillRandom(dst[start:], v)
+		return dst
+	}
 	var chunk [48]byte // a multiple of 3: base64 pads only the last chunk
 	for n := p.n; n > 0; {
 		m := min(n, len(chunk))
-		for i := 0; i < m; i += 8 {
-			var w [8]byte
-			binary.LittleEndian.PutUint64(w[:], randU64(v))
-			copy(chunk[i:m], w[:])
-		}
-		switch p.enc {
-		case 'h':
+		fillRandom(chunk[:m], v)
+		if p.enc == 'h' {
 			dst = hex.AppendEncode(dst, chunk[:m])
-		case 'b':
+		} else {
 			dst = base64.StdEncoding.AppendEncode(dst, chunk[:m])
-		default:
-			dst = append(dst, chunk[:m]...)
 		}
 		n -= m
 	}
 	return dst
+}
+
+// fillRandom fills b with random bytes.
+func fillRandom(b []byte, v *sim.Vars) {
+	for len(b) >= 8 {
+		binary.LittleEndian.PutUint64(b, randU64(v))
+		b = b[8:]
+	}
+	if len(b) > 0 {
+		x := randU64(v)
+		for i := range b {
+			b[i] = byte(x >> (8 * i))
+		}
+	}
 }
 
 // padPart marks where Template.Append pads the rendering; it renders
