@@ -24,6 +24,9 @@ type Estimate struct {
 	OnConnect int
 	// Awaited is the replies per second the fleet's expectations await.
 	Awaited float64
+	// Conditional: some reaction has a condition, whose share of the
+	// messages was estimated on samples.
+	Conditional bool
 }
 
 // KindEstimate is one kind's share of an Estimate.
@@ -89,6 +92,7 @@ func Check(s *Scenario, devices int) (*Estimate, error) {
 			if r.expects {
 				ke.Awaited += rr.Msgs
 			}
+			est.Conditional = est.Conditional || r.when != nil
 			ke.Steps = append(ke.Steps, StepEstimate{Name: r.name, Rates: rr})
 		}
 		est.Total.add(ke.Publish)
@@ -238,8 +242,10 @@ func (e *Estimate) Write(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "\nTotal: %s messages/s, %s of payload; reactions' conditions are tried on sample messages.\n",
-		rate(e.Total.Msgs), bytesRate(e.Total.Bytes))
+	fmt.Fprintf(&b, "\nTotal: %s messages/s, %s of payload.\n", rate(e.Total.Msgs), bytesRate(e.Total.Bytes))
+	if e.Conditional {
+		fmt.Fprintf(&b, "Reactions with a condition (when:) react to the share of 100 sample messages it held for.\n")
+	}
 	if e.Awaited > 0 {
 		fmt.Fprintf(&b, "Awaited: %s replies/s, from the back end under test (such as the echo app) or the scenario's reactions.\n", rate(e.Awaited))
 	}

@@ -194,25 +194,23 @@ func (k *kindCompiler) message(ms *messageSpec, parent *yaml.Node, where string)
 func (k *kindCompiler) fillMessage(m *sim.Message, ms *messageSpec, parent *yaml.Node, where string, sc scope) {
 	m.QoS = k.e.qos(ms.QoS, where+".qos", 0)
 	m.Retain = k.e.boolean(ms.Retain, where+".retain", false)
+	m.Payload = &Template{pad: -1} // an absent payload is empty
+	if ms.Payload.set() {
+		sc.json = ms.Payload.n.Kind == yaml.ScalarNode && isJSON(ms.Payload.n.Value)
+		if pt := k.template(ms.Payload, where+".payload", sc); pt != nil {
+			m.Payload = pt
+		}
+	}
 	if !ms.Topic.set() {
 		k.e.at(parent, "%s: needs a topic", where)
 		return
 	}
 	topicSc := topicScope
 	topicSc.message = sc.message
-	t := k.template(ms.Topic, where+".topic", topicSc)
-	if t != nil {
+	if t := k.template(ms.Topic, where+".topic", topicSc); t != nil {
 		m.Topic = t
 		if off := wildcardAt(t.src); off >= 0 {
 			k.errInside(ms.Topic.n, off, "%s.topic: %q is a wildcard, which a published topic cannot hold: name the topic exactly", where, t.src[off:off+1])
-		}
-	}
-	payload := Template{pad: -1} // an absent payload is empty
-	m.Payload = &payload
-	if ms.Payload.set() {
-		sc.json = ms.Payload.n.Kind == yaml.ScalarNode && isJSON(ms.Payload.n.Value)
-		if pt := k.template(ms.Payload, where+".payload", sc); pt != nil {
-			m.Payload = pt
 		}
 	}
 }

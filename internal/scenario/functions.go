@@ -67,7 +67,11 @@ func init() {
 			if _, ok := c.arg(0); !ok {
 				return vTopic
 			}
-			return topicLevelPart(c.integer(0, 0))
+			level := c.integer(0, 0)
+			if level < 0 || level > 1000 {
+				c.fail(0, "level %d: count levels from 0 (\"/devices/D/events\" has \"\", \"devices\", \"D\" and \"events\")", level)
+			}
+			return topicLevelPart(level)
 		}},
 		"payload": {message: true, build: fixed(vPayload)},
 		"field": {args: `"PATH"`, min: 1, max: 1, message: true, build: func(c *call) part {

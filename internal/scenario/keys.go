@@ -18,7 +18,9 @@ var (
 // the shape is wrong, so that decoding would fail.
 func (e *errs) checkKeys(n *yaml.Node, t reflect.Type, where string) bool {
 	if n.Kind == yaml.AliasNode {
-		n = n.Alias
+		// An alias repeats its anchor's node, checked where it is defined:
+		// following it would walk a "billion laughs" file for ever.
+		return true
 	}
 	switch {
 	case t == valueType:
