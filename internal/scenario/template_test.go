@@ -176,6 +176,10 @@ func TestTemplateJSONEscapes(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out[len("prefix:"):], &got), string(out))
 	require.Equal(t, map[string]any{"site": "a \"quoted\"\\ \n\t\x01 value", "n": 41.0, "s": `x"LTK00042`}, got)
 
+	// A time layout holding a quote is escaped too; a plain number is not.
+	tpl, _ = compileTemplate(t, `{"t":"{{time "15\"04"}}","u":"{{unix}}"}`, payloadScope)
+	require.Equal(t, `{"t":"20\"00","u":"1795636801"}`, string(tpl.Append(nil, v)))
+
 	// Not JSON: values go out as they are.
 	tpl, _ = compileTemplate(t, `site "{{column "site"}}"`, payloadScope, "site")
 	require.Equal(t, "site \"a \"quoted\"\\ \n\t\x01 value\"", string(tpl.Append(nil, v)))
