@@ -12,7 +12,8 @@ import (
 )
 
 // An Error is one thing wrong with a scenario file, at a line and column
-// (both from 1; 0 when the file as a whole is at fault).
+// (both from 1; Line 0 when the file as a whole is at fault, Column 0 when
+// only the line is known, as for YAML syntax errors).
 type Error struct {
 	File         string
 	Line, Column int
@@ -21,8 +22,11 @@ type Error struct {
 
 // Error returns "file:line:column: message".
 func (e *Error) Error() string {
-	if e.Line == 0 {
+	switch {
+	case e.Line == 0:
 		return e.File + ": " + e.Msg
+	case e.Column == 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 }

@@ -57,7 +57,11 @@ func Load(file string, src []byte) (*Scenario, error) {
 	e := &errs{file: file, lines: strings.Split(string(src), "\n")}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		e.atPos(yamlErrorLine(err), 0, "%s", strings.TrimPrefix(yamlErrorText(err), "yaml: "))
+		line, msg := yamlErrorLine(err), yamlErrorText(err)
+		if line > 0 && line <= len(e.lines) && strings.HasPrefix(strings.TrimLeft(e.lines[line-1], " "), "\t") {
+			msg += ": YAML indents with spaces, not tabs"
+		}
+		e.atPos(line, 0, "%s", msg)
 		return nil, e.err()
 	}
 	if len(doc.Content) == 0 {
