@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -216,41 +217,49 @@ func conditionShare(when func(*sim.Vars) bool, to, from *kindInfo, pub *sim.Publ
 func (e *Estimate) Write(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Scenario %q at %d devices (estimates from mean intervals and sample payload sizes)\n\n", e.Scenario, e.Devices)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "KIND\tDEVICES\tSHARE\tMSGS/S\tBYTES/S\tREPLIES/S\tREPLY BYTES/S\tAWAITED/S\tON CONNECT\t")
+	kinds := [][]string{{"KIND", "DEVICES", "SHARE", "MSGS/S", "BYTES/S", "REPLIES/S", "REPLY BYTES/S", "AWAITED/S", "ON CONNECT"}}
+	steps := [][]string{{"KIND", "STEP", "MSGS/S", "BYTES/S"}}
 	for _, k := range e.Kinds {
 		share := fmt.Sprintf("%.1f%%", 100*k.Share)
 		if k.Backend {
 			share = "count"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", k.Kind, k.Devices, share,
+		kinds = append(kinds, []string{k.Kind, strconv.Itoa(k.Devices), share,
 			rate(k.Publish.Msgs), bytesRate(k.Publish.Bytes), rate(k.Replies.Msgs), bytesRate(k.Replies.Bytes),
-			rate(k.Awaited), k.OnConnect)
-	}
-	fmt.Fprintf(tw, "TOTAL\t%d\t\t%s\t%s\t\t\t%s\t%d\t\n", e.Devices, rate(e.Total.Msgs), bytesRate(e.Total.Bytes), rate(e.Awaited), e.OnConnect)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(&b, "\nSteps (all devices of the kind):\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "KIND\tSTEP\tMSGS/S\tBYTES/S\t")
-	for _, k := range e.Kinds {
+			rate(k.Awaited), strconv.Itoa(k.OnConnect)})
 		for _, s := range k.Steps {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", k.Kind, s.Name, rate(s.Msgs), bytesRate(s.Bytes))
+			steps = append(steps, []string{k.Kind, s.Name, rate(s.Msgs), bytesRate(s.Bytes)})
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	kinds = append(kinds, []string{"TOTAL", strconv.Itoa(e.Devices), "", rate(e.Total.Msgs), bytesRate(e.Total.Bytes),
+		"", "", rate(e.Awaited), strconv.Itoa(e.OnConnect)})
+	if err := table(&b, kinds); err != nil {
+		return err
+	}
+	b.WriteString("\nSteps (all devices of the kind):\n")
+	if err := table(&b, steps); err != nil {
 		return err
 	}
 	fmt.Fprintf(&b, "\nTotal: %s messages/s, %s of payload.\n", rate(e.Total.Msgs), bytesRate(e.Total.Bytes))
 	if e.Conditional {
-		fmt.Fprintf(&b, "Reactions with a condition (when:) react to the share of 100 sample messages it held for.\n")
+		b.WriteString("Reactions with a condition (when:) react to the share of 100 sample messages it held for.\n")
 	}
 	if e.Awaited > 0 {
 		fmt.Fprintf(&b, "Awaited: %s replies/s, from the back end under test (such as the echo app) or the scenario's reactions.\n", rate(e.Awaited))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// table writes rows to b as right-aligned columns.
+func table(b *strings.Builder, rows [][]string) error {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	for _, r := range rows {
+		if _, err := io.WriteString(tw, strings.Join(r, "\t")+"\t\n"); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
 }
 
 // rate formats messages per second.

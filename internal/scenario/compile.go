@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -218,10 +219,7 @@ func (k *kindCompiler) fillMessage(m *sim.Message, ms *messageSpec, parent *yaml
 // sample returns the Vars of a sample device of the kind, for checks and
 // estimates at load.
 func (k *kindCompiler) sample() *sim.Vars {
-	cols := make([]string, len(k.columnNames))
-	for i, name := range k.columnNames {
-		cols[i] = name
-	}
+	cols := slices.Clone(k.columnNames) // a sample device's column values: their names
 	v := &sim.Vars{
 		DeviceID: "LTK00001", ClientID: "LTK00001", Kind: k.info.name, Columns: cols,
 		Rand: rand.New(rand.NewPCG(1, 2)), State: make([]float64, len(k.walks)),

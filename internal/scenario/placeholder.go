@@ -108,10 +108,10 @@ func (c *call) text(i int) string {
 func tokenize(body string, base int) ([]token, int, string) {
 	var toks []token
 	for i := 0; i < len(body); {
-		switch c := body[i]; {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch c := body[i]; c {
+		case ' ', '\t', '\n', '\r':
 			i++
-		case c == '"' || c == '\'':
+		case '"', '\'':
 			j := i + 1
 			for j < len(body) && body[j] != c {
 				if c == '"' && body[j] == '\\' {

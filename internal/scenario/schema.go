@@ -115,19 +115,15 @@ func (v *value) UnmarshalYAML(n *yaml.Node) error {
 
 // set reports whether the key was given (a null counts as absent).
 func (v value) set() bool {
-	return v.n != nil && !(v.n.Kind == yaml.ScalarNode && v.n.ShortTag() == "!!null")
+	return v.n != nil && (v.n.Kind != yaml.ScalarNode || v.n.ShortTag() != "!!null")
 }
 
 // kindsMap is the kinds mapping in file order: a kind's place decides
 // which devices are of it, so the order must survive decoding.
-type kindsMap struct {
-	n     *yaml.Node
-	names []*yaml.Node
-	specs []kindSpec
-}
+type kindsMap struct{ n *yaml.Node }
 
-// UnmarshalYAML keeps the node; keys.go checks it and decode fills names
-// and specs.
+// UnmarshalYAML keeps the node; keys.go checks it and the compiler decodes
+// each kind in turn.
 func (k *kindsMap) UnmarshalYAML(n *yaml.Node) error {
 	k.n = n
 	return nil

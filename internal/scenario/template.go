@@ -55,17 +55,6 @@ func (t *Template) Append(dst []byte, v *sim.Vars) []byte {
 // String returns the template's source.
 func (t *Template) String() string { return t.src }
 
-// literal returns the template's text when it has no placeholders.
-func (t *Template) literal() (string, bool) {
-	if len(t.parts) == 0 {
-		return "", true
-	}
-	if l, ok := t.parts[0].(lit); ok && len(t.parts) == 1 {
-		return string(l), true
-	}
-	return "", false
-}
-
 // padAt0 inserts n copies of fill at position at of b (nothing if n ≤ 0).
 func padAt0(b []byte, at, n int, fill byte) []byte {
 	if n <= 0 {
