@@ -3,8 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -57,18 +57,24 @@ func newScenarioExampleCmd(env *Env) *cobra.Command {
 
 // listExamples prints each example's name and description.
 func listExamples(env *Env) error {
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXAMPLE\tDESCRIPTION")
-	for _, name := range scenarios.Names() {
+	names := scenarios.Names()
+	width := len("EXAMPLE")
+	for _, name := range names {
+		width = max(width, len(name))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-*s  %s\n", width, "EXAMPLE", "DESCRIPTION")
+	for _, name := range names {
 		src, _ := scenarios.Get(name)
 		s, err := scenario.Load(name+".yaml", src)
 		if err != nil {
 			return fmt.Errorf("example %s: %w", name, err) // a test loads every example: not reached
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", name, s.Description)
+		fmt.Fprintf(&b, "%-*s  %s\n", width, name, s.Description)
 	}
-	fmt.Fprintln(tw, "\nPrint one with: ltk scenario example NAME > NAME.yaml")
-	return tw.Flush()
+	b.WriteString("\nPrint one with: ltk scenario example NAME > NAME.yaml\n")
+	_, err := io.WriteString(env.Stdout, b.String())
+	return err
 }
 
 func newScenarioCheckCmd(env *Env) *cobra.Command {
