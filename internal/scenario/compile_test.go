@@ -1,12 +1,14 @@
 package scenario
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ltk-dev/ltk/examples/scenarios"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
@@ -234,4 +236,38 @@ func TestSchedules(t *testing.T) {
 	require.Less(t, s.every(0.9999999999999999), 40*time.Second, "the longest wait is finite: -ln(1e-16) means")
 	require.GreaterOrEqual(t, s.every(0), time.Duration(0))
 	require.NoError(t, e.err())
+}
+
+// TestExampleJSONPayloads renders every JSON payload of every example
+// (replies with a sample received message) and parses it.
+func TestExampleJSONPayloads(t *testing.T) {
+	t.Parallel()
+	parsed := 0
+	for _, name := range scenarios.Names() {
+		for _, p := range loadExample(t, name).Plan().Kinds {
+			v := testVars("berlin")
+			v.State = make([]float64, p.StateSize)
+			if p.Init != nil {
+				p.Init(v)
+			}
+			v.Topic, v.Payload = []byte("/devices/LTK00007/events"), []byte(`{"id":"c-1","from":"1","version":5,"seq":10}`)
+			var msgs []*sim.Message
+			for _, pub := range append(p.OnConnect, p.Periodic...) {
+				msgs = append(msgs, &pub.Message)
+			}
+			for _, r := range p.Reactions {
+				msgs = append(msgs, &r.Reply)
+			}
+			for _, m := range msgs {
+				tpl := m.Payload.(*Template)
+				if !isJSON(tpl.src) {
+					continue
+				}
+				out := m.Payload.Append(nil, v)
+				require.True(t, json.Valid(out), "%s: %s renders %s", name, tpl.src, out)
+				parsed++
+			}
+		}
+	}
+	require.Equal(t, 10, parsed, "the JSON payloads of the examples")
 }
