@@ -89,6 +89,7 @@ func TestLoadErrors(t *testing.T) {
 		{"interval without unit", "every: 2s..8s", "every: 10", []string{`"10" has no unit: write 10s`}},
 		{"bad interval", "every: 2s..8s", "every: sometimes", []string{`write a fixed wait (10s), a range (2s..8s) or a mean for Poisson arrivals (poisson 10s)`}},
 		{"reversed range", "every: 2s..8s", "every: 8s..2s", []string{`the end of the range is before its start`}},
+		{"zero timeout", "timeout: 30s", "timeout: 0s", []string{`t.yaml:18:20: kind sensor: publish telemetry: expect.timeout must be above zero`}},
 		{"expect without timeout", "          timeout: 30s\n", "", []string{`t.yaml:16:11: kind sensor: publish telemetry: expect: needs a timeout: how long to wait for each reply, such as timeout: 30s`}},
 		{"wildcard in a publish topic", "/devices/{{device}}/events", "/devices/{{device}}/+", []string{
 			`t.yaml:12:36: kind sensor: publish telemetry.topic: "+" is a wildcard, which a published topic cannot hold`}},

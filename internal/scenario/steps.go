@@ -108,8 +108,12 @@ func (k *kindCompiler) expect(es *expectSpec, payload sim.Template, typ, name, w
 	}
 	if !es.Timeout.set() {
 		k.e.at(es.node, "%s: needs a timeout: how long to wait for each reply, such as timeout: 30s", where)
-	} else if x.Timeout = k.e.duration(es.Timeout, where+".timeout", 0); x.Timeout == 0 && k.e.text(es.Timeout, "", "") != "" {
-		k.e.at(es.Timeout.n, "%s.timeout must be above zero", where)
+	} else if s, ok := k.e.scalar(es.Timeout, where+".timeout"); ok {
+		if d, ok := k.e.parseDuration(es.Timeout.n, where+".timeout", s); ok && d == 0 {
+			k.e.at(es.Timeout.n, "%s.timeout must be above zero", where)
+		} else {
+			x.Timeout = d
+		}
 	}
 	x.Exclusive = k.e.boolean(es.Wait, where+".wait", false)
 	typ = k.e.text(es.Type, where+".type", typ)
