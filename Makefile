@@ -22,7 +22,7 @@ PROTOC_GEN_GO      ?= v1.36.12
 PROTOC_GEN_GO_GRPC ?= v1.6.2
 GOBIN              ?= $(shell $(GO) env GOPATH)/bin
 
-.PHONY: help build demo test vet bench bench-micro bench-fleet clean proto
+.PHONY: help build demo test vet fuzz bench bench-micro bench-fleet clean proto
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,9 +38,15 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l cmd internal)" || { gofmt -l cmd internal; echo 'gofmt needed'; exit 1; }
 
-test: vet ## vet, then every test (with the race detector); needs Debian's mosquitto for the Mosquitto tests
+test: vet ## vet, then every test (with the race detector) and a few seconds of each fuzzer; needs Debian's mosquitto for the Mosquitto tests
 	$(GO) test -race -count=1 ./...
 	cd echoappcf && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=5s
+
+FUZZTIME ?= 60s
+fuzz: ## the scenario loader's and template engine's fuzzers, FUZZTIME each (default 60s)
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/scenario/
+	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(FUZZTIME) ./internal/scenario/
 
 bench: bench-micro bench-fleet ## every benchmark: the hot paths, then the echo fleet at FLEET devices
 

@@ -16,6 +16,12 @@ import (
 type Program struct {
 	// Kind names the device kind, such as "sensor"; Vars.Kind carries it.
 	Kind string
+	// Backend marks a kind of back-end clients (a scenario's "count:"
+	// kinds): a few clients that take the fleet's first indices, before
+	// the devices, and are expected to connect with the back-end
+	// credentials (the embedded target's back-end token) rather than a
+	// device's, unless Password is set.
+	Backend bool
 
 	// ClientID, Username and Password, when set, replace Config.ClientID,
 	// Config.Username and the password of Config.Credentials. They are
@@ -23,6 +29,11 @@ type Program struct {
 	ClientID, Username, Password Template
 	// KeepAlive, when positive, replaces Config.KeepAlive.
 	KeepAlive time.Duration
+	// KeepSession connects with MQTT's clean session flag off, so that the
+	// broker keeps the device's subscriptions and queued QoS 1 messages
+	// while it is away. False (the zero value) is a clean session, as
+	// devices connect today.
+	KeepSession bool
 	// Will, when set, is the connection's will message.
 	Will *Message
 	// Subscribe lists the subscriptions made after every connect; the
@@ -168,6 +179,10 @@ type Reaction struct {
 	When   func(v *Vars) bool
 	Delay  Schedule // nil = at once
 	Reply  Message
+	// Expect, when set, awaits a reply to each Reply, as a Publish's does:
+	// a back end reacts to a device's message with a command to that
+	// device and times the device's response.
+	Expect *Expect
 }
 
 // EventNone marks an optional Event that is not set.
