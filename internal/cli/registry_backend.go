@@ -72,9 +72,8 @@ func mqttBridgeFor(endpoint string) string {
 
 // registryFlags choose where ltk devices registers devices.
 type registryFlags struct {
-	backend  string // --registry: local or iotcore
-	endpoint string // --registry-endpoint
-	iot      registry.IoTCoreConfig
+	backend string                 // --registry: local or iotcore
+	iot     registry.IoTCoreConfig // --registry-endpoint and the IoT Core parent
 }
 
 // addRegistryFlags registers the registry backend flags on fs. The IoT-Core

@@ -41,16 +41,6 @@ func readyPods(workers int) string {
 
 func runner(tl *kubetest.Tools) kube.Runner { return &kube.ExecRunner{Path: tl.Path()} }
 
-// prefixes returns each call cut to its first n words.
-func prefixes(calls []string, n int) []string {
-	out := make([]string, len(calls))
-	for i, c := range calls {
-		f := strings.Fields(c)
-		out[i] = strings.Join(f[:min(n, len(f))], " ")
-	}
-	return out
-}
-
 func TestSetupFreshGKE(t *testing.T) {
 	t.Parallel()
 	tl := kubetest.Install(t)
