@@ -116,7 +116,8 @@ func openRegistry(ctx context.Context, env *Env, f *devicesFlags) (deviceRegistr
 	if err != nil {
 		return nil, f.reg.iot.Parent(), withHint(err, "point --registry-endpoint (LTK_REGISTRY_ENDPOINT) at the IoT-Core-API service, or use --registry local")
 	}
-	return r, r.Name(), nil
+	name := r.Name()
+	return r, name, nil
 }
 
 // closeRegistry releases a registry that holds a connection.

@@ -136,7 +136,7 @@ func TestSetupSecondRunSkipsWhatExists(t *testing.T) {
 	require.NoError(t, err, out.String())
 	applied = tl.Applied(t)
 	require.NotEqual(t, applied[5], applied[8])
-	require.Equal(t, strings.Count(applied[5], "config-hash"), 2, "master and workers")
+	require.Equal(t, 2, strings.Count(applied[5], "config-hash"), "master and workers")
 	require.NotContains(t, applied[8], "new-password")
 
 	st, _, err := kube.LoadState(cfg.StatePath)

@@ -231,7 +231,7 @@ func (r *IoTCore) Add(entries []Entry) error {
 	})
 	if err != nil {
 		if _, undo := r.deleteIDs(created); undo != nil {
-			return fmt.Errorf("%w; removing the %d devices registered before that also failed: %v", err, len(created), undo)
+			return fmt.Errorf("%w; removing the %d devices registered before that also failed: %w", err, len(created), undo)
 		}
 		return err
 	}
