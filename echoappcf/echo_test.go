@@ -5,8 +5,6 @@ import (
 	"context"
 	"net"
 	"net/http/httptest"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,7 +128,7 @@ func TestEchoOverHTTP(t *testing.T) {
 	require.Equal(t, payload, string(dm.commands[0].GetBinaryData()))
 	dm.mu.Unlock()
 	require.Contains(t, out.String(), "*** received "+payload+"\n")
-	require.Regexp(t, regexp.MustCompile(`\*\*\* echoed LTK00001 in \d+ ms\n`), out.String())
+	require.Regexp(t, `\*\*\* echoed LTK00001 in \d+ ms\n`, out.String())
 }
 
 func TestEchoDropsWhatIsNotADeviceEvent(t *testing.T) {
@@ -156,7 +154,7 @@ func TestEchoCommandFails(t *testing.T) {
 	require.Error(t, err, "returned, so a function deployed with --retry runs again")
 	require.Equal(t, codes.NotFound, status.Code(err))
 	require.ErrorContains(t, err, "send command to "+device1)
-	require.True(t, strings.Contains(out.String(), "*** failed to echo LTK00001"), out.String())
+	require.Contains(t, out.String(), "*** failed to echo LTK00001")
 }
 
 // TestEchoAppEntryPoint runs the registered entry point with its endpoint
@@ -165,6 +163,7 @@ func TestEchoAppEntryPoint(t *testing.T) {
 	dm, endpoint := startDeviceManager(t, device1)
 	t.Setenv(echoappcf.EndpointEnv, endpoint)
 	require.NoError(t, echoappcf.EchoApp(t.Context(), pubsubEvent(t, "LTK00001 c payload 2 at t", deviceAttrs)))
+	t.Cleanup(func() { require.NoError(t, echoappcf.CloseEchoApp()) })
 	<-dm.got
 	require.Equal(t, "LTK00001 c payload 2 at t", string(dm.commands[0].GetBinaryData()))
 }

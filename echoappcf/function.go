@@ -24,22 +24,22 @@ const EndpointEnv = "LTK_REGISTRY_ENDPOINT"
 
 func init() { functions.CloudEvent("EchoApp", EchoApp) }
 
-var (
-	once    sync.Once
-	app     *Echo
-	initErr error
-)
+// theApp is the function's Echo: made on the first event (with the Device
+// Manager client) and kept for the next.
+var theApp = sync.OnceValues(func() (*Echo, error) {
+	client, err := NewClient(context.Background(), os.Getenv(EndpointEnv))
+	if err != nil {
+		return nil, err
+	}
+	return &Echo{Client: client, Log: log.New(os.Stdout, "", 0)}, nil
+})
 
 // EchoApp is the Cloud Function's entry point (--entry-point EchoApp). The
 // Device Manager client is made on the first event and kept for the next.
 func EchoApp(ctx context.Context, e event.Event) error {
-	once.Do(func() {
-		var client *iot.DeviceManagerClient
-		client, initErr = NewClient(context.Background(), os.Getenv(EndpointEnv))
-		app = &Echo{Client: client, Log: log.New(os.Stdout, "", 0)}
-	})
-	if initErr != nil {
-		return initErr
+	app, err := theApp()
+	if err != nil {
+		return err
 	}
 	return app.Handle(ctx, e)
 }

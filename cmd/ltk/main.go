@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Main(cli.NewProcessEnv()))
+	os.Exit(int(cli.Main(cli.NewProcessEnv())))
 }

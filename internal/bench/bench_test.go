@@ -23,7 +23,7 @@ const childEnv = "LTK_BENCH_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
-		os.Exit(cli.Main(cli.NewProcessEnv()))
+		os.Exit(int(cli.Main(cli.NewProcessEnv())))
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -53,7 +53,7 @@ func TestCostErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, "bad.yaml"), []byte("messaging: {unit_byte: 1}"), 0o644))
 	for _, tc := range []struct {
 		args []string
-		code int
+		code cli.ExitCode
 		want string
 	}{
 		{[]string{}, cli.ExitUsage, "--devices 0: say how many devices"},

@@ -32,7 +32,7 @@ func fleetFiles(t *testing.T, e *clitest.Env) (devs, reg string) {
 }
 
 // run runs ltk and requires the exit code, showing stderr when it differs.
-func run(t *testing.T, e *clitest.Env, code int, args ...string) {
+func run(t *testing.T, e *clitest.Env, code cli.ExitCode, args ...string) {
 	t.Helper()
 	e.Reset()
 	require.Equal(t, code, e.Run(args...), "ltk %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), e.Stdout(), e.Stderr())

@@ -110,6 +110,6 @@ func hardStop(env *Env, again <-chan struct{}) {
 	}
 	if _, ok := <-again; ok {
 		fmt.Fprintln(env.Stderr, "ltk: second interrupt, exiting without waiting for devices to stop")
-		env.Exit(ExitError)
+		env.Exit(int(ExitError))
 	}
 }

@@ -51,7 +51,7 @@ func TestRunUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
-		code int
+		code cli.ExitCode
 		want string
 	}{
 		{"zero devices", []string{"run", "--headless", "-c", "0"}, cli.ExitUsage, "want at least 1 device"},

@@ -72,7 +72,7 @@ func TestHarvestErrors(t *testing.T) {
 	recordRun(t, e.Dir, "first", time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC), 10, 2)
 	for _, tc := range []struct {
 		args []string
-		code int
+		code cli.ExitCode
 		want string
 	}{
 		{[]string{"x", "2026-11-25T21:00:00Z", "2026-11-25T20:00:00Z"}, cli.ExitUsage,

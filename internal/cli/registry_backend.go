@@ -72,9 +72,8 @@ func mqttBridgeFor(endpoint string) string {
 
 // registryFlags choose where ltk devices registers devices.
 type registryFlags struct {
-	backend  string // --registry: local or iotcore
-	endpoint string // --registry-endpoint
-	iot      registry.IoTCoreConfig
+	backend string                 // --registry: local or iotcore
+	iot     registry.IoTCoreConfig // --registry-endpoint and the IoT Core parent
 }
 
 // addRegistryFlags registers the registry backend flags on fs. The IoT-Core
@@ -117,7 +116,8 @@ func openRegistry(ctx context.Context, env *Env, f *devicesFlags) (deviceRegistr
 	if err != nil {
 		return nil, f.reg.iot.Parent(), withHint(err, "point --registry-endpoint (LTK_REGISTRY_ENDPOINT) at the IoT-Core-API service, or use --registry local")
 	}
-	return r, r.Name(), nil
+	name := r.Name()
+	return r, name, nil
 }
 
 // closeRegistry releases a registry that holds a connection.

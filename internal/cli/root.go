@@ -20,21 +20,16 @@ import (
 var Version = "dev"
 
 // Main runs the ltk command line in env and returns the process exit code.
-func Main(env *Env) int { return MainContext(context.Background(), env) }
+func Main(env *Env) ExitCode { return MainContext(context.Background(), env) }
 
 // MainContext is Main with a context that commands get as cmd.Context();
 // cancelling it interrupts them as Ctrl-C would.
-func MainContext(ctx context.Context, env *Env) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(env.Stderr, "ltk: internal error: %v\nPlease report this with the command you ran.\n", r)
-			code = ExitPanic
-		}
-	}()
-	root := NewRootCmd(env)
-	root.SetArgs(env.Args)
-	err := root.ExecuteContext(ctx)
-	return report(env, err)
+func MainContext(ctx context.Context, env *Env) ExitCode {
+	return exit(env, func() error {
+		root := NewRootCmd(env)
+		root.SetArgs(env.Args)
+		return root.ExecuteContext(ctx)
+	})
 }
 
 // NewRootCmd builds the whole ltk command tree bound to env.

@@ -54,7 +54,7 @@ func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
 	fs.DurationVar(&f.printInterval, "print-interval", master.DefaultPrintInterval, "how often the live table is printed")
 	fs.BoolVar(&f.onlySummary, "only-summary", false, "print only the final summary, not the live table")
 	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv, _failures.csv, _stats_history.csv and _exceptions.csv (Locust's columns) at the end")
-	fs.IntVar(&f.exitOnError, "exit-code-on-error", ExitFailures, "exit code when failures were recorded")
+	fs.IntVar(&f.exitOnError, "exit-code-on-error", int(ExitFailures), "exit code when failures were recorded")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
 	_ = fs.MarkHidden("users")
 	addSettingsFlags(fs, &f.settings)
@@ -106,7 +106,7 @@ func (f *testFlags) result(env *Env, fleet []device.Device, snap stats.Snapshot,
 		return err
 	}
 	if snap.Total.NumFailures > 0 {
-		return withExitCode(errFailuresRecorded, f.exitOnError)
+		return withExitCode(errFailuresRecorded, ExitCode(f.exitOnError))
 	}
 	return nil
 }

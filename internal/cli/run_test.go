@@ -103,7 +103,7 @@ func TestRunMosquitto(t *testing.T) {
 	m := mosquittotest.Start(t)
 	echoEnv := clitest.NewEnv(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	echoDone := make(chan int, 1)
+	echoDone := make(chan cli.ExitCode, 1)
 	go func() { echoDone <- echoEnv.RunContext(ctx, "echo", "--broker", m.URL(), "--loglevel", "info") }()
 	t.Cleanup(func() { cancel(); <-echoDone })
 	// Events published before the back end subscribes are lost, as on any broker.
@@ -129,7 +129,7 @@ func TestRunBrokerRestart(t *testing.T) {
 	tt := targettest.Start(t)
 	const devices = 20
 	e := clitest.NewEnv(t)
-	done := make(chan int, 1)
+	done := make(chan cli.ExitCode, 1)
 	go func() {
 		done <- e.Run("run", "--headless", "-c", "20", "-r", "0", "-t", "12s", "--only-summary",
 			"--broker", tt.BrokerURL(), "--auth", "none", "--client-id-format", "plain",

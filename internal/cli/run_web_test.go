@@ -21,7 +21,7 @@ func TestRunWebUIInChromium(t *testing.T) {
 	e := clitest.NewEnv(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	done := make(chan int, 1)
+	done := make(chan cli.ExitCode, 1)
 	go func() {
 		done <- e.RunContext(ctx, "run", "--auth", "none", "-c", "20",
 			"--web-host", "127.0.0.1", "--web-port", "0")

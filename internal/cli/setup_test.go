@@ -107,7 +107,7 @@ func TestSetupCommandErrors(t *testing.T) {
 	for name, tc := range map[string]struct {
 		edit func(t *testing.T, e *clitest.Env, tl *kubetest.Tools)
 		args []string
-		code int
+		code cli.ExitCode
 		want []string
 	}{
 		"no devices": {

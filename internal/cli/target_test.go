@@ -26,7 +26,7 @@ const mqttWait = 10 * time.Second
 func startCommand(t *testing.T, e *clitest.Env, ready *regexp.Regexp, stream func() string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
+	done := make(chan cli.ExitCode, 1)
 	go func() { done <- e.RunContext(ctx, args...) }()
 	t.Cleanup(func() {
 		cancel()

@@ -97,7 +97,8 @@ func ParsePricing(b []byte) (Pricing, error) {
 	if err := dec.Decode(&p); err != nil {
 		return Pricing{}, fmt.Errorf("%w (see ltk cost --print-pricing for the format)", err)
 	}
-	return p, p.Validate()
+	err := p.Validate()
+	return p, err
 }
 
 // Validate reports prices and meters that cannot be right.

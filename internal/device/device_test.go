@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -61,7 +62,9 @@ func TestDeviceNeverPrintsKey(t *testing.T) {
 	t.Parallel()
 	d, err := Generate("LTK00001", ES256)
 	require.NoError(t, err)
-	secret := d.Key.(*ecdsa.PrivateKey).D.String()
+	raw, err := d.Key.(*ecdsa.PrivateKey).Bytes()
+	require.NoError(t, err)
+	secret := new(big.Int).SetBytes(raw).String() // the scalar as %v prints a *big.Int
 	var logged bytes.Buffer
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("device", "dev", d)
 	for _, s := range []string{

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -256,7 +255,7 @@ func TestWriteFileAtomic(t *testing.T) {
 
 	err = WriteFileAtomic(filepath.Join(dir, "missing", "x.csv"), []byte("x"), 0o600)
 	require.Error(t, err)
-	require.True(t, errors.Is(err, fs.ErrNotExist))
+	require.ErrorIs(t, err, fs.ErrNotExist)
 }
 
 // BenchmarkDecodeFleet10k parses a devicelist.csv of 10,000 RSA devices.

@@ -73,6 +73,6 @@ func TestDeployKustomizations(t *testing.T) {
 	for _, f := range []string{"base/kustomization.yaml", "target/kustomization.yaml"} {
 		b, err := os.ReadFile(filepath.Join(deployDir, f))
 		require.NoError(t, err)
-		require.False(t, strings.Contains(string(b), "PRIVATE"), f)
+		require.NotContains(t, string(b), "PRIVATE", f)
 	}
 }

@@ -81,7 +81,7 @@ func (s *setup) diagnose(ctx context.Context, p *pod) *StuckPodError {
 
 // eventLines returns the warning events of kubectl describe output (the
 // lines that say why), else its last lines.
-func eventLines(describe string, max int) []string {
+func eventLines(describe string, n int) []string {
 	var events []string
 	in := false
 	for _, l := range strings.Split(describe, "\n") {
@@ -94,18 +94,19 @@ func eventLines(describe string, max int) []string {
 		}
 	}
 	if len(events) == 0 {
-		return lastLines(describe, max)
+		return lastLines(describe, n)
 	}
-	if len(events) > max {
-		events = events[len(events)-max:]
+	if len(events) > n {
+		events = events[len(events)-n:]
 	}
 	return events
 }
 
-func lastLines(s string, max int) []string {
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) []string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > max {
-		lines = lines[len(lines)-max:]
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
 	}
 	return lines
 }

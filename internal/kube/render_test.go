@@ -277,7 +277,7 @@ func TestRenderSecurity(t *testing.T) {
 			require.Contains(t, c.Resources.Requests, r, comp)
 			require.Contains(t, c.Resources.Limits, r, comp)
 			req, lim := c.Resources.Requests[r], c.Resources.Limits[r]
-			require.True(t, req.Cmp(lim) <= 0, "%s %s request ≤ limit", comp, r)
+			require.LessOrEqual(t, req.Cmp(lim), 0, "%s %s request ≤ limit", comp, r)
 		}
 	}
 	require.Equal(t, []string{"worker", "--master-host=ltk-master", "--master-port=5557"}, pods["worker"].Containers[0].Args)

@@ -41,16 +41,6 @@ func readyPods(workers int) string {
 
 func runner(tl *kubetest.Tools) kube.Runner { return &kube.ExecRunner{Path: tl.Path()} }
 
-// prefixes returns each call cut to its first n words.
-func prefixes(calls []string, n int) []string {
-	out := make([]string, len(calls))
-	for i, c := range calls {
-		f := strings.Fields(c)
-		out[i] = strings.Join(f[:min(n, len(f))], " ")
-	}
-	return out
-}
-
 func TestSetupFreshGKE(t *testing.T) {
 	t.Parallel()
 	tl := kubetest.Install(t)
@@ -146,7 +136,7 @@ func TestSetupSecondRunSkipsWhatExists(t *testing.T) {
 	require.NoError(t, err, out.String())
 	applied = tl.Applied(t)
 	require.NotEqual(t, applied[5], applied[8])
-	require.Equal(t, strings.Count(applied[5], "config-hash"), 2, "master and workers")
+	require.Equal(t, 2, strings.Count(applied[5], "config-hash"), "master and workers")
 	require.NotContains(t, applied[8], "new-password")
 
 	st, _, err := kube.LoadState(cfg.StatePath)

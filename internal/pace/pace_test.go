@@ -183,10 +183,9 @@ func BenchmarkPacerPace(b *testing.B) {
 	iv := pace.Interval{Min: time.Second, Max: 2 * time.Second}
 	b.ReportAllocs()
 	var elapsed, sink time.Duration
-	n := 0
 	for b.Loop() {
 		elapsed += time.Millisecond
-		n = s.Due(elapsed)
+		n := s.Due(elapsed)
 		sink += s.Pace(elapsed, n) + iv.Next(0.5)
 	}
 	_ = sink

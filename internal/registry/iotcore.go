@@ -231,7 +231,7 @@ func (r *IoTCore) Add(entries []Entry) error {
 	})
 	if err != nil {
 		if _, undo := r.deleteIDs(created); undo != nil {
-			return fmt.Errorf("%w; removing the %d devices registered before that also failed: %v", err, len(created), undo)
+			return fmt.Errorf("%w; removing the %d devices registered before that also failed: %w", err, len(created), undo)
 		}
 		return err
 	}
@@ -300,16 +300,18 @@ func (r *IoTCore) deleteIDs(ids []string) (int, error) {
 }
 
 // each runs call for 0…n-1, cfg.Parallel at a time, each under the call
-// timeout; the first error stops the calls not yet started.
+// timeout; the first error stops the calls not yet started. Calls already
+// started run to their end, so the caller knows what each of them did (a
+// cancelled create may still have created the device).
 func (r *IoTCore) each(n int, call func(ctx context.Context, i int) error) error {
-	g, ctx := errgroup.WithContext(r.ctx)
+	g, failed := errgroup.WithContext(r.ctx)
 	g.SetLimit(r.cfg.Parallel)
 	for i := range n {
-		if ctx.Err() != nil {
+		if failed.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			cctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+			cctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
 			defer cancel()
 			return call(cctx, i)
 		})

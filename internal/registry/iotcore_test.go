@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"testing"
 
 	"cloud.google.com/go/iot/apiv1/iotpb"
@@ -133,6 +132,6 @@ func TestIoTCoreEndpointOptions(t *testing.T) {
 	for ep, n := range map[string]int{"": 0, "grpc://127.0.0.1:8085": 3, "iot.example.com": 1, "https://iot.example.com:8443": 1} {
 		opts, err := (&IoTCoreConfig{Endpoint: ep}).ClientOptions()
 		require.NoError(t, err, ep)
-		require.Len(t, opts, n, fmt.Sprintf("%q", ep))
+		require.Len(t, opts, n, "%q", ep)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -246,7 +245,7 @@ func TestDecodeErrors(t *testing.T) {
 			var fe *device.FleetError
 			require.ErrorAs(t, err, &fe)
 			require.Equal(t, tc.line, fe.Line)
-			require.True(t, errors.Is(err, tc.kind), "%v is %v", err, tc.kind)
+			require.ErrorIs(t, err, tc.kind)
 			require.ErrorContains(t, err, fmt.Sprintf("registry.csv line %d: ", tc.line))
 			require.ErrorContains(t, err, tc.msg)
 		})

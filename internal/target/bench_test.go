@@ -31,7 +31,7 @@ func BenchmarkEchoThroughput(b *testing.B) {
 		if tok := d.c.Connect(); !tok.WaitTimeout(waitFor) || tok.Error() != nil {
 			b.Fatalf("connect: %v", tok.Error())
 		}
-		defer d.c.Disconnect(0)
+		defer d.c.Disconnect(0) //nolint:gocritic // every device stays connected until the benchmark ends
 		if tok := d.c.Subscribe("/devices/"+d.id+"/commands", 1, func(paho.Client, paho.Message) { d.echo <- struct{}{} }); !tok.WaitTimeout(waitFor) || tok.Error() != nil {
 			b.Fatalf("subscribe: %v", tok.Error())
 		}

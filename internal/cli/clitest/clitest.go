@@ -35,14 +35,14 @@ func NewEnv(t testing.TB) *Env {
 }
 
 // Run runs ltk with args and returns its exit code.
-func (e *Env) Run(args ...string) int {
+func (e *Env) Run(args ...string) cli.ExitCode {
 	e.Args = args
 	return cli.Main(e.Env)
 }
 
 // RunContext runs ltk with args under ctx (cmd.Context() in the commands)
 // and returns its exit code.
-func (e *Env) RunContext(ctx context.Context, args ...string) int {
+func (e *Env) RunContext(ctx context.Context, args ...string) cli.ExitCode {
 	e.Args = args
 	return cli.MainContext(ctx, e.Env)
 }
