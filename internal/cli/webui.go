@@ -80,9 +80,7 @@ func (c *masterController) Workers() []web.WorkerInfo {
 func (c *masterController) Exceptions() []web.Exception {
 	excs := c.rec.exceptionList()
 	out := make([]web.Exception, len(excs))
-	for i, e := range excs {
-		out[i] = web.Exception{Count: e.Count, Message: e.Message, Traceback: e.Traceback, Nodes: e.Nodes}
-	}
+	copy(out, excs)
 	sort.Slice(out, func(i, j int) bool { return out[i].Count > out[j].Count })
 	return out
 }

@@ -57,14 +57,14 @@ func TestQuantile(t *testing.T) {
 	counts[Index(10*time.Millisecond)] = 49 // 51 to 99
 	counts[Index(time.Second)] = 1          // 100
 	_, ms := Bounds(Index(time.Millisecond))
-	_, tenMs := Bounds(Index(10 * time.Millisecond))
+	_, upper10ms := Bounds(Index(10 * time.Millisecond))
 	_, sec := Bounds(Index(time.Second))
 	msLo, _ := Bounds(Index(time.Millisecond))
 	for _, tc := range []struct {
 		q    float64
 		want time.Duration
 	}{
-		{0, msLo}, {0.001, ms}, {0.5, ms}, {0.505, tenMs}, {0.51, tenMs}, {0.99, tenMs}, {0.995, sec}, {1, sec}, {2, sec},
+		{0, msLo}, {0.001, ms}, {0.5, ms}, {0.505, upper10ms}, {0.51, upper10ms}, {0.99, upper10ms}, {0.995, sec}, {1, sec}, {2, sec},
 	} {
 		require.Equal(t, tc.want, Quantile(counts, 100, tc.q), "q=%v", tc.q)
 	}

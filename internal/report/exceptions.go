@@ -74,30 +74,7 @@ func (r *Run) writeExceptions(ctx context.Context) error {
 func (s *Store) loadExceptions(ctx context.Context, d *Data) error {
 	byMsg := map[string]*stats.Exception{}
 	for _, run := range d.Runs {
-		rows, err := s.db.QueryContext(ctx, "SELECT message, traceback, nodes, count FROM exceptions WHERE run_id = ?", run.ID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var e stats.Exception
-			var nodes string
-			if err := rows.Scan(&e.Message, &e.Traceback, &nodes, &e.Count); err != nil {
-				rows.Close()
-				return err
-			}
-			if err := json.Unmarshal([]byte(nodes), &e.Nodes); err != nil {
-				rows.Close()
-				return fmt.Errorf("run %d exception %q: nodes: %w", run.ID, e.Message, err)
-			}
-			if m, ok := byMsg[e.Message]; ok {
-				m.Count += e.Count
-				m.Nodes = append(m.Nodes, e.Nodes...)
-				continue
-			}
-			byMsg[e.Message] = &e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := s.loadRunExceptions(ctx, run.ID, byMsg); err != nil {
 			return err
 		}
 	}
@@ -106,4 +83,30 @@ func (s *Store) loadExceptions(ctx context.Context, d *Data) error {
 	}
 	sortExceptions(d.Exceptions)
 	return nil
+}
+
+// loadRunExceptions adds run id's exceptions to byMsg, merging by message.
+func (s *Store) loadRunExceptions(ctx context.Context, id int64, byMsg map[string]*stats.Exception) error {
+	rows, err := s.db.QueryContext(ctx, "SELECT message, traceback, nodes, count FROM exceptions WHERE run_id = ?", id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e stats.Exception
+		var nodes string
+		if err := rows.Scan(&e.Message, &e.Traceback, &nodes, &e.Count); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(nodes), &e.Nodes); err != nil {
+			return fmt.Errorf("run %d exception %q: nodes: %w", id, e.Message, err)
+		}
+		if m, ok := byMsg[e.Message]; ok {
+			m.Count += e.Count
+			m.Nodes = append(m.Nodes, e.Nodes...)
+			continue
+		}
+		byMsg[e.Message] = &e
+	}
+	return rows.Err()
 }

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -108,7 +109,7 @@ func (k *kindCompiler) compileExpr(n *yaml.Node, src string, base int, where str
 	if err != nil {
 		off := 0
 		msg := err.Error()
-		if fe, ok := err.(*file.Error); ok {
+		if fe := (*file.Error)(nil); errors.As(err, &fe) {
 			off, msg = byteOffset(src, fe.From), fe.Message
 		}
 		k.errInside(n, base+off, "%s: expression: %s", where, msg)

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -68,7 +67,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown nested key", "          timeout: 30s", "          timout: 30s", []string{
 			"t.yaml:18:11: kind sensor.publish.expect: unknown key \"timout\" (did you mean \"timeout\"?)",
 			"t.yaml:16:11: kind sensor: publish telemetry: expect: needs a timeout"}},
-		{"unknown top key", "name: t", "nmae: t", []string{`t.yaml:2:1: scenario: unknown key "nmae" (did you mean "name"?)`}},
+		{"unknown top key", "name: t", "nmae: t", []string{`t.yaml:2:1: scenario: unknown key "nmae" (did you mean "name"?)`}}, //nolint:misspell // the typo is the test
 		{"far from any key", "name: t", "zzzzzzzz: t", []string{`unknown key "zzzzzzzz" (valid: version, name, description, columns, kinds)`}},
 		{"template placeholder", "/devices/{{device}}/events", "/devices/{{devce}}/events", []string{
 			`t.yaml:12:27: kind sensor: publish telemetry.topic: unknown value {{devce}} (did you mean "device"?)`}},
@@ -119,7 +118,7 @@ func TestLoadErrors(t *testing.T) {
 				require.Contains(t, err.Error(), w, src)
 			}
 			var e *Error
-			require.True(t, errors.As(err, &e))
+			require.ErrorAs(t, err, &e)
 			require.Equal(t, "t.yaml", e.File)
 		})
 	}
@@ -137,7 +136,9 @@ func TestLoadCollectsErrors(t *testing.T) {
 	require.Len(t, list, 4, err.Error())
 	lines := []int{6, 9, 12, 14}
 	for i, e := range list {
-		require.Equal(t, lines[i], e.(*Error).Line, e.Error())
+		var se *Error
+		require.ErrorAs(t, e, &se)
+		require.Equal(t, lines[i], se.Line, e.Error())
 	}
 }
 

@@ -74,11 +74,11 @@ func (c *call) integer(i int, def int64) int64 {
 	return n
 }
 
-// size returns argument i as a size in bytes, from 1 to max.
-func (c *call) size(i int, max int64) int {
+// size returns argument i as a size in bytes, from 1 to limit.
+func (c *call) size(i int, limit int64) int {
 	n := c.integer(i, 1)
-	if n < 1 || n > max {
-		c.fail(i, "size %d is out of range: use 1 to %d", n, max)
+	if n < 1 || n > limit {
+		c.fail(i, "size %d is out of range: use 1 to %d", n, limit)
 		return 1
 	}
 	return int(n)

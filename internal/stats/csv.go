@@ -167,7 +167,8 @@ func (h *HistoryWriter) Write(r *HistoryRow) error {
 		return h.err
 	}
 	t := &r.Total
-	rec := append(h.rec[:0], strconv.FormatInt(r.Timestamp, 10), strconv.Itoa(r.Users), r.Type, r.Name,
+	rec := h.rec[:0]
+	rec = append(rec, strconv.FormatInt(r.Timestamp, 10), strconv.Itoa(r.Users), r.Type, r.Name,
 		strconv.FormatFloat(r.RPS, 'f', 6, 64), strconv.FormatFloat(r.FailPerSec, 'f', 6, 64))
 	for _, q := range r.Percentiles {
 		rec = append(rec, itoa(msRound(q)))
