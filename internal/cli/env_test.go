@@ -3,7 +3,6 @@ package cli_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,7 +82,7 @@ func TestRunTooManyDevices(t *testing.T) {
 	after, err := os.ReadFile(filepath.Join(e.Dir, "devicelist.csv"))
 	require.NoError(t, err)
 	require.Equal(t, before, after)
-	require.False(t, strings.Contains(e.Stderr(), "PRIVATE KEY"))
+	require.NotContains(t, e.Stderr(), "PRIVATE KEY")
 }
 
 // TestIoTCoreBackendDefaultsBroker: with the IoT-Core-API registry backend,

@@ -111,7 +111,7 @@ func (l *deviceList) replace(data []byte, register func() error) error {
 			undo = os.Remove(l.path)
 		}
 		if undo != nil {
-			return fmt.Errorf("%w; restoring %s also failed (%v): it no longer matches the registry", err, l.name, undo)
+			return fmt.Errorf("%w; restoring %s also failed (%w): it no longer matches the registry", err, l.name, undo)
 		}
 		return fmt.Errorf("%w (%s left as it was)", err, l.name)
 	}

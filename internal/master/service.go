@@ -142,7 +142,7 @@ func (m *Master) session(ctx context.Context, st serverStream, mem *member, sess
 	for {
 		select {
 		case <-ctx.Done():
-			if cause := context.Cause(ctx); cause != context.Canceled {
+			if cause := context.Cause(ctx); !errors.Is(cause, context.Canceled) {
 				return cause
 			}
 			return errors.New("connection closed")

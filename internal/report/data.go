@@ -1,10 +1,8 @@
 package report
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -244,9 +242,3 @@ func ceilSecond(t time.Time) time.Time {
 	return t
 }
 
-// sortSamples orders samples as Load does.
-func sortSamples(s []Sample) {
-	slices.SortFunc(s, func(a, b Sample) int {
-		return cmp.Or(cmp.Compare(a.Unix, b.Unix), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name), cmp.Compare(a.RunID, b.RunID))
-	})
-}
