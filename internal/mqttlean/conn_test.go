@@ -83,7 +83,7 @@ func TestHostName(t *testing.T) {
 func TestBigMessage(t *testing.T) {
 	t.Parallel()
 	big := bytes.Repeat([]byte("m"), 5*loopReadBufForTests)
-	pub := appendPublish(nil, "/devices/D1/commands", 0, 0, big)
+	pub := appendPublish(nil, "/devices/D1/commands", 0, false, 0, big)
 	for _, tr := range transports() {
 		t.Run(tr.name, func(t *testing.T) {
 			t.Parallel()
@@ -305,7 +305,7 @@ func TestSlowBroker(t *testing.T) {
 		if _, err = c.Publish("/devices/D1/events", 0, payload); err != nil {
 			break
 		}
-		want += len(appendPublish(nil, "/devices/D1/events", 0, 0, payload))
+		want += len(appendPublish(nil, "/devices/D1/events", 0, false, 0, payload))
 	}
 	require.ErrorIs(t, err, errOutputFull)
 	require.ErrorIs(t, h.waitClosed(t), errOutputFull)
@@ -334,7 +334,7 @@ func TestSlowBroker(t *testing.T) {
 		p := bytes.Repeat([]byte{byte('a' + i)}, 300<<10)
 		_, err := c2.Publish("/t", 0, p)
 		require.NoError(t, err)
-		sent.Write(appendPublish(nil, "/t", 0, 0, p))
+		sent.Write(appendPublish(nil, "/t", 0, false, 0, p))
 	}
 	close(read2)
 	c2.Close()

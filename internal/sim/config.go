@@ -103,8 +103,21 @@ type Config struct {
 	// between reconnect attempts (see pace.Backoff). Zero = 1 s and 30 s.
 	ReconnectMin, ReconnectMax time.Duration
 
-	// Behavior is what the device does while connected. Nil = Echo.
+	// Program is what the device does, shared by every device of its kind.
+	// Nil = Behavior's Program for this Config (one per device: give a
+	// fleet one shared Program instead).
+	Program *Program
+	// Behavior builds the Program when Program is nil. Nil = Echo.
 	Behavior Behavior
+	// Index, Worker and Columns are the device's Vars.Index, Vars.Worker
+	// and Vars.Columns: its index in the fleet, the worker's ordinal and
+	// its extra devicelist.csv columns.
+	Index, Worker int
+	Columns       []string
+	// Engine runs the device: its loops and timing wheel, shared with the
+	// owner's other devices. Nil = a default Engine shared by every device
+	// given none.
+	Engine *Engine
 	// Recorder receives every measured event. Nil = discard.
 	Recorder Recorder
 	// Logger receives debug lines about connects and losses. Nil = discard.
@@ -134,8 +147,8 @@ func (c *Config) setDefaults() {
 	setDefault(&c.ConnectTimeout, DefaultConnectTimeout)
 	setDefault(&c.ReconnectMin, DefaultReconnectMin)
 	setDefault(&c.ReconnectMax, DefaultReconnectMax)
-	if c.Behavior == nil {
-		c.Behavior = Echo
+	if c.Engine == nil {
+		c.Engine = defaultEngine()
 	}
 	if c.Recorder == nil {
 		c.Recorder = discard{}
