@@ -151,6 +151,7 @@ func (s *Settings) simConfigs(block []device.Device, rec sim.Recorder) ([]sim.Co
 		return nil, err
 	}
 	cfgs := make([]sim.Config, len(block))
+	var prog *sim.Program
 	for i, d := range block {
 		c := sim.Config{
 			Broker:             s.Broker,
@@ -177,6 +178,10 @@ func (s *Settings) simConfigs(block []device.Device, rec sim.Recorder) ([]sim.Co
 		case AuthPassword:
 			c.Credentials = staticPassword(s.Password)
 		}
+		if prog == nil { // one Program for the block: every device is configured alike
+			prog = behavior(&c)
+		}
+		c.Program = prog
 		cfgs[i] = c
 	}
 	return cfgs, nil
