@@ -13,9 +13,9 @@ func (l *Loops) init() {
 	l.d.p = &l.p
 }
 
-// Wait waits until every goroutine the Loops started has exited: call it
-// after the last connection closed (Handler.Closed), for instance before
-// a test checks for leaked goroutines.
+// Wait waits until every goroutine the Loops started has exited. Call it
+// once the last connection closed (Handler.Closed) and while none is
+// dialled, for instance before a test checks for leaked goroutines.
 func (l *Loops) Wait() {
 	l.d.wg.Wait()
 	l.p.wg.Wait()

@@ -23,7 +23,7 @@ func dialLean(m *machine, o *dialOptions) (link, error) {
 		Password:       o.password,
 		KeepAlive:      o.keepAlive,
 		ConnectTimeout: cfg.ConnectTimeout,
-		Loops:          m.eng.loops,
+		Loops:          m.cfg.Engine.loops,
 	}
 	if w := o.will; w != nil {
 		lo.Will = &mqttlean.Message{Topic: w.topic, Payload: w.payload, QoS: w.qos, Retain: w.retain}

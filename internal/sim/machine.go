@@ -23,10 +23,8 @@ import (
 // reactions.
 type machine struct {
 	dev  *Device
-	cfg  *Config
+	cfg  *Config // dev.cfg; its Engine runs the machine
 	prog *Program
-	eng  *Engine
-	ctx  context.Context
 	done func(error) // called once, by unlock, after complete
 
 	mu      sync.Mutex  // Guards the fields below.
@@ -90,7 +88,7 @@ const (
 
 // startMachine starts a run of d; done is called when it stopped.
 func startMachine(ctx context.Context, d *Device, done func(error)) {
-	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, eng: d.cfg.Engine, ctx: ctx, done: done}
+	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, done: done}
 	m.run.init(m.prog)
 	m.wt.fire = m.wake
 	m.mu.Lock()
@@ -168,7 +166,7 @@ func (m *machine) arm(now time.Time) {
 		}
 	}
 	m.programDeadlines(earliest)
-	w := m.eng.wheel
+	w := m.cfg.Engine.wheel
 	switch {
 	case at.IsZero():
 		if !m.armed.IsZero() {
@@ -221,7 +219,7 @@ func (m *machine) finishIfDone() {
 func (m *machine) complete() {
 	m.completed = true
 	m.dev.closedAt.Store(time.Now().UnixNano())
-	m.eng.wheel.stop(&m.wt)
+	m.cfg.Engine.wheel.stop(&m.wt)
 	m.armed = time.Time{}
 	m.unwatch()
 }

@@ -41,23 +41,27 @@ type programRun struct {
 	steps   []stepState   // OnConnect, then Periodic
 	acks    []pendingAck  // QoS 1 publishes awaiting their PUBACK
 	exps    []expectation // replies awaited, oldest first
-	missed  [lateMemory]expectation
-	nmissed int            // missed entries written, ever; the ring's next slot is nmissed % lateMemory
+	missed  *[lateMemory]expectation // made at the first miss
+	nmissed int                      // missed entries written, ever; the ring's next slot is nmissed % lateMemory
 	later   []delayedReply // reactions' replies waiting for their delay
 	state   []float64      // Vars.State
 }
 
+// A device's program keeps its times on the engine's clock: a
+// time.Duration since the wheel's epoch (wheel.clock), 8 bytes where a
+// time.Time takes 24, so that a device stays small.
+
 // stepState is the state of one publish step.
 type stepState struct {
-	next      time.Time // Periodic: intended time of the next publish
-	burstAt   time.Time // the next message of the current burst
-	seq       uint64    // the step's last sequence number
-	burstLeft int       // messages of the current burst still to send
+	next      time.Duration // Periodic: intended time of the next publish (engine clock)
+	burstAt   time.Duration // the next message of the current burst (engine clock)
+	seq       uint64        // the step's last sequence number
+	burstLeft int           // messages of the current burst still to send
 }
 
 // pendingAck is a publish awaiting its PUBACK.
 type pendingAck struct {
-	at     time.Time // its intended send time
+	at     time.Duration // its intended send time (engine clock)
 	key    uint64    // the expectation it registered, if hasKey
 	id     uint16
 	src    uint16 // the step index, or len(steps) + the reaction index
@@ -69,14 +73,14 @@ type pendingAck struct {
 // expectation is an awaited reply: to step's message keyed key, sent
 // (intended) at sentAt.
 type expectation struct {
-	sentAt time.Time
+	sentAt time.Duration // engine clock
 	key    uint64
 	step   uint16
 }
 
 // delayedReply is a reaction's reply, rendered, waiting for its time.
 type delayedReply struct {
-	at             time.Time
+	at             time.Duration // engine clock
 	topic, payload []byte
 	reaction       uint16
 }
@@ -112,7 +116,7 @@ func (m *machine) usable() bool {
 // programUp runs when a connection is up: the first time it starts the
 // periodic schedules; every time it sends the OnConnect publishes.
 func (m *machine) programUp(now time.Time) {
-	p, r, w := m.prog, &m.run, m.eng.wheel
+	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
 	if !m.started {
 		m.started = true
 		if p.Init != nil {
@@ -122,14 +126,15 @@ func (m *machine) programUp(now time.Time) {
 		}
 		for j, pub := range p.Periodic {
 			st := &r.steps[len(p.OnConnect)+j]
-			st.next = w.ceil(now) // the first publish at once, on the wheel's grid
-			if pub.Jitter && pub.Every != nil {
-				st.next = w.ceil(now.Add(time.Duration(rand.Float64() * float64(pub.Every(rand.Float64())))))
+			first := now // the first publish at once, on the wheel's grid
+			if pub.Jitter {
+				first = now.Add(time.Duration(rand.Float64() * float64(pub.Every(rand.Float64()))))
 			}
+			st.next = w.clock(w.ceil(first))
 		}
 	}
 	for i := range p.OnConnect {
-		m.publishStepAt(i, now)
+		m.publishStepAt(i, w.clock(now))
 	}
 	m.programWake(now)
 }
@@ -146,11 +151,12 @@ func (m *machine) programWake(now time.Time) {
 		}
 		return
 	}
-	p, r := m.prog, &m.run
-	ackBy := now.Add(-m.ackTimeout())
+	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
+	t := w.clock(now)
+	ackTimeout := m.ackTimeout()
 	for i := 0; i < len(r.acks); {
-		if a := r.acks[i]; !a.at.After(ackBy) {
-			m.cfg.Recorder.Failure(a.ev, now.Sub(a.at), errPublishTimeout.Error())
+		if a := r.acks[i]; t-a.at >= ackTimeout {
+			m.cfg.Recorder.Failure(a.ev, t-a.at, errPublishTimeout.Error())
 			m.abandon(a)
 			r.acks = slices.Delete(r.acks, i, i+1)
 			continue
@@ -159,7 +165,7 @@ func (m *machine) programWake(now time.Time) {
 	}
 	for i := 0; i < len(r.exps); {
 		e := r.exps[i]
-		if x := p.step(int(e.step)).Expect; !now.Before(e.sentAt.Add(x.Timeout)) {
+		if x := p.step(int(e.step)).Expect; t-e.sentAt >= x.Timeout {
 			m.miss(e, x.Miss, missMessage(x.MissMessage, msgMiss))
 			r.exps = slices.Delete(r.exps, i, i+1)
 			continue
@@ -167,7 +173,7 @@ func (m *machine) programWake(now time.Time) {
 		i++
 	}
 	for i := 0; i < len(r.later); {
-		if d := r.later[i]; !now.Before(d.at) {
+		if d := r.later[i]; t >= d.at {
 			x := p.Reactions[d.reaction]
 			m.send(uint16(len(r.steps))+d.reaction, x.Event, d.topic, d.payload, x.Reply.QoS, x.Reply.Retain, d.at, 0, false)
 			r.later = slices.Delete(r.later, i, i+1)
@@ -178,29 +184,25 @@ func (m *machine) programWake(now time.Time) {
 	for j, pub := range p.Periodic {
 		i := len(p.OnConnect) + j
 		st := &r.steps[i]
-		for st.burstLeft > 0 && !now.Before(st.burstAt) {
+		for st.burstLeft > 0 && t >= st.burstAt {
 			st.burstLeft--
 			m.publishStepAt(i, st.burstAt)
-			st.burstAt = st.burstAt.Add(pub.BurstGap)
+			st.burstAt += pub.BurstGap
 		}
-		if now.Before(st.next) {
+		if t < st.next {
 			continue
 		}
 		if !m.stepBusy(i, pub) {
 			m.publishStepAt(i, st.next)
 			if pub.Burst > 1 {
-				st.burstLeft, st.burstAt = pub.Burst-1, st.next.Add(pub.BurstGap)
+				st.burstLeft, st.burstAt = pub.Burst-1, st.next+pub.BurstGap
 			}
 		}
 		// The next interval, or now when further behind (a slow PUBACK, a
 		// reconnect), so that a stall does not cause a burst; on the
 		// wheel's grid, so that the publish is not late by a fraction of a
 		// tick.
-		next := st.next.Add(pub.Every(rand.Float64()))
-		if next.Before(now) {
-			next = now
-		}
-		st.next = m.eng.wheel.ceil(next)
+		st.next = w.clockCeil(max(st.next+pub.Every(rand.Float64()), t))
 	}
 }
 
@@ -223,16 +225,16 @@ func (m *machine) stepBusy(i int, pub *Publish) bool {
 	return false
 }
 
-// publishStepAt sends step i's next message, intended for at. Between
-// connections it is skipped and nothing is recorded.
-func (m *machine) publishStepAt(i int, at time.Time) {
+// publishStepAt sends step i's next message, intended for at (engine
+// clock). Between connections it is skipped and nothing is recorded.
+func (m *machine) publishStepAt(i int, at time.Duration) {
 	st := &m.run.steps[i]
 	st.seq++
 	if !m.usable() {
 		return
 	}
 	pub := m.prog.step(i)
-	s := m.scratch(at)
+	s := m.scratch(m.cfg.Engine.wheel.time(at))
 	s.v.Seq = st.seq
 	s.topic = pub.Topic.Append(s.topic[:0], &s.v)
 	s.payload = appendTemplate(s.payload[:0], pub.Payload, &s.v)
@@ -254,8 +256,8 @@ func (m *machine) publishStepAt(i int, at time.Time) {
 // send publishes one message intended for at and records it under ev: at
 // once at QoS 0, at its PUBACK at QoS 1. It reports whether the message
 // went out.
-func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, retain bool, at time.Time, key uint64, hasKey bool) bool {
-	rec := m.cfg.Recorder
+func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, retain bool, at time.Duration, key uint64, hasKey bool) bool {
+	rec, w := m.cfg.Recorder, m.cfg.Engine.wheel
 	if !m.usable() {
 		return false
 	}
@@ -265,11 +267,11 @@ func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, re
 	}
 	id, err := m.conn.publish(topic, payload, qos, retain)
 	if err != nil { // the connection is closing: onClosed records the loss
-		rec.Failure(ev, time.Since(at), err.Error())
+		rec.Failure(ev, w.since(at), err.Error())
 		return false
 	}
 	if qos == 0 {
-		rec.Success(ev, time.Since(at), len(payload))
+		rec.Success(ev, w.since(at), len(payload))
 		return true
 	}
 	m.run.acks = append(m.run.acks, pendingAck{at: at, key: key, id: id, src: src, ev: ev, hasKey: hasKey, size: int32(len(payload))})
@@ -297,6 +299,9 @@ func (m *machine) miss(e expectation, ev Event, msg string) {
 // remember keeps e among the recently missed expectations.
 func (m *machine) remember(e expectation) {
 	r := &m.run
+	if r.missed == nil {
+		r.missed = new([lateMemory]expectation)
+	}
 	r.missed[r.nmissed%lateMemory] = e
 	r.nmissed++
 }
@@ -333,6 +338,7 @@ func (m *machine) programMessage(topic, payload []byte, now time.Time) {
 		return
 	}
 	p, r := m.prog, &m.run
+	t := m.cfg.Engine.wheel.clock(now)
 	s := m.scratch(now)
 	s.v.Topic, s.v.Payload = topic, payload
 	matched := false
@@ -352,7 +358,7 @@ steps:
 		}
 		for j, e := range r.exps {
 			if int(e.step) == i && e.key == key {
-				m.cfg.Recorder.Success(x.Match, now.Sub(e.sentAt), len(payload))
+				m.cfg.Recorder.Success(x.Match, t-e.sentAt, len(payload))
 				r.exps = slices.Delete(r.exps, j, j+1)
 				matched = true
 				break steps
@@ -361,7 +367,7 @@ steps:
 		for j := range min(r.nmissed, lateMemory) {
 			if e := r.missed[j]; int(e.step) == i && e.key == key {
 				if x.Late != EventNone {
-					m.cfg.Recorder.Success(x.Late, now.Sub(e.sentAt), len(payload))
+					m.cfg.Recorder.Success(x.Late, t-e.sentAt, len(payload))
 				}
 				break steps
 			}
@@ -379,7 +385,7 @@ steps:
 // react runs the reactions whose filter and condition hold for the message
 // in s.v: a reply at once, or rendered now and sent after its delay.
 func (m *machine) react(s *scratch, now time.Time) {
-	r := &m.run
+	r, w := &m.run, m.cfg.Engine.wheel
 	for k, x := range m.prog.Reactions {
 		s.filter = x.Filter.Append(s.filter[:0], &s.v)
 		if !topicMatch(s.filter, s.v.Topic) || (x.When != nil && !x.When(&s.v)) {
@@ -389,7 +395,7 @@ func (m *machine) react(s *scratch, now time.Time) {
 		s.payload = appendTemplate(s.payload[:0], x.Reply.Payload, &s.v)
 		src := uint16(len(r.steps) + k)
 		if x.Delay == nil {
-			m.send(src, x.Event, s.topic, s.payload, x.Reply.QoS, x.Reply.Retain, now, 0, false)
+			m.send(src, x.Event, s.topic, s.payload, x.Reply.QoS, x.Reply.Retain, w.clock(now), 0, false)
 			continue
 		}
 		if len(r.later) >= maxDelayed {
@@ -397,7 +403,7 @@ func (m *machine) react(s *scratch, now time.Time) {
 			continue
 		}
 		r.later = append(r.later, delayedReply{
-			at: now.Add(x.Delay(rand.Float64())), reaction: uint16(k),
+			at: w.clock(now) + x.Delay(rand.Float64()), reaction: uint16(k),
 			topic: slices.Clone(s.topic), payload: slices.Clone(s.payload),
 		})
 	}
@@ -408,7 +414,7 @@ func (m *machine) programAcked(id uint16, now time.Time) {
 	r := &m.run
 	for i, a := range r.acks {
 		if a.id == id {
-			m.cfg.Recorder.Success(a.ev, now.Sub(a.at), int(a.size))
+			m.cfg.Recorder.Success(a.ev, m.cfg.Engine.wheel.clock(now)-a.at, int(a.size))
 			r.acks = slices.Delete(r.acks, i, i+1)
 			m.settleLastWait()
 			return
@@ -423,7 +429,7 @@ func (m *machine) programConnLost(planned bool, now time.Time) {
 	r := &m.run
 	for _, a := range r.acks {
 		if !planned {
-			m.cfg.Recorder.Failure(a.ev, now.Sub(a.at), errPublishLost.Error())
+			m.cfg.Recorder.Failure(a.ev, m.cfg.Engine.wheel.clock(now)-a.at, errPublishLost.Error())
 		}
 		m.abandon(a)
 	}
@@ -486,24 +492,24 @@ func (m *machine) programDeadlines(earliest func(time.Time)) {
 		}
 		return
 	}
-	p, r := m.prog, &m.run
+	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
 	for j := range p.Periodic {
 		st := &r.steps[len(p.OnConnect)+j]
-		earliest(st.next)
+		earliest(w.time(st.next))
 		if st.burstLeft > 0 {
-			earliest(st.burstAt)
+			earliest(w.time(st.burstAt))
 		}
 	}
 	if len(r.acks) > 0 {
 		t := m.ackTimeout()
 		for _, a := range r.acks {
-			earliest(a.at.Add(t))
+			earliest(w.time(a.at + t))
 		}
 	}
 	for _, e := range r.exps {
-		earliest(e.sentAt.Add(p.step(int(e.step)).Expect.Timeout))
+		earliest(w.time(e.sentAt + p.step(int(e.step)).Expect.Timeout))
 	}
 	for _, d := range r.later {
-		earliest(d.at)
+		earliest(w.time(d.at))
 	}
 }

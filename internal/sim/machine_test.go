@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ func upMachine(t testing.TB, rec Recorder) (*machine, *loopback) {
 	d, err := New(Config{Broker: "tcp://127.0.0.1:1", DeviceID: "LTK00042", QoS: 1,
 		ClientID: "projects/p/locations/l/registries/r/devices/LTK00042", Recorder: rec, Engine: NewEngine()})
 	require.NoError(t, err)
-	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, eng: d.cfg.Engine, ctx: context.Background(), done: func(error) {}}
+	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, done: func(error) {}}
 	m.run.init(m.prog)
 	m.wt.fire = func() {}
 	m.unwatch = func() bool { return true }
@@ -49,7 +48,7 @@ func upMachine(t testing.TB, rec Recorder) (*machine, *loopback) {
 	m.onConnected(l)
 	m.onSubscribed(l, l.id, 1)
 	require.Equal(t, linkUp, m.link)
-	t.Cleanup(func() { m.eng.wheel.stop(&m.wt) })
+	t.Cleanup(func() { m.cfg.Engine.wheel.stop(&m.wt) })
 	return m, l
 }
 
@@ -61,7 +60,7 @@ func TestEchoPathAllocs(t *testing.T) {
 	topic := []byte("/devices/LTK00042/commands")
 	echo := func() {
 		m.mu.Lock()
-		m.publishStepAt(len(m.prog.OnConnect), time.Now())
+		m.publishStepAt(len(m.prog.OnConnect), m.cfg.Engine.wheel.clock(time.Now()))
 		m.mu.Unlock()
 		m.onAcked(l, l.id)
 		m.onMessage(l, topic, l.last)
@@ -82,7 +81,7 @@ func BenchmarkEchoPath(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.mu.Lock()
-		m.publishStepAt(len(m.prog.OnConnect), time.Now())
+		m.publishStepAt(len(m.prog.OnConnect), m.cfg.Engine.wheel.clock(time.Now()))
 		m.mu.Unlock()
 		m.onAcked(l, l.id)
 		m.onMessage(l, topic, l.last)

@@ -75,6 +75,20 @@ func (w *wheel) at(k int64) time.Time { return w.epoch.Add(time.Duration(k) * wh
 // fire on time, give or take the Go timer's own latency.
 func (w *wheel) ceil(t time.Time) time.Time { return w.at(w.tickOf(t)) }
 
+// clock returns t on the wheel's clock: the time since its epoch.
+func (w *wheel) clock(t time.Time) time.Duration { return t.Sub(w.epoch) }
+
+// clockCeil rounds c up to the wheel's grid.
+func (w *wheel) clockCeil(c time.Duration) time.Duration {
+	return (c + wheelTick - 1) / wheelTick * wheelTick
+}
+
+// time returns the time of c on the wheel's clock.
+func (w *wheel) time(c time.Duration) time.Time { return w.epoch.Add(c) }
+
+// since returns the time elapsed since c on the wheel's clock.
+func (w *wheel) since(c time.Duration) time.Duration { return time.Since(w.epoch) - c }
+
 // reset schedules t at when (at once if when has passed), replacing any
 // earlier schedule.
 func (w *wheel) reset(t *wheelTimer, when time.Time) {
