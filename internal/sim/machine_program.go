@@ -38,13 +38,13 @@ const (
 // programRun is a device's own state of its Program for one run; the
 // Program itself is shared.
 type programRun struct {
-	steps   []stepState   // OnConnect, then Periodic
-	acks    []pendingAck  // QoS 1 publishes awaiting their PUBACK
-	exps    []expectation // replies awaited, oldest first
+	steps   []stepState              // OnConnect, then Periodic
+	acks    []pendingAck             // QoS 1 publishes awaiting their PUBACK
+	exps    []expectation            // replies awaited, oldest first
 	missed  *[lateMemory]expectation // made at the first miss
 	nmissed int                      // missed entries written, ever; the ring's next slot is nmissed % lateMemory
-	later   []delayedReply // reactions' replies waiting for their delay
-	state   []float64      // Vars.State
+	later   []delayedReply           // reactions' replies waiting for their delay
+	state   []float64                // Vars.State
 }
 
 // A device's program keeps its times on the engine's clock: a
@@ -62,7 +62,7 @@ type stepState struct {
 // pendingAck is a publish awaiting its PUBACK.
 type pendingAck struct {
 	at     time.Duration // its intended send time (engine clock)
-	key    uint64    // the expectation it registered, if hasKey
+	key    uint64        // the expectation it registered, if hasKey
 	id     uint16
 	src    uint16 // the step index, or len(steps) + the reaction index
 	ev     Event

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,10 +35,10 @@ func (c *counter) Failure(ev Event, _ time.Duration, _ string) {
 	c.fail[ev].Add(1)
 }
 
-// upMachine returns a machine of the echo program whose connection l is
-// up, without a network.
-func upMachine(t testing.TB, rec Recorder) (*machine, *loopback) {
-	d, err := New(Config{Broker: "tcp://127.0.0.1:1", DeviceID: "LTK00042", QoS: 1,
+// upMachine returns a machine of prog (nil: the echo program) whose
+// connection l is up, without a network.
+func upMachine(t testing.TB, rec Recorder, prog *Program) (*machine, *loopback) {
+	d, err := New(Config{Broker: "tcp://127.0.0.1:1", DeviceID: "LTK00042", QoS: 1, Program: prog,
 		ClientID: "projects/p/locations/l/registries/r/devices/LTK00042", Recorder: rec, Engine: NewEngine()})
 	require.NoError(t, err)
 	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, done: func(error) {}}
@@ -56,7 +58,7 @@ func upMachine(t testing.TB, rec Recorder) (*machine, *loopback) {
 // allocate nothing once the device's slices have grown.
 func TestEchoPathAllocs(t *testing.T) {
 	rec := &counter{}
-	m, l := upMachine(t, rec)
+	m, l := upMachine(t, rec, nil)
 	topic := []byte("/devices/LTK00042/commands")
 	echo := func() {
 		m.mu.Lock()
@@ -76,7 +78,7 @@ func TestEchoPathAllocs(t *testing.T) {
 // BenchmarkEchoPath is the engine's work for one echo: publish, PUBACK,
 // match.
 func BenchmarkEchoPath(b *testing.B) {
-	m, l := upMachine(b, discard{})
+	m, l := upMachine(b, discard{}, nil)
 	topic := []byte("/devices/LTK00042/commands")
 	b.ReportAllocs()
 	for b.Loop() {
@@ -86,4 +88,86 @@ func BenchmarkEchoPath(b *testing.B) {
 		m.onAcked(l, l.id)
 		m.onMessage(l, topic, l.last)
 	}
+}
+
+// TestBurstsAndTheExpectationBound drives a program of bursts through the
+// machine on a simulated clock: each interval sends its burst, BurstGap
+// apart; replies are awaited (not exclusively) up to maxExpected at once,
+// beyond which the oldest counts as missed; a reply to an evicted message
+// is Late.
+func TestBurstsAndTheExpectationBound(t *testing.T) {
+	const (
+		evSent = Event(NumEvents) + iota
+		evGot
+		evMiss
+		evLate
+	)
+	key := func(v *Vars) (uint64, bool) {
+		n, err := strconv.ParseUint(string(v.Payload), 10, 64)
+		return n, err == nil
+	}
+	prog := &Program{
+		Periodic: []*Publish{{
+			Event:   evSent,
+			Message: Message{Topic: Literal("/devices/LTK00042/events"), Payload: TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, v.Seq, 10) })},
+			Every:   func(float64) time.Duration { return time.Second },
+			Burst:   3, BurstGap: 10 * time.Millisecond,
+			Expect: &Expect{Filter: Literal("/devices/LTK00042/commands"), SentKey: key, RecvKey: key,
+				Timeout: time.Hour, Match: evGot, Miss: evMiss, Late: evLate, LastMiss: EventNone},
+		}},
+	}
+	rec := &eventLog{}
+	m, l := upMachine(t, rec, prog)
+	w := m.cfg.Engine.wheel
+	start := w.time(m.run.steps[0].next)
+	m.mu.Lock()
+	for k := range 22 { // 66 messages: two more than a device awaits
+		at := start.Add(time.Duration(k) * time.Second)
+		for _, d := range []time.Duration{0, 10 * time.Millisecond, 20 * time.Millisecond} {
+			m.programWake(at.Add(d))
+		}
+	}
+	m.mu.Unlock()
+	require.Equal(t, 66, rec.count(evSent), "22 bursts of 3")
+	require.Len(t, m.run.exps, maxExpected)
+	require.Equal(t, []string{msgEvicted, msgEvicted}, rec.msgs(evMiss), "the two oldest were evicted")
+
+	topic := []byte("/devices/LTK00042/commands")
+	m.onMessage(l, topic, []byte("66"))
+	m.onMessage(l, topic, []byte("1"))
+	require.Equal(t, 1, rec.count(evGot))
+	require.Equal(t, 1, rec.count(evLate), "the reply to an evicted message is late")
+	require.Len(t, m.run.exps, maxExpected-1)
+}
+
+// eventLog keeps every event's kind and message.
+type eventLog struct {
+	mu     sync.Mutex // Guards the fields below.
+	events []Event
+	msg    []string
+}
+
+func (e *eventLog) Success(ev Event, _ time.Duration, _ int) { e.add(ev, "") }
+func (e *eventLog) Failure(ev Event, _ time.Duration, msg string) {
+	e.add(ev, msg)
+}
+
+func (e *eventLog) add(ev Event, msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.events, e.msg = append(e.events, ev), append(e.msg, msg)
+}
+
+func (e *eventLog) count(ev Event) int { return len(e.msgs(ev)) }
+
+func (e *eventLog) msgs(ev Event) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for i, got := range e.events {
+		if got == ev {
+			out = append(out, e.msg[i])
+		}
+	}
+	return out
 }
