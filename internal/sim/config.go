@@ -15,8 +15,8 @@ import (
 // MQTT client engines a device can run on (Config.Client).
 const (
 	// ClientLean is ltk's own lean connection (package mqttlean): no
-	// goroutine per device for the built-in behaviours, a few hundred bytes
-	// of state, sockets served by shared event loops. The default.
+	// goroutine per device, a few hundred bytes of state, sockets served by
+	// the Engine's event loops. The default.
 	ClientLean = "lean"
 	// ClientPaho is the Eclipse Paho Go client, a few goroutines and buffers
 	// per connection: the reference to compare the lean client with.
@@ -85,10 +85,11 @@ type Config struct {
 	WaitMin, WaitMax time.Duration
 	// EchoTimeout is how long the echo behaviour waits for an echo before it
 	// records "echo timeout" and moves on, and how long any publish waits for
-	// the broker's acknowledgement. Zero = 120 s.
+	// the broker's acknowledgement (unless Program.AckTimeout says
+	// otherwise). Zero = 120 s.
 	EchoTimeout time.Duration
-	// LastMessageTimeout is how long a stopping device waits for the echo
-	// still in flight. Zero = 10 s.
+	// LastMessageTimeout is how long a stopping device waits for the
+	// replies and acknowledgements still in flight. Zero = 10 s.
 	LastMessageTimeout time.Duration
 	// PayloadSize pads each payload with spaces to this many bytes; 0 (or a
 	// size below the natural one) sends the natural size, about 90 bytes.
