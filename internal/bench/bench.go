@@ -48,7 +48,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	fmt.Fprintf(cfg.Progress, "target: MQTT on %s (process %d, auth %s)\n", tp.addr, tp.pid(), authOf(registryFile))
 
 	rec := newRecorder()
-	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, devs, "tcp://"+tp.addr, rec)})
+	eng := sim.NewEngine() // the benchmark's loops and timing wheel, shared by its devices
+	defer eng.Wait()
+	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, devs, "tcp://"+tp.addr, rec, eng), Engine: eng})
 	if err != nil {
 		return nil, err
 	}

@@ -54,8 +54,8 @@ func makeKeys(ctx context.Context, cfg *Config, dir string) ([]device.Device, st
 }
 
 // simConfigs returns one echo device per entry of devs against broker, all
-// recording into rec.
-func simConfigs(cfg *Config, devs []device.Device, broker string, rec sim.Recorder) []sim.Config {
+// recording into rec and run by eng.
+func simConfigs(cfg *Config, devs []device.Device, broker string, rec sim.Recorder, eng *sim.Engine) []sim.Config {
 	cfgs := make([]sim.Config, len(devs))
 	spread := cfg.sources() > 1
 	src := firstSource
@@ -73,6 +73,11 @@ func simConfigs(cfg *Config, devs []device.Device, broker string, rec sim.Record
 		}
 		if d.Key != nil {
 			c.Credentials = device.NewJWTSource(d, benchProject, 0)
+		}
+		if i == 0 { // one Program and one Engine for the fleet
+			c.Program, c.Engine = sim.EchoProgram(&c), eng
+		} else {
+			c.Program, c.Engine = cfgs[0].Program, eng
 		}
 		if spread {
 			if i > 0 && i%cfg.PerSource == 0 {

@@ -37,9 +37,36 @@ type Options struct {
 	// ConnectTimeout bounds the dial and the CONNACK wait together. Zero =
 	// DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+	// Will, when set, is the connection's will message: the broker
+	// publishes it when the connection ends without a DISCONNECT.
+	Will *Message
+	// Loops serve the connection; nil = a set shared by every connection
+	// that names none, made on first use.
+	Loops *Loops
 
 	forceStream   bool   // tests: use the stream transport for plain TCP too
 	beforeConnect func() // tests: runs where a raw dial is about to open its socket
+}
+
+// Message is an outgoing message: a will, or what PublishMessage sends.
+type Message struct {
+	Topic, Payload []byte
+	QoS            byte // 0 or 1
+	Retain         bool
+}
+
+// ErrQoS2 is returned for QoS 2, which the lean client does not speak yet.
+var ErrQoS2 = errors.New("QoS 2 is not supported by the lean MQTT client: use QoS 0 or 1")
+
+// checkQoS refuses a QoS other than 0 and 1.
+func checkQoS(qos byte) error {
+	switch {
+	case qos == 2:
+		return ErrQoS2
+	case qos > 2:
+		return fmt.Errorf("QoS %d does not exist in MQTT: use 0 or 1", qos)
+	}
+	return nil
 }
 
 // Handler receives the events of a connection. The calls for one Conn come
@@ -140,8 +167,13 @@ func Dial(o *Options, h Handler) (*Conn, error) {
 	if o.KeepAlive < 0 || o.KeepAlive > 65535*time.Second {
 		return nil, fmt.Errorf("keepalive %v is out of MQTT's range: use 0 to 65535 s", o.KeepAlive)
 	}
+	if o.Will != nil {
+		if err := checkQoS(o.Will.QoS); err != nil {
+			return nil, fmt.Errorf("will message: %w", err)
+		}
+	}
 	c := &Conn{h: h, keepAlive: o.KeepAlive.Truncate(time.Second)}
-	connect := appendConnect(nil, o.ClientID, o.Username, o.Password, uint16(c.keepAlive/time.Second))
+	connect := appendConnect(nil, o.ClientID, o.Username, o.Password, uint16(c.keepAlive/time.Second), o.Will)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.timer = time.AfterFunc(timeout, c.onTimer)
@@ -159,9 +191,13 @@ func Dial(o *Options, h Handler) (*Conn, error) {
 	return c, nil
 }
 
-// Subscribe sends a SUBSCRIBE to filter at qos and returns its packet id;
-// Handler.Subscribed reports the outcome.
+// Subscribe sends a SUBSCRIBE to filter at qos (0 or 1) and returns its
+// packet id; Handler.Subscribed reports the outcome. A connection may hold
+// any number of subscriptions, one Subscribe each.
 func (c *Conn) Subscribe(filter string, qos byte) (uint16, error) {
+	if err := checkQoS(qos); err != nil {
+		return 0, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.st != stateUp {
@@ -180,6 +216,20 @@ func (c *Conn) Subscribe(filter string, qos byte) (uint16, error) {
 // keep payload. A write error closes the connection (Handler.Closed follows)
 // and is returned.
 func (c *Conn) Publish(topic string, qos byte, payload []byte) (uint16, error) {
+	return publish(c, topic, payload, qos, false)
+}
+
+// PublishMessage sends m as Publish does, with its retain flag. It does
+// not keep m.
+func (c *Conn) PublishMessage(m *Message) (uint16, error) {
+	return publish(c, m.Topic, m.Payload, m.QoS, m.Retain)
+}
+
+// publish is Publish and PublishMessage.
+func publish[T ~string | ~[]byte](c *Conn, topic T, payload []byte, qos byte, retain bool) (uint16, error) {
+	if err := checkQoS(qos); err != nil {
+		return 0, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.st != stateUp {
@@ -190,7 +240,7 @@ func (c *Conn) Publish(topic string, qos byte, payload []byte) (uint16, error) {
 		id = c.newID()
 	}
 	bp := getBuf()
-	*bp = appendPublish((*bp)[:0], topic, qos, id, payload)
+	*bp = appendPublish((*bp)[:0], topic, qos, retain, id, payload)
 	err := c.writeLocked(*bp)
 	putBuf(bp)
 	return id, err

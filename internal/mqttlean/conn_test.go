@@ -83,7 +83,7 @@ func TestHostName(t *testing.T) {
 func TestBigMessage(t *testing.T) {
 	t.Parallel()
 	big := bytes.Repeat([]byte("m"), 5*loopReadBufForTests)
-	pub := appendPublish(nil, "/devices/D1/commands", 0, 0, big)
+	pub := appendPublish(nil, "/devices/D1/commands", 0, false, 0, big)
 	for _, tr := range transports() {
 		t.Run(tr.name, func(t *testing.T) {
 			t.Parallel()
@@ -305,7 +305,7 @@ func TestSlowBroker(t *testing.T) {
 		if _, err = c.Publish("/devices/D1/events", 0, payload); err != nil {
 			break
 		}
-		want += len(appendPublish(nil, "/devices/D1/events", 0, 0, payload))
+		want += len(appendPublish(nil, "/devices/D1/events", 0, false, 0, payload))
 	}
 	require.ErrorIs(t, err, errOutputFull)
 	require.ErrorIs(t, h.waitClosed(t), errOutputFull)
@@ -334,7 +334,7 @@ func TestSlowBroker(t *testing.T) {
 		p := bytes.Repeat([]byte{byte('a' + i)}, 300<<10)
 		_, err := c2.Publish("/t", 0, p)
 		require.NoError(t, err)
-		sent.Write(appendPublish(nil, "/t", 0, 0, p))
+		sent.Write(appendPublish(nil, "/t", 0, false, 0, p))
 	}
 	close(read2)
 	c2.Close()
@@ -375,5 +375,56 @@ func TestManyConnections(t *testing.T) {
 	}
 	for i := range n {
 		require.ErrorIs(t, hs[i].waitClosed(t), ErrClosed)
+	}
+}
+
+// TestWillAndRetainOnTheWire: the broker reads the will of Options.Will in
+// the CONNECT and the retain flag of PublishMessage, on both transports,
+// from connections on Loops of their own.
+func TestWillAndRetainOnTheWire(t *testing.T) {
+	t.Parallel()
+	for _, tr := range transports() {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			got := make(chan packets.ControlPacket, 2)
+			addr := fakeBroker(t, func(nc net.Conn) {
+				cp, err := packets.ReadPacket(nc)
+				if err != nil {
+					return
+				}
+				got <- cp
+				ack := packets.NewControlPacket(packets.Connack)
+				var b bytes.Buffer
+				if ack.Write(&b) != nil {
+					return
+				}
+				if _, err := nc.Write(b.Bytes()); err != nil {
+					return
+				}
+				if cp, err = packets.ReadPacket(nc); err == nil {
+					got <- cp
+				}
+				_, _ = io.Copy(io.Discard, nc)
+			})
+			h := newChanHandler()
+			will := &Message{Topic: []byte("/devices/D1/state"), Payload: []byte("gone"), QoS: 1, Retain: true}
+			c := dial(t, Options{Addr: addr, ClientID: "D1", Will: will, Loops: NewLoops(), forceStream: tr.stream}, h)
+			connect, ok := receive(t, got, "CONNECT").(*packets.ConnectPacket)
+			require.True(t, ok)
+			require.True(t, connect.WillFlag)
+			require.True(t, connect.WillRetain)
+			require.Equal(t, byte(1), connect.WillQos)
+			require.Equal(t, "/devices/D1/state", connect.WillTopic)
+			require.Equal(t, "gone", string(connect.WillMessage))
+
+			receive(t, h.connected, "CONNACK")
+			_, err := c.PublishMessage(&Message{Topic: []byte("/devices/D1/state"), Payload: []byte("online"), Retain: true})
+			require.NoError(t, err)
+			pub, ok := receive(t, got, "PUBLISH").(*packets.PublishPacket)
+			require.True(t, ok)
+			require.True(t, pub.Retain)
+			require.Equal(t, byte(0), pub.Qos)
+			require.Equal(t, "online", string(pub.Payload))
+		})
 	}
 }

@@ -11,18 +11,18 @@ import (
 	"syscall"
 )
 
-// dials runs the socket, bind and connect system calls of raw connections
-// off the caller's goroutine. The caller may be an epoll loop (ltk's timing
-// wheel dials from the ticker), and connect can take milliseconds in the
-// kernel when a source address's ephemeral ports run short: every
-// connection of the loop would wait for it.
-var dials = &dialer{}
-
-// dialer is a small pool of goroutines that finish pending dials. A worker
-// starts when a dial is queued and fewer than the bound run, and exits when
-// the queue is empty, so an idle process runs none.
+// dialer is a small pool of goroutines that finish pending dials: it runs
+// the socket, bind and connect system calls of raw connections off the
+// caller's goroutine. The caller may be an epoll loop (ltk's timing wheel
+// dials from the ticker), and connect can take milliseconds in the kernel
+// when a source address's ephemeral ports run short: every connection of
+// the loop would wait for it. A worker starts when a dial is queued and
+// fewer than the bound run, and exits when the queue is empty, so idle
+// Loops run none.
 type dialer struct {
-	mu      sync.Mutex // Guards the fields below.
+	p       *poller        // where dialed sockets go
+	wg      sync.WaitGroup // the workers
+	mu      sync.Mutex     // Guards the fields below.
 	queue   []*pendingDial
 	workers int
 }
@@ -47,7 +47,7 @@ func (p *dialer) start(d *pendingDial) {
 	p.queue = append(p.queue, d)
 	if p.workers < dialWorkers() {
 		p.workers++
-		go p.work()
+		p.wg.Go(p.work)
 	}
 }
 
@@ -65,7 +65,7 @@ func (p *dialer) work() {
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
 		p.mu.Unlock()
-		d.run()
+		d.run(p.p)
 	}
 }
 
@@ -73,7 +73,7 @@ func (p *dialer) work() {
 // with CONNECT waiting as output until the connect completes. A failure,
 // or a Close or timeout that came first, ends the connection through
 // Conn.finish and Handler.Closed.
-func (d *pendingDial) run() {
+func (d *pendingDial) run(p *poller) {
 	r, c := d.r, d.r.c
 	if d.beforeConnect != nil {
 		d.beforeConnect()
@@ -98,7 +98,7 @@ func (d *pendingDial) run() {
 		return
 	}
 	r.fd = fd
-	err = pollers.add(r)
+	err = p.add(r)
 	if err != nil {
 		r.fd = -1
 		_ = syscall.Close(fd)

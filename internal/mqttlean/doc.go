@@ -13,15 +13,17 @@
 // connections (and every connection on other systems) use a net.Conn and a
 // reader goroutine each instead. Timers are the Go runtime's: one per
 // connection, for the connect timeout and then the keepalive. A loop can
-// also run a process-wide ticker (SetTicker, ArmTick) from a timer in its
-// epoll set, so that timed work on many connections (ltk's timing wheel)
-// runs on the loop's goroutine rather than waking one of its own.
+// also run its Loops' ticker (Loops.SetTicker, Loops.ArmTick) from a timer
+// in its epoll set, so that timed work on many connections (ltk's timing
+// wheel) runs on the loop's goroutine rather than waking one of its own.
 //
 // The API is asynchronous: Dial returns at once and the Handler hears
 // Connected, Message, Acked, Subscribed and, last and exactly once, Closed.
 //
-// The loops start with their first connection and stop after their last,
-// so a process (or a test) that closed every connection runs none. They
-// are shared by the whole process, so connections do not belong in
-// testing/synctest bubbles, which real sockets do not suit anyway.
+// The loops belong to a Loops value that whoever runs connections makes
+// (NewLoops) and names in Options.Loops; connections that name none share a
+// default set. Loops start with their first connection and stop after their
+// last, so Loops whose connections all closed run nothing (Loops.Wait waits
+// for that). Connections do not belong in testing/synctest bubbles, which
+// real sockets do not suit anyway.
 package mqttlean

@@ -25,11 +25,6 @@ const (
 	interestOut = interestIn | syscall.EPOLLOUT
 )
 
-// pollers spreads raw connections over the epoll loops. A loop starts with
-// its first connection and stops after its last, so an idle process runs
-// none.
-var pollers = &poller{}
-
 // loopCount is the number of epoll loops for procs processors: one per two
 // (rounded up), at most 8. One loop per processor cost more CPU per echo
 // on two processors: two loop goroutines woken by Go's poller, each waking
@@ -39,8 +34,13 @@ func loopCount(procs int) int {
 	return min(max((procs+1)/2, 1), 8)
 }
 
-// poller owns the loops.
+// poller spreads raw connections over the epoll loops of one Loops. A loop
+// starts with its first connection and stops after its last, so idle Loops
+// run none.
 type poller struct {
+	ticker *atomic.Pointer[func()] // the Loops' ticker (SetTicker)
+	wg     sync.WaitGroup          // the loops' goroutines
+
 	mu    sync.Mutex // Guards the fields below and every loop's n.
 	loops []*loop    // nil where no loop runs; made on first use, after GOMAXPROCS is set
 	next  int        // round-robin position
@@ -169,7 +169,7 @@ func startLoop(p *poller, i int) (*loop, error) {
 	}
 	lp.events = make([]syscall.EpollEvent, loopEvents)
 	lp.buf = make([]byte, loopReadBuf)
-	go lp.run(rc)
+	p.wg.Go(func() { lp.run(rc) })
 	return lp, nil
 }
 
@@ -197,7 +197,7 @@ func (lp *loop) run(rc syscall.RawConn) {
 	defer func() {
 		lp.closeFDs()
 		if lp.tickArmed.Load() {
-			if f := tickFunc.Load(); f != nil {
+			if f := lp.p.ticker.Load(); f != nil {
 				(*f)() // the ticker arms another loop or its own timer
 			}
 		}

@@ -49,17 +49,25 @@ func appendLength(dst []byte, n int) []byte {
 }
 
 // appendString appends a length-prefixed UTF-8 string.
-func appendString(dst []byte, s string) []byte {
+func appendString[T ~string | ~[]byte](dst []byte, s T) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(s)))
 	return append(dst, s...)
 }
 
 // appendConnect appends an MQTT 3.1.1 CONNECT with a clean session. The
 // user name flag is set when username or password is non-empty (3.1.1 allows
-// no password without a user name); the password flag when password is.
-func appendConnect(dst []byte, clientID, username, password string, keepAlive uint16) []byte {
+// no password without a user name); the password flag when password is; the
+// will flags when will is not nil.
+func appendConnect(dst []byte, clientID, username, password string, keepAlive uint16, will *Message) []byte {
 	flags := byte(0x02) // clean session
 	n := 10 + 2 + len(clientID)
+	if will != nil {
+		flags |= 0x04 | will.QoS<<3
+		if will.Retain {
+			flags |= 0x20
+		}
+		n += 2 + len(will.Topic) + 2 + len(will.Payload)
+	}
 	if username != "" || password != "" {
 		flags |= 0x80
 		n += 2 + len(username)
@@ -73,6 +81,10 @@ func appendConnect(dst []byte, clientID, username, password string, keepAlive ui
 	dst = append(dst, 0, 4, 'M', 'Q', 'T', 'T', 4, flags)
 	dst = binary.BigEndian.AppendUint16(dst, keepAlive)
 	dst = appendString(dst, clientID)
+	if will != nil {
+		dst = appendString(dst, will.Topic)
+		dst = appendString(dst, will.Payload)
+	}
 	if flags&0x80 != 0 {
 		dst = appendString(dst, username)
 	}
@@ -92,12 +104,16 @@ func appendSubscribe(dst []byte, id uint16, filter string, qos byte) []byte {
 }
 
 // appendPublish appends a PUBLISH; id is written only for QoS > 0.
-func appendPublish(dst []byte, topic string, qos byte, id uint16, payload []byte) []byte {
+func appendPublish[T ~string | ~[]byte](dst []byte, topic T, qos byte, retain bool, id uint16, payload []byte) []byte {
 	n := 2 + len(topic) + len(payload)
 	if qos > 0 {
 		n += 2
 	}
-	dst = append(dst, typePublish<<4|qos<<1)
+	header := byte(typePublish<<4 | qos<<1)
+	if retain {
+		header |= 0x01
+	}
+	dst = append(dst, header)
 	dst = appendLength(dst, n)
 	dst = appendString(dst, topic)
 	if qos > 0 {

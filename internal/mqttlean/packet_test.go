@@ -32,7 +32,7 @@ func TestEncodeConnectReadByPaho(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cp := readPaho(t, appendConnect(nil, "projects/p/locations/l/registries/r/devices/D1", tc.user, tc.pass, 60))
+			cp := readPaho(t, appendConnect(nil, "projects/p/locations/l/registries/r/devices/D1", tc.user, tc.pass, 60, nil))
 			c, ok := cp.(*packets.ConnectPacket)
 			require.True(t, ok, "%T", cp)
 			require.Equal(t, "MQTT", c.ProtocolName)
@@ -60,7 +60,7 @@ func TestEncodeSubscribePublishReadByPaho(t *testing.T) {
 
 	big := bytes.Repeat([]byte("x"), 300) // a two-byte remaining length
 	for _, qos := range []byte{0, 1} {
-		pub, ok := readPaho(t, appendPublish(nil, "/devices/D1/events", qos, 513, big)).(*packets.PublishPacket)
+		pub, ok := readPaho(t, appendPublish(nil, "/devices/D1/events", qos, false, 513, big)).(*packets.PublishPacket)
 		require.True(t, ok)
 		require.Equal(t, qos, pub.Qos)
 		require.Equal(t, "/devices/D1/events", pub.TopicName)
@@ -124,7 +124,7 @@ func TestDecodePahoPackets(t *testing.T) {
 
 func TestSplitIncompleteAndMalformed(t *testing.T) {
 	t.Parallel()
-	b := appendPublish(nil, "/t", 1, 1, bytes.Repeat([]byte("z"), 200))
+	b := appendPublish(nil, "/t", 1, false, 1, bytes.Repeat([]byte("z"), 200))
 	for i := range len(b) { // every proper prefix is incomplete
 		_, _, n, err := split(b[:i])
 		require.NoError(t, err)
@@ -180,11 +180,11 @@ func TestFeedAcrossReadBoundaries(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("B", 70_000) // more than a loop's read buffer
 	stream := bytes.Join([][]byte{
-		appendPublish(nil, "/a", 1, 1, []byte("one")),
+		appendPublish(nil, "/a", 1, false, 1, []byte("one")),
 		appendPuback(nil, 5),
-		appendPublish(nil, "/b", 0, 0, []byte(big)),
+		appendPublish(nil, "/b", 0, false, 0, []byte(big)),
 		{typePingresp << 4, 0},
-		appendPublish(nil, "/c", 1, 2, nil),
+		appendPublish(nil, "/c", 1, false, 2, nil),
 		appendPuback(nil, 6),
 	}, nil)
 	want := []string{"/a=one", "/b=" + big, "/c="}
@@ -213,9 +213,9 @@ func TestCodecAllocs(t *testing.T) {
 	c := &Conn{h: h, st: stateUp, tr: discardTransport{}}
 	payload := []byte("LTK00042 projects/p/locations/l/registries/r/devices/LTK00042 payload 848 at 2026-11-25T20:00:01.123456789Z")
 	buf := make([]byte, 0, 512)
-	in := bytes.Join([][]byte{appendPublish(nil, "/devices/LTK00042/commands", 1, 3, payload), appendPuback(nil, 3)}, nil)
+	in := bytes.Join([][]byte{appendPublish(nil, "/devices/LTK00042/commands", 1, false, 3, payload), appendPuback(nil, 3)}, nil)
 	allocs := testing.AllocsPerRun(100, func() {
-		buf = appendPublish(buf[:0], "/devices/LTK00042/events", 1, 3, payload)
+		buf = appendPublish(buf[:0], "/devices/LTK00042/events", 1, false, 3, payload)
 		buf = appendPuback(buf, 3)
 		h.msgs, h.acks = h.msgs[:0], h.acks[:0]
 		c.h = nopHandler{}
@@ -239,12 +239,44 @@ func BenchmarkEncodeDecodeRoundTrip(b *testing.B) {
 	c := &Conn{h: nopHandler{}, st: stateUp, tr: discardTransport{}}
 	payload := bytes.Repeat([]byte("x"), 100)
 	buf := make([]byte, 0, 512)
-	in := bytes.Join([][]byte{appendPublish(nil, "/devices/LTK00042/commands", 1, 3, payload), appendPuback(nil, 3)}, nil)
+	in := bytes.Join([][]byte{appendPublish(nil, "/devices/LTK00042/commands", 1, false, 3, payload), appendPuback(nil, 3)}, nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = appendPublish(buf[:0], "/devices/LTK00042/events", 1, 3, payload)
+		buf = appendPublish(buf[:0], "/devices/LTK00042/events", 1, false, 3, payload)
 		if err := c.feed(in); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestEncodeWillAndRetainReadByPaho(t *testing.T) {
+	t.Parallel()
+	will := &Message{Topic: []byte("/devices/D1/state"), Payload: []byte("offline"), QoS: 1, Retain: true}
+	c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, will)).(*packets.ConnectPacket)
+	require.True(t, ok)
+	require.True(t, c.WillFlag)
+	require.True(t, c.WillRetain)
+	require.Equal(t, byte(1), c.WillQos)
+	require.Equal(t, "/devices/D1/state", c.WillTopic)
+	require.Equal(t, "offline", string(c.WillMessage))
+	require.Equal(t, "unused", c.Username)
+	require.Equal(t, byte(packets.Accepted), c.Validate())
+
+	pub, ok := readPaho(t, appendPublish(nil, []byte("/devices/D1/state"), 0, true, 0, []byte("on"))).(*packets.PublishPacket)
+	require.True(t, ok)
+	require.True(t, pub.Retain)
+	require.Equal(t, "/devices/D1/state", pub.TopicName)
+}
+
+func TestQoS2Refused(t *testing.T) {
+	t.Parallel()
+	_, err := Dial(&Options{Addr: "127.0.0.1:1", ClientID: "D1", Will: &Message{Topic: []byte("/w"), QoS: 2}}, newChanHandler())
+	require.ErrorIs(t, err, ErrQoS2)
+	var c Conn // not connected: the QoS is checked first
+	_, err = c.Publish("/t", 2, nil)
+	require.ErrorIs(t, err, ErrQoS2)
+	_, err = c.Subscribe("/t", 2)
+	require.ErrorIs(t, err, ErrQoS2)
+	_, err = c.PublishMessage(&Message{Topic: []byte("/t"), QoS: 3})
+	require.EqualError(t, err, "QoS 3 does not exist in MQTT: use 0 or 1")
 }

@@ -46,7 +46,7 @@ func dialRaw(c *Conn, o *Options, connect []byte) error {
 	}
 	r := &raw{c: c, addr: o.Addr, fd: -1, out: connect, pollOut: true}
 	c.tr = r
-	dials.start(&pendingDial{r: r, family: family, sa: sa, local: o.LocalAddr, beforeConnect: o.beforeConnect})
+	o.loops().d.start(&pendingDial{r: r, family: family, sa: sa, local: o.LocalAddr, beforeConnect: o.beforeConnect})
 	return nil
 }
 

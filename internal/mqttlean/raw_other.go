@@ -16,8 +16,13 @@ func dialRaw(*Conn, *Options, []byte) error {
 	return errors.New("mqttlean: the epoll transport exists on Linux only")
 }
 
-// SetTicker does nothing where the epoll loops do not exist.
-func SetTicker(func()) {}
+// loopsState is empty where the epoll loops do not exist.
+type loopsState struct{}
+
+func (l *Loops) init() {}
 
 // ArmTick reports false: no loop runs here.
-func ArmTick(time.Time) bool { return false }
+func (l *Loops) ArmTick(time.Time) bool { return false }
+
+// Wait returns at once: there are no loops here.
+func (l *Loops) Wait() {}

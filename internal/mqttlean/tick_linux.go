@@ -3,27 +3,17 @@
 package mqttlean
 
 import (
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
-// tickFunc is the work an epoll loop runs when its timer fires; see SetTicker.
-var tickFunc atomic.Pointer[func()]
-
-// SetTicker makes f the function the epoll loops run when a time set with
-// ArmTick comes, on the loop's goroutine, so that timed work (ltk's timing
-// wheel) needs no goroutine and no wake-up of its own while connections
-// are open. f must arm its next time itself.
-func SetTicker(f func()) { tickFunc.Store(&f) }
-
-// ArmTick sets the time at which a running epoll loop calls the ticker, and
-// reports false when no loop runs (the caller then keeps its own timer).
-// A loop that retires with a time armed calls the ticker once as it goes,
-// so that the ticker can arm elsewhere.
-func ArmTick(at time.Time) bool {
-	p := pollers
+// ArmTick sets the time at which a running epoll loop of l calls the
+// ticker, and reports false when none runs (the caller then keeps its own
+// timer). A loop that retires with a time armed calls the ticker once as it
+// goes, so that the ticker can arm elsewhere.
+func (l *Loops) ArmTick(at time.Time) bool {
+	p := &l.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, lp := range p.loops {
@@ -53,7 +43,7 @@ func (lp *loop) tick() {
 	var b [8]byte
 	_, _ = readFD(lp.tfd, b[:])
 	lp.tickArmed.Store(false)
-	if f := tickFunc.Load(); f != nil {
+	if f := lp.p.ticker.Load(); f != nil {
 		(*f)()
 	}
 }

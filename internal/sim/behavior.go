@@ -1,55 +1,29 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ltk-dev/ltk/internal/pace"
 )
 
-// Behavior is what a device does while it runs: publish, react to commands,
-// record what it measured. The engine owns the connection, reconnects,
-// credentials and the graceful stop, so a behaviour only talks to its Session.
-//
-// Run is called once per Device.Run, after the first successful connect and
-// subscribe, and runs until ctx ends. It may then finish gracefully (the echo
-// behaviour waits up to Config.LastMessageTimeout for the echo in flight)
-// while the connection stays up, and must return promptly after that. The
-// connection may drop and come back while Run runs: Session.Publish returns
-// ErrNotConnected meanwhile. An error other than ctx's stops the device and is
-// returned by Device.Run.
-type Behavior interface {
-	Run(ctx context.Context, s *Session) error
-}
+// A Behavior builds the Program of a built-in behaviour for devices
+// configured like cfg: its QoS, waits, timeouts and payload size (defaults
+// applied). Devices configured alike share one Program: build it once per
+// fleet and give it to every device in Config.Program.
+type Behavior func(cfg *Config) *Program
 
-// BehaviorFunc adapts a function to Behavior.
-type BehaviorFunc func(ctx context.Context, s *Session) error
-
-// Run calls f.
-func (f BehaviorFunc) Run(ctx context.Context, s *Session) error { return f(ctx, s) }
-
-// The built-in behaviours. On the lean client they run as state machines
-// driven by the device's events, without a goroutine of their own; any other
-// Behavior runs in a goroutine on either client.
+// The built-in behaviours.
 var (
-	// Echo is the tutorial's behaviour, the default: see echo.go.
-	Echo Behavior = echoBehavior{}
-	// Telemetry publishes every wait interval and expects no reply.
-	Telemetry Behavior = telemetryBehavior{}
+	// Echo is the tutorial's behaviour, the default: see EchoProgram.
+	Echo Behavior = EchoProgram
+	// Telemetry publishes every wait interval and expects no reply: see
+	// TelemetryProgram.
+	Telemetry Behavior = TelemetryProgram
 )
 
-// echoBehavior and telemetryBehavior are comparable, so that the lean
-// client can recognise them.
-type (
-	echoBehavior      struct{}
-	telemetryBehavior struct{}
-)
-
-func (echoBehavior) Run(ctx context.Context, s *Session) error      { return runEcho(ctx, s) }
-func (telemetryBehavior) Run(ctx context.Context, s *Session) error { return runTelemetry(ctx, s) }
-
-// behaviors maps the names accepted by BehaviorByName to behaviours. A new
-// behaviour is a file with its Run function and a line here.
+// behaviors maps the names accepted by BehaviorByName to behaviours.
 var behaviors = map[string]Behavior{
 	"echo":      Echo,
 	"telemetry": Telemetry,
@@ -76,3 +50,96 @@ func BehaviorByName(name string) (Behavior, error) {
 	}
 	return nil, fmt.Errorf("unknown device behaviour %q: use one of %s", name, strings.Join(BehaviorNames(), ", "))
 }
+
+// EchoProgram is the tutorial's echo behaviour for devices configured like
+// cfg:
+//
+//   - subscribe to /devices/D/commands/# ("MQTT subscribe");
+//   - every wait interval, if the last echo came back, publish the next
+//     numbered payload to /devices/D/events ("MQTT publish");
+//   - a command carrying the awaited number is "echo receive", timed from
+//     the publish's intended send time, so a late schedule shows in the RTT;
+//   - no echo within Config.EchoTimeout is an "echo timeout" failure (no
+//     response time), and the next interval publishes again;
+//   - the echo of a message that already timed out is "echo late", a
+//     success timed by its age: its timeout was already counted as the
+//     failure, so counting it again would double count;
+//   - on stop, wait up to Config.LastMessageTimeout for the echo in flight,
+//     else "last message timeout".
+//
+// Commands whose payload is not this device's are ignored.
+func EchoProgram(cfg *Config) *Program {
+	p := TelemetryProgram(cfg)
+	c := settled(cfg)
+	p.Periodic[0].Expect = &Expect{
+		Filter:          commandsFilter,
+		SentKey:         sentSeq,
+		RecvKey:         echoSeq,
+		Timeout:         c.EchoTimeout,
+		Exclusive:       true,
+		Match:           EventEchoReceive,
+		Miss:            EventEchoTimeout,
+		Late:            EventEchoLate,
+		LastMiss:        EventLastMessageTimeout,
+		MissMessage:     msgEchoTimeout,
+		LastMissMessage: msgLastEchoTimeout,
+	}
+	return p
+}
+
+// TelemetryProgram publishes the echo behaviour's payload to
+// /devices/D/events every wait interval and expects no reply, so it records
+// "MQTT publish" only. It subscribes to the command topic as the echo
+// behaviour does, and ignores the commands.
+func TelemetryProgram(cfg *Config) *Program {
+	c := settled(cfg)
+	return &Program{
+		Subscribe: []Subscription{{Filter: commandsFilter, QoS: c.QoS}},
+		Periodic: []*Publish{{
+			Event:   EventPublish,
+			Message: Message{Topic: eventsTopic, Payload: echoPayload(c.PayloadSize), QoS: c.QoS},
+			Every:   pace.Interval{Min: c.WaitMin, Max: c.WaitMax}.Next,
+		}},
+		AckTimeout: c.EchoTimeout,
+	}
+}
+
+// settled returns cfg with its defaults applied.
+func settled(cfg *Config) Config {
+	c := *cfg
+	c.setDefaults()
+	return c
+}
+
+// The echo behaviour's topics, for any device.
+var (
+	commandsFilter = TemplateFunc(func(dst []byte, v *Vars) []byte {
+		dst = append(dst, "/devices/"...)
+		dst = append(dst, v.DeviceID...)
+		return append(dst, "/commands/#"...)
+	})
+	eventsTopic = TemplateFunc(func(dst []byte, v *Vars) []byte {
+		dst = append(dst, "/devices/"...)
+		dst = append(dst, v.DeviceID...)
+		return append(dst, "/events"...)
+	})
+)
+
+// echoPayload renders the tutorial's payload padded to size (see payload).
+type echoPayload int
+
+// Append appends the payload numbered v.Seq, intended for v.Now.
+func (size echoPayload) Append(dst []byte, v *Vars) []byte {
+	return payload{deviceID: v.DeviceID, clientID: v.ClientID, size: int(size)}.appendTo(dst, v.Seq, v.Now)
+}
+
+// sentSeq is the key of a sent echo payload: its sequence number.
+func sentSeq(v *Vars) (uint64, bool) { return v.Seq, true }
+
+// echoSeq is the key of a received echo: the sequence number in its
+// payload, if the payload is this device's.
+func echoSeq(v *Vars) (uint64, bool) {
+	return payload{deviceID: v.DeviceID, clientID: v.ClientID}.seq(v.Payload)
+}
+
+var _ Template = echoPayload(0)

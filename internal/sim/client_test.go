@@ -2,12 +2,11 @@ package sim_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
-	"errors"
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -50,69 +49,101 @@ func TestEchoOverTLS(t *testing.T) {
 	})
 }
 
-// TestCustomBehavior runs a Behavior that is not built in: on the lean
-// client it gets a goroutine and a blocking Publish, as on paho.
-func TestCustomBehavior(t *testing.T) {
+// Events of the test program, after the built-in ones.
+const (
+	evState = sim.Event(sim.NumEvents) + iota
+	evPing
+	evPong
+	evPingMiss
+	evReply
+)
+
+// pingProgram is a program that is not built in: a retained state message
+// on connect, a "ping N" every 50 ms whose echo is awaited (not
+// exclusively), and a delayed reply to every echoed ping on a second
+// events topic, which the echo app echoes too and the reaction ignores.
+func pingProgram() *sim.Program {
+	dev := func(suffix string) sim.Template {
+		return sim.TemplateFunc(func(dst []byte, v *sim.Vars) []byte {
+			dst = append(dst, "/devices/"...)
+			dst = append(dst, v.DeviceID...)
+			return append(dst, suffix...)
+		})
+	}
+	pingKey := func(b []byte) (uint64, bool) {
+		n, err := strconv.ParseUint(string(bytes.TrimPrefix(b, []byte("ping "))), 10, 64)
+		return n, bytes.HasPrefix(b, []byte("ping ")) && err == nil
+	}
+	return &sim.Program{
+		Kind:      "pinger",
+		Subscribe: []sim.Subscription{{Filter: dev("/commands/#"), QoS: 1}, {Filter: dev("/config"), QoS: 0}},
+		OnConnect: []*sim.Publish{{
+			Event:   evState,
+			Message: sim.Message{Topic: dev("/state"), Payload: sim.Literal("online"), QoS: 1, Retain: true},
+		}},
+		Periodic: []*sim.Publish{{
+			Event: evPing,
+			Message: sim.Message{Topic: dev("/events"), QoS: 1, Payload: sim.TemplateFunc(func(dst []byte, v *sim.Vars) []byte {
+				return strconv.AppendUint(append(dst, "ping "...), v.Seq, 10)
+			})},
+			Every: func(float64) time.Duration { return 50 * time.Millisecond },
+			Expect: &sim.Expect{
+				Filter:   dev("/commands/#"),
+				SentKey:  func(v *sim.Vars) (uint64, bool) { return pingKey(v.Payload) },
+				RecvKey:  func(v *sim.Vars) (uint64, bool) { return pingKey(v.Payload) },
+				Timeout:  2 * time.Second,
+				Match:    evPong,
+				Miss:     evPingMiss,
+				Late:     sim.EventNone,
+				LastMiss: sim.EventNone,
+			},
+		}},
+		Reactions: []*sim.Reaction{{
+			Event:  evReply,
+			Filter: dev("/commands/#"),
+			When:   func(v *sim.Vars) bool { return bytes.HasPrefix(v.Payload, []byte("ping ")) },
+			Delay:  func(float64) time.Duration { return 10 * time.Millisecond },
+			Reply: sim.Message{Topic: dev("/events/replies"), QoS: 0, Payload: sim.TemplateFunc(func(dst []byte, v *sim.Vars) []byte {
+				return append(append(dst, "pong "...), v.Payload...)
+			})},
+		}},
+	}
+}
+
+// TestCustomProgram runs a program that is not built in, with several
+// subscriptions, an OnConnect publish, an expectation keyed its own way and
+// a delayed reaction, on both clients.
+func TestCustomProgram(t *testing.T) {
 	t.Parallel()
+	prog := pingProgram()
 	forEachClient(t, func(t *testing.T, client string) {
 		tt := targettest.Start(t)
 		r := newRecorder()
 		cfg := testConfig(client, tt.BrokerURL(), "LTK00022", r)
-		got := make(chan string, 4)
-		cfg.Behavior = sim.BehaviorFunc(func(ctx context.Context, s *sim.Session) error {
-			for i := range 3 {
-				if err := s.Publish(ctx, []byte("ping "+string(rune('a'+i))), time.Time{}); err != nil {
-					return err
-				}
-				select {
-				case cmd := <-s.Commands():
-					got <- cmd.Topic + " " + string(cmd.Payload)
-				case <-ctx.Done():
-					return nil
-				}
-			}
-			<-ctx.Done()
-			return nil
-		})
+		cfg.Program = prog
 		stop := run(t, newDevice(t, cfg))
-		timer := time.NewTimer(waitLimit)
-		defer timer.Stop()
-		for _, want := range []string{"ping a", "ping b", "ping c"} {
-			select {
-			case g := <-got:
-				require.Equal(t, "/devices/LTK00022/commands "+want, g)
-			case <-timer.C:
-				t.Fatalf("no echo of %q within %v", want, waitLimit)
-			}
-		}
+		r.waitFor(t, evPong, true, 3)
+		r.waitFor(t, evReply, true, 2)
 		require.NoError(t, stop())
-		require.Equal(t, 3, r.count(sim.EventPublish, true))
 		require.Empty(t, r.failures())
+		require.Equal(t, 1, r.count(evState, true), "one connect, one state message")
+		require.Equal(t, 1, r.count(sim.EventSubscribe, true), "one subscribe event for both filters")
+		require.Equal(t, r.count(evPing, true), r.count(evPong, true), "every ping's echo, the last one in the stop's wait")
+		require.Zero(t, r.count(sim.EventPublish, true), "the program records its own events only")
 	})
 }
 
-func TestBehaviorError(t *testing.T) {
+// TestBadProgramRefused: New names what is wrong with a program.
+func TestBadProgramRefused(t *testing.T) {
 	t.Parallel()
-	forEachClient(t, func(t *testing.T, client string) {
-		tt := targettest.Start(t)
-		r := newRecorder()
-		cfg := testConfig(client, tt.BrokerURL(), "LTK00023", r)
-		cfg.Behavior = sim.BehaviorFunc(func(context.Context, *sim.Session) error { return errors.New("scenario broke") })
-		d := newDevice(t, cfg)
-		done := make(chan error, 1)
-		require.NoError(t, d.Start(t.Context(), func(err error) { done <- err }))
-		require.ErrorIs(t, d.Start(t.Context(), func(error) { t.Error("done of a refused Start") }), sim.ErrRunning)
-		timer := time.NewTimer(waitLimit)
-		defer timer.Stop()
-		select {
-		case err := <-done:
-			require.EqualError(t, err, "device LTK00023 behaviour: scenario broke")
-		case <-timer.C:
-			t.Fatal("the device did not stop after its behaviour failed")
-		}
-		// It can run again once it stopped.
-		require.EqualError(t, d.Run(t.Context()), "device LTK00023 behaviour: scenario broke")
-	})
+	prog := pingProgram()
+	prog.Periodic[0].QoS = 2
+	prog.Periodic[0].Expect.Timeout = 0
+	cfg := testConfig(sim.ClientLean, "tcp://127.0.0.1:1883", "LTK00023", newRecorder())
+	cfg.Program = prog
+	_, err := sim.New(cfg)
+	require.EqualError(t, err, `device LTK00023: program "pinger": publish 2: QoS 2 is not supported: use 0 or 1
+program "pinger": publish 2: its expectation's timeout 0s is not positive`)
 }
 
 // fakeBroker accepts MQTT connections on 127.0.0.1:0 and answers CONNACK 0;

@@ -17,8 +17,8 @@ import (
 // MQTT client engines a device can run on (Config.Client).
 const (
 	// ClientLean is ltk's own lean connection (package mqttlean): no
-	// goroutine per device for the built-in behaviours, a few hundred bytes
-	// of state, sockets served by shared event loops. The default.
+	// goroutine per device, a few hundred bytes of state, sockets served by
+	// the Engine's event loops. The default.
 	ClientLean = "lean"
 	// ClientPaho is the Eclipse Paho Go client, a few goroutines and buffers
 	// per connection: the reference to compare the lean client with.
@@ -87,10 +87,11 @@ type Config struct {
 	WaitMin, WaitMax time.Duration
 	// EchoTimeout is how long the echo behaviour waits for an echo before it
 	// records "echo timeout" and moves on, and how long any publish waits for
-	// the broker's acknowledgement. Zero = 120 s.
+	// the broker's acknowledgement (unless Program.AckTimeout says
+	// otherwise). Zero = 120 s.
 	EchoTimeout time.Duration
-	// LastMessageTimeout is how long a stopping device waits for the echo
-	// still in flight. Zero = 10 s.
+	// LastMessageTimeout is how long a stopping device waits for the
+	// replies and acknowledgements still in flight. Zero = 10 s.
 	LastMessageTimeout time.Duration
 	// PayloadSize pads each payload with spaces to this many bytes; 0 (or a
 	// size below the natural one) sends the natural size, about 90 bytes.
@@ -105,8 +106,21 @@ type Config struct {
 	// between reconnect attempts (see pace.Backoff). Zero = 1 s and 30 s.
 	ReconnectMin, ReconnectMax time.Duration
 
-	// Behavior is what the device does while connected. Nil = Echo.
+	// Program is what the device does, shared by every device of its kind.
+	// Nil = Behavior's Program for this Config (one per device: give a
+	// fleet one shared Program instead).
+	Program *Program
+	// Behavior builds the Program when Program is nil. Nil = Echo.
 	Behavior Behavior
+	// Index, Worker and Columns are the device's Vars.Index, Vars.Worker
+	// and Vars.Columns: its index in the fleet, the worker's ordinal and
+	// its extra devicelist.csv columns.
+	Index, Worker int
+	Columns       []string
+	// Engine runs the device: its loops and timing wheel, shared with the
+	// owner's other devices. Nil = a default Engine shared by every device
+	// given none.
+	Engine *Engine
 	// Recorder receives every measured event. Nil = discard.
 	Recorder Recorder
 	// Logger receives debug lines about connects and losses. Nil = discard.
@@ -136,8 +150,8 @@ func (c *Config) setDefaults() {
 	setDefault(&c.ConnectTimeout, DefaultConnectTimeout)
 	setDefault(&c.ReconnectMin, DefaultReconnectMin)
 	setDefault(&c.ReconnectMax, DefaultReconnectMax)
-	if c.Behavior == nil {
-		c.Behavior = Echo
+	if c.Engine == nil {
+		c.Engine = defaultEngine()
 	}
 	if c.Recorder == nil {
 		c.Recorder = discard{}

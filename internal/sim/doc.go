@@ -1,22 +1,33 @@
-// Package sim simulates one MQTT device the way the ltk tutorial's Locust
-// workers did: connect (with a JWT password when the target asks for one),
-// subscribe to the device's command topic, then run a Behavior, by default
-// the echo behaviour that publishes a numbered message every wait interval and
-// measures the round trip until the back end echoes it to the command topic.
+// Package sim simulates MQTT devices the way the ltk tutorial's Locust
+// workers did, and more: a device runs a Program, the data that says how it
+// connects (with a JWT password when the target asks for one), what it
+// subscribes to, what it publishes and when, which replies it awaits and how
+// it answers messages. The tutorial's echo behaviour (EchoProgram: publish a
+// numbered message every wait interval and measure the round trip until the
+// back end echoes it to the command topic) and plain telemetry
+// (TelemetryProgram) are Programs built in Go; package scenario compiles
+// users' scenario files into Programs too.
 //
-// The engine (Device.Run) owns the connection: it connects, reconnects with
-// backoff after a lost connection, reconnects ahead of credential expiry, and
-// stops gracefully. Behaviours see only a Session and stay a few dozen lines.
-// Every measured event goes to a Recorder, which the caller supplies; sim has
-// no opinion about how events are aggregated.
+// One engine runs every Program (machine.go, machine_conn.go,
+// machine_program.go): an event-driven state machine per device run, fed by
+// its connection's events (connected, subscribed, message, acked, closed)
+// and by one timer on a timing wheel (wheel.go). It connects, reconnects
+// with backoff after a lost connection, reconnects ahead of credential
+// expiry, and stops gracefully, waiting for the replies and
+// acknowledgements in flight. Every measured event goes to a Recorder,
+// which the caller supplies; sim has no opinion about how events are
+// aggregated.
 //
-// A device runs on one of two MQTT clients (Config.Client), which record the
-// same events in the same cases. The lean client (the default) is ltk's own
-// (package mqttlean): a device and its built-in behaviour are a state machine
-// driven by its socket's events, served by shared event loops, and by one
-// timing wheel for every device's timers, so a running device holds no
-// goroutine and about 2 KB (lean.go, lean_conn.go, lean_behavior.go). The
-// paho client runs the Eclipse Paho Go client with a supervisor and a
-// behaviour goroutine per device (device.go, conn.go, session.go, echo.go),
-// the reference the lean client is measured against.
+// A device runs on one of two MQTT clients (Config.Client), which feed the
+// engine the same events, so they record the same events in the same
+// cases. The lean client (the default) is ltk's own (package mqttlean): the
+// machine is the connection's Handler, called by epoll loops shared by many
+// connections (link_lean.go). The paho client runs the Eclipse Paho Go
+// client, whose callbacks deliver the events (link_paho.go): the reference
+// the lean client is measured against. Neither holds a goroutine per device
+// for the device's behaviour.
+//
+// Loops and the wheel belong to an Engine, which whoever runs devices (a
+// swarm, a worker, ltk bench) makes and gives to its devices
+// (Config.Engine); nothing is set up when the package is imported.
 package sim

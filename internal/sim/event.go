@@ -68,9 +68,16 @@ type Recorder interface {
 	// Success records a successful event that took d, carrying size bytes
 	// (the payload size for publishes and echoes, 0 otherwise).
 	Success(ev Event, d time.Duration, size int)
-	// Failure records a failed event that took d (0 when it has no duration).
+	// Failure records a failed event that took d. d is NoDuration for a
+	// failure that is no response time, such as an awaited reply that never
+	// came (it must not count in percentiles), and 0 for one that has no
+	// duration of its own, such as a lost connection.
 	Failure(ev Event, d time.Duration, msg string)
 }
+
+// NoDuration is the d of a Failure that carries no response time: an
+// expectation's miss ("echo timeout", "last message timeout").
+const NoDuration time.Duration = -1
 
 // discard is the Recorder used when Config.Recorder is nil.
 type discard struct{}

@@ -8,26 +8,23 @@ import (
 
 // The tutorial's payload, one line of text:
 //
-//	D <ClientID> payload <seq> at <RFC3339Nano UTC time>[spaces up to PayloadSize]
+//	D <ClientID> payload <seq> at <RFC3339Nano UTC time>[spaces up to size]
 //
-// The device builds "D <ClientID> payload " once (payload.prefix) and appends
-// the rest per publish with strconv and time.AppendFormat, so building a
-// payload allocates nothing once the buffer has grown.
+// It is appended with strconv and time.AppendFormat, so building a payload
+// allocates nothing once the buffer has grown, and parsed in place.
 
-// payload holds a device's precomputed payload pieces.
+// payload holds a device's payload settings.
 type payload struct {
-	prefix []byte // "D <ClientID> payload "
-	size   int    // pad to this many bytes; 0 = natural size
+	deviceID, clientID string
+	size               int // pad to this many bytes; 0 = natural size
 }
 
 func newPayload(deviceID, clientID string, size int) payload {
-	prefix := make([]byte, 0, len(deviceID)+len(clientID)+10)
-	prefix = append(prefix, deviceID...)
-	prefix = append(prefix, ' ')
-	prefix = append(prefix, clientID...)
-	prefix = append(prefix, " payload "...)
-	return payload{prefix: prefix, size: size}
+	return payload{deviceID: deviceID, clientID: clientID, size: size}
 }
+
+// payloadWord separates the client id from the sequence number.
+const payloadWord = " payload "
 
 // atSep separates the sequence number from the send time.
 var atSep = []byte(" at ")
@@ -35,7 +32,10 @@ var atSep = []byte(" at ")
 // appendTo appends the payload numbered seq, sent at at, to dst.
 func (p payload) appendTo(dst []byte, seq uint64, at time.Time) []byte {
 	start := len(dst)
-	dst = append(dst, p.prefix...)
+	dst = append(dst, p.deviceID...)
+	dst = append(dst, ' ')
+	dst = append(dst, p.clientID...)
+	dst = append(dst, payloadWord...)
 	dst = strconv.AppendUint(dst, seq, 10)
 	dst = append(dst, atSep...)
 	dst = at.UTC().AppendFormat(dst, time.RFC3339Nano)
@@ -45,11 +45,31 @@ func (p payload) appendTo(dst []byte, seq uint64, at time.Time) []byte {
 	return dst
 }
 
+// cutPrefix returns what follows "D <ClientID> payload " in b.
+func (p payload) cutPrefix(b []byte) ([]byte, bool) {
+	rest, ok := cutString(b, p.deviceID)
+	if !ok || len(rest) == 0 || rest[0] != ' ' {
+		return nil, false
+	}
+	if rest, ok = cutString(rest[1:], p.clientID); !ok {
+		return nil, false
+	}
+	return cutString(rest, payloadWord)
+}
+
+// cutString is bytes.CutPrefix for a string prefix, without converting it.
+func cutString(b []byte, prefix string) ([]byte, bool) {
+	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
+		return nil, false
+	}
+	return b[len(prefix):], true
+}
+
 // seq returns the sequence number of a payload built by appendTo, and false
 // for anything else (another device's prefix, no digits, an overflowing
 // number, no " at " after it). It never allocates or panics.
 func (p payload) seq(b []byte) (uint64, bool) {
-	rest, ok := bytes.CutPrefix(b, p.prefix)
+	rest, ok := p.cutPrefix(b)
 	if !ok {
 		return 0, false
 	}
@@ -69,9 +89,9 @@ func (p payload) seq(b []byte) (uint64, bool) {
 }
 
 // sentAt returns the send time written in a payload built by appendTo. It
-// allocates, so it is only for rare paths such as late echoes.
+// allocates, so it is only for rare paths.
 func (p payload) sentAt(b []byte) (time.Time, bool) {
-	rest, ok := bytes.CutPrefix(b, p.prefix)
+	rest, ok := p.cutPrefix(b)
 	if !ok {
 		return time.Time{}, false
 	}

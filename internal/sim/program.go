@@ -48,6 +48,10 @@ type Program struct {
 	Periodic []*Publish
 	// Reactions answer received messages.
 	Reactions []*Reaction
+	// AckTimeout bounds the wait for a QoS 1 publish's PUBACK; a publish
+	// without one by then is a failure of its Event. Zero =
+	// Config.EchoTimeout.
+	AckTimeout time.Duration
 
 	// StateSize is how many float64 slots a device of this kind keeps in
 	// Vars.State (random walks and the like); the engine allocates them.
@@ -118,7 +122,8 @@ type Message struct {
 type Schedule func(u float64) time.Duration
 
 // Publish is a named step that publishes a message, on connect or on a
-// schedule, and may await a reply.
+// schedule, and may await a reply. A step does not publish again while its
+// previous message awaits its PUBACK (but for the messages of one burst).
 type Publish struct {
 	// Event is the stats entry the publish is recorded under (its PUBACK
 	// at QoS 1, its write at QoS 0), such as EventPublish.
@@ -166,8 +171,12 @@ type Expect struct {
 	Late Event
 	// LastMiss is recorded instead of Miss for a reply still missing when
 	// the device stopped and its last message wait ended ("last message
-	// timeout").
+	// timeout"); EventNone = Miss.
 	LastMiss Event
+	// MissMessage and LastMissMessage are the failure messages of Miss and
+	// LastMiss (constant: they are not formatted per failure); empty = a
+	// generic one.
+	MissMessage, LastMissMessage string
 }
 
 // Reaction answers received messages: when a message arrives on a topic

@@ -16,30 +16,21 @@ const (
 	wheelMask  = wheelSlots - 1
 )
 
-// leanWheel schedules the wake-ups of every lean device: one wheel, and
-// each time it fires, one goroutine wakes all the devices due by then. With
-// thousands of devices that is a few devices per wake-up instead of a
-// goroutine and a thread wake-up per device event. While lean connections
-// are open the wheel is fired by an mqttlean epoll loop (its timer is in
-// the loop's epoll set), so the devices' publishes go out from the
+// A wheel schedules the wake-ups of an Engine's devices: each time it
+// fires, one goroutine wakes all the devices due by then. With thousands of
+// devices that is a few devices per wake-up instead of a goroutine and a
+// thread wake-up per device event. While lean connections are open the
+// wheel is fired by one of the Engine's mqttlean epoll loops (its timer is
+// in the loop's epoll set), so the devices' publishes go out from the
 // goroutine that reads their sockets and a tick costs no goroutine and no
 // thread wake-up of its own; otherwise by a Go timer.
-var leanWheel = newLoopWheel()
-
-// newLoopWheel returns a wheel that mqttlean's epoll loops fire when one runs.
-func newLoopWheel() *wheel {
-	w := newWheel()
-	w.onLoop = true
-	mqttlean.SetTicker(w.run)
-	return w
-}
-
+//
 // wheel is a hashed timing wheel. A slot holds the timers due at its tick
 // (or at the same tick a turn or more later); a bitmap of non-empty slots
 // finds the next one. Its methods are safe for concurrent use.
 type wheel struct {
-	epoch  time.Time // tick 0
-	onLoop bool      // fired by an mqttlean epoll loop while one runs (mqttlean.ArmTick)
+	epoch time.Time       // tick 0
+	loops *mqttlean.Loops // fire the wheel while one of their loops runs (ArmTick); nil = the Go timer only
 
 	mu     sync.Mutex // Guards the fields below.
 	slots  [wheelSlots]*wheelTimer
@@ -59,10 +50,15 @@ type wheelTimer struct {
 	queued     bool
 }
 
-func newWheel() *wheel {
-	w := &wheel{epoch: time.Now(), armed: -1}
+// newWheel returns a wheel fired by loops' epoll loops when one runs
+// (nil: by its Go timer only).
+func newWheel(loops *mqttlean.Loops) *wheel {
+	w := &wheel{epoch: time.Now(), armed: -1, loops: loops}
 	w.timer = time.AfterFunc(time.Hour, w.run)
 	w.timer.Stop()
+	if loops != nil {
+		loops.SetTicker(w.run)
+	}
 	return w
 }
 
@@ -78,6 +74,20 @@ func (w *wheel) at(k int64) time.Time { return w.epoch.Add(time.Duration(k) * wh
 // ceil returns t rounded up to the wheel's grid: schedules built on the grid
 // fire on time, give or take the Go timer's own latency.
 func (w *wheel) ceil(t time.Time) time.Time { return w.at(w.tickOf(t)) }
+
+// clock returns t on the wheel's clock: the time since its epoch.
+func (w *wheel) clock(t time.Time) time.Duration { return t.Sub(w.epoch) }
+
+// clockCeil rounds c up to the wheel's grid.
+func (w *wheel) clockCeil(c time.Duration) time.Duration {
+	return (c + wheelTick - 1) / wheelTick * wheelTick
+}
+
+// time returns the time of c on the wheel's clock.
+func (w *wheel) time(c time.Duration) time.Time { return w.epoch.Add(c) }
+
+// since returns the time elapsed since c on the wheel's clock.
+func (w *wheel) since(c time.Duration) time.Duration { return time.Since(w.epoch) - c }
 
 // reset schedules t at when (at once if when has passed), replacing any
 // earlier schedule.
@@ -139,7 +149,7 @@ func (w *wheel) unlink(t *wheelTimer) {
 // arm sets the epoll loop's timer or the Go timer for tick k; w.mu held.
 func (w *wheel) arm(k int64) {
 	w.armed = k
-	if w.onLoop && mqttlean.ArmTick(w.at(k)) {
+	if w.loops != nil && w.loops.ArmTick(w.at(k)) {
 		w.timer.Stop()
 		return
 	}

@@ -26,7 +26,7 @@ func (f *firing) timer(i int) *wheelTimer {
 
 func TestWheelFiresOnTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWheel()
+		w := newWheel(nil)
 		f := &firing{at: map[int][]time.Time{}}
 		start := time.Now()
 		rnd := rand.New(rand.NewPCG(1, 2))
@@ -53,7 +53,7 @@ func TestWheelFiresOnTime(t *testing.T) {
 
 func TestWheelResetAndStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWheel()
+		w := newWheel(nil)
 		f := &firing{at: map[int][]time.Time{}}
 		start := time.Now()
 		a, b, c := f.timer(0), f.timer(1), f.timer(2)
@@ -74,7 +74,7 @@ func TestWheelResetAndStop(t *testing.T) {
 
 func TestWheelPeriodicFromFire(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWheel()
+		w := newWheel(nil)
 		var (
 			n  int
 			wt wheelTimer
@@ -95,7 +95,7 @@ func TestWheelPeriodicFromFire(t *testing.T) {
 }
 
 func BenchmarkWheelReset(b *testing.B) {
-	w := newWheel()
+	w := newWheel(nil)
 	ts := make([]wheelTimer, 1024)
 	for i := range ts {
 		ts[i].fire = func() {}

@@ -21,6 +21,9 @@ func (s *Swarm) Run(ctx context.Context) error {
 	s.ran = true
 	s.mu.Unlock()
 
+	if s.engine != nil {
+		defer s.engine.Wait() // after the devices stopped: the loops' goroutines exit
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	timer := time.NewTimer(0)

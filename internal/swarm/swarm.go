@@ -19,6 +19,10 @@ var ErrRan = errors.New("swarm already ran: make a new Swarm for another run")
 type Config struct {
 	// Devices are the devices the swarm may run; Scale(n, …) runs the first n.
 	Devices []sim.Config
+	// Engine runs the devices whose sim.Config names none: their lean
+	// connections' event loops and their timers. Nil = an Engine of the
+	// Swarm's own, which Run waits for before it returns.
+	Engine *sim.Engine
 	// Logger receives device errors and scale changes. Nil = discard.
 	Logger *slog.Logger
 	// OnSpawn, if set, is called from Run's goroutine with the number of
@@ -31,6 +35,7 @@ type Config struct {
 // Its methods are safe for concurrent use.
 type Swarm struct {
 	devices []*sim.Device
+	engine  *sim.Engine // the Swarm's own, when Config named none; nil otherwise
 	log     *slog.Logger
 	onSpawn func(int)
 	wake    chan struct{} // Scale → Run, capacity 1
@@ -69,9 +74,17 @@ func New(cfg Config) (*Swarm, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	close(s.spawned) // nothing to spawn yet
+	eng := cfg.Engine
+	if eng == nil {
+		eng = sim.NewEngine()
+		s.engine = eng
+	}
 	var errs []error
 	seen := make(map[string]int, len(cfg.Devices))
 	for i, dc := range cfg.Devices {
+		if dc.Engine == nil {
+			dc.Engine = eng
+		}
 		d, err := sim.New(dc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("device %d: %w", i, err))

@@ -37,6 +37,7 @@ func deviceConfigs(s *runset.Settings, block []device.Device, rec sim.Recorder) 
 		return nil, err
 	}
 	cfgs := make([]sim.Config, len(block))
+	var prog *sim.Program
 	for i, d := range block {
 		c := sim.Config{
 			Broker:             s.Broker,
@@ -63,6 +64,10 @@ func deviceConfigs(s *runset.Settings, block []device.Device, rec sim.Recorder) 
 		case runset.AuthPassword:
 			c.Credentials = staticPassword(s.Password)
 		}
+		if prog == nil { // one Program for the block: every device is configured alike
+			prog = behavior(&c)
+		}
+		c.Program = prog
 		cfgs[i] = c
 	}
 	return cfgs, nil

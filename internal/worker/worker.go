@@ -72,20 +72,23 @@ func (w *Worker) Spawned() <-chan struct{} { return w.swarm.Spawned() }
 func (w *Worker) Drain(now time.Time) *stats.Delta { return w.rec.Drain(now) }
 
 // recorder records sim events into stats entries resolved once, so recording
-// is an array index and a histogram update.
+// is a slice index and a histogram update. Its entries are the built-in
+// events' and, for a scenario's plan, the plan's own (sim.Plan.Events).
 type recorder struct {
-	entries [sim.NumEvents]*stats.Entry
+	entries []*stats.Entry
 }
 
 func newRecorder(r *stats.Recorder) *recorder {
-	var rec recorder
-	for i := range sim.NumEvents {
-		ev := sim.Event(i)
-		rec.entries[ev] = r.Entry(ev.Type(), ev.Name())
+	names := sim.BuiltinEvents() // a plan's: plan.Events
+	rec := &recorder{entries: make([]*stats.Entry, len(names))}
+	for i, n := range names {
+		rec.entries[i] = r.Entry(n.Type, n.Name)
 	}
-	return &rec
+	return rec
 }
 
 func (r *recorder) Success(ev sim.Event, d time.Duration, size int) { r.entries[ev].Record(d, size) }
 
+// Failure records a failure; a miss (d = sim.NoDuration) is recorded with
+// d = 0, as stats.Entry.Fail clamps it, so it adds no response time.
 func (r *recorder) Failure(ev sim.Event, d time.Duration, msg string) { r.entries[ev].Fail(d, msg) }

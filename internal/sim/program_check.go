@@ -1,0 +1,61 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Check reports what is wrong with p for the engine, naming the part and
+// what to do: missing templates, a QoS the clients do not speak, an
+// expectation without its keys, timeout or events.
+func (p *Program) Check() error {
+	var errs []error
+	qos := func(what string, q byte) {
+		if q > 1 {
+			errs = append(errs, fmt.Errorf("program %q: %s: QoS %d is not supported: use 0 or 1", p.Kind, what, q))
+		}
+	}
+	if p.Will != nil {
+		if p.Will.Topic == nil {
+			errs = append(errs, fmt.Errorf("program %q: the will has no topic", p.Kind))
+		}
+		qos("will", p.Will.QoS)
+	}
+	for i, s := range p.Subscribe {
+		if s.Filter == nil {
+			errs = append(errs, fmt.Errorf("program %q: subscription %d has no filter", p.Kind, i+1))
+		}
+		qos(fmt.Sprintf("subscription %d", i+1), s.QoS)
+	}
+	for i := range len(p.OnConnect) + len(p.Periodic) {
+		pub := p.step(i)
+		what := fmt.Sprintf("publish %d", i+1)
+		if pub == nil || pub.Topic == nil {
+			errs = append(errs, fmt.Errorf("program %q: %s has no topic", p.Kind, what))
+			continue
+		}
+		qos(what, pub.QoS)
+		if i >= len(p.OnConnect) && pub.Every == nil {
+			errs = append(errs, fmt.Errorf("program %q: periodic %s has no schedule (Every)", p.Kind, what))
+		}
+		if x := pub.Expect; x != nil {
+			switch {
+			case x.Filter == nil || x.SentKey == nil || x.RecvKey == nil:
+				errs = append(errs, fmt.Errorf("program %q: %s: its expectation needs a filter, SentKey and RecvKey", p.Kind, what))
+			case x.Timeout <= 0:
+				errs = append(errs, fmt.Errorf("program %q: %s: its expectation's timeout %v is not positive", p.Kind, what, x.Timeout))
+			}
+		}
+	}
+	for i, r := range p.Reactions {
+		if r == nil || r.Filter == nil || r.Reply.Topic == nil {
+			errs = append(errs, fmt.Errorf("program %q: reaction %d needs a filter and a reply topic", p.Kind, i+1))
+			continue
+		}
+		qos(fmt.Sprintf("reaction %d", i+1), r.Reply.QoS)
+	}
+	if p.StateSize < 0 {
+		errs = append(errs, errors.New("program "+fmt.Sprintf("%q", p.Kind)+": StateSize is negative"))
+	}
+	return errors.Join(errs...)
+}
