@@ -34,6 +34,9 @@ type Config struct {
 	// Devices is the device list; the worker with ordinal k runs block k of
 	// BlockSize devices (the last block may be shorter).
 	Devices []device.Device
+	// Columns names the devices' extra devicelist.csv columns
+	// (device.Device.Values), which a scenario may read.
+	Columns []string
 	// BlockSize is the number of devices per block; 0 = len(Devices) ÷
 	// ExpectWorkers, rounded up.
 	BlockSize int

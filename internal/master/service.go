@@ -133,7 +133,7 @@ func (m *Master) session(ctx context.Context, st serverStream, mem *member, sess
 	if err := st.Send(&ltkv1.MasterMessage{Msg: &ltkv1.MasterMessage_Welcome{Welcome: welcome}}); err != nil {
 		return fmt.Errorf("send welcome: %w", err)
 	}
-	if err := sendBlock(st, mem); err != nil {
+	if err := m.sendBlock(st, mem); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -178,15 +178,17 @@ func (m *Master) drain(st serverStream, mem *member, in <-chan *ltkv1.WorkerMess
 	}
 }
 
-// sendBlock sends the member's block in chunks.
-func sendBlock(st serverStream, mem *member) error {
+// sendBlock sends the member's block in chunks, with the names of the
+// devices' extra columns and the fleet index of its first device.
+func (m *Master) sendBlock(st serverStream, mem *member) error {
 	total := len(mem.block)
 	for lo := 0; lo == 0 || lo < total; lo += blockChunk {
 		devs, err := ltkv1.EncodeDevices(mem.block[lo:min(lo+blockChunk, total)])
 		if err != nil {
 			return err
 		}
-		msg := &ltkv1.Block{Ordinal: int32(mem.ordinal), Total: int32(total), Devices: devs}
+		msg := &ltkv1.Block{Ordinal: int32(mem.ordinal), Total: int32(total), Devices: devs,
+			Columns: m.cfg.Columns, FirstIndex: int32(mem.ordinal * m.cfg.BlockSize)}
 		if err := st.Send(&ltkv1.MasterMessage{Msg: &ltkv1.MasterMessage_Block{Block: msg}}); err != nil {
 			return fmt.Errorf("send block: %w", err)
 		}

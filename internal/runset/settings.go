@@ -48,6 +48,13 @@ type Settings struct {
 	// accepts. Empty = sim's default (what a master that predates the
 	// setting sends).
 	MQTTClient string
+	// Scenario is a scenario file's text (YAML, see package scenario):
+	// what the devices do, in place of Behavior. Empty = Behavior.
+	Scenario string
+	// BackendPassword is the password of a scenario's back-end clients
+	// (its count: kinds) whose scenario names none: on ltk's embedded
+	// target, its back-end token. A secret, like Password.
+	BackendPassword string
 }
 
 // Validate reports settings a device could not run with, naming each. The

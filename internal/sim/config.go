@@ -78,6 +78,10 @@ type Config struct {
 	Username string
 	// Credentials yields the password before each connect; nil = no password.
 	Credentials Credentials
+	// BackendPassword is the password of a back-end client (a Program
+	// with Backend set) whose Program names none; back ends never use
+	// Credentials. On ltk's embedded target it is the back-end token.
+	BackendPassword string
 
 	// QoS is the MQTT QoS of publishes and of the command subscription, 0 or
 	// 1. The zero value is QoS 0; DefaultQoS is 1.

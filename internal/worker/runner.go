@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
@@ -33,7 +33,7 @@ type runner struct {
 	changed chan struct{} // capacity 1: a stop finished or an exception is waiting
 
 	mu         sync.Mutex // Guards the fields below.
-	block      []device.Device
+	block      Block
 	cur        *instance // the Worker running (or stopping); nil if none
 	next       *spawnCmd // a spawn waiting for cur to stop
 	state      ltkv1.State
@@ -72,7 +72,7 @@ type spawnCmd struct {
 
 type stopCmd struct{ seq uint64 }
 
-type blockCmd struct{ devs []device.Device }
+type blockCmd struct{ block Block }
 
 func newRunner(log *slog.Logger, events io.Writer) *runner {
 	return &runner{
@@ -155,10 +155,10 @@ func (r *runner) apply(ctx context.Context, cmd any) {
 	defer r.mu.Unlock()
 	switch c := cmd.(type) {
 	case blockCmd:
-		if sameBlock(r.block, c.devs) {
+		if sameBlock(r.block, c.block) {
 			return
 		}
-		r.block = c.devs
+		r.block = c.block
 		r.stopCur()
 	case spawnCmd:
 		if r.cur != nil && !r.cur.stopping && sameSettings(r.cur.settings, c.settings) {
@@ -213,11 +213,12 @@ func (r *runner) startNext(ctx context.Context) {
 	r.next = nil
 	r.applied = c.seq
 	settings := ltkv1.DecodeSettings(c.settings)
-	if err := checkSettings(&settings); err != nil {
+	plan, err := checkSettings(&settings)
+	if err != nil {
 		r.exception("spawn: settings from the master: " + err.Error())
 		return
 	}
-	w, err := newWorker(r.block, &settings, r.rec, r.log)
+	w, err := newWorker(r.block, &settings, plan, r.rec, r.log)
 	if err != nil {
 		r.exception("spawn: " + err.Error())
 		return
@@ -304,13 +305,18 @@ func (r *runner) totals() counts {
 	return r.recorded
 }
 
-// sameBlock reports whether a and b are the same devices with the same keys.
-func sameBlock(a, b []device.Device) bool {
+// sameBlock reports whether a and b are the same devices with the same keys
+// and values, at the same place in the fleet.
+func sameBlock(x, y Block) bool {
+	if x.First != y.First || x.Ordinal != y.Ordinal || !slices.Equal(x.Columns, y.Columns) {
+		return false
+	}
+	a, b := x.Devices, y.Devices
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].ID != b[i].ID || (a[i].Key == nil) != (b[i].Key == nil) {
+		if a[i].ID != b[i].ID || (a[i].Key == nil) != (b[i].Key == nil) || !slices.Equal(a[i].Values, b[i].Values) {
 			return false
 		}
 		if a[i].Key != nil {

@@ -18,7 +18,7 @@ func TestRunnerReportsUnknownMQTTClient(t *testing.T) {
 	t.Parallel()
 	var events strings.Builder
 	r := newRunner(slog.New(slog.DiscardHandler), &events)
-	r.apply(t.Context(), blockCmd{devs: []device.Device{{ID: "W001"}}})
+	r.apply(t.Context(), blockCmd{Block{Devices: []device.Device{{ID: "W001"}}}})
 	s := validSettings()
 	s.MQTTClient = "quic"
 	m, err := ltkv1.EncodeSettings(&s)

@@ -237,7 +237,8 @@ func (a *Agent) handle(ctx context.Context, m *ltkv1.MasterMessage, block []devi
 			return block, nil
 		}
 		fmt.Fprintf(a.cfg.Events, "Worker %d has its block: %s\n", a.ordinal, describeBlock(block))
-		a.runner.send(ctx, blockCmd{devs: block})
+		a.runner.send(ctx, blockCmd{Block{Devices: block, Columns: msg.Block.GetColumns(),
+			First: int(msg.Block.GetFirstIndex()), Ordinal: a.ordinal}})
 		return nil, nil
 	case *ltkv1.MasterMessage_Spawn:
 		s := msg.Spawn

@@ -3,19 +3,32 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/runset"
+	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
 // checkSettings reports run settings this worker's devices could not run
-// with: runset's checks, and the behaviour and MQTT client names that sim
-// knows (a newer master may send one this worker does not).
-func checkSettings(s *runset.Settings) error {
+// with: runset's checks, the behaviour and MQTT client names that sim
+// knows, and the scenario, which it loads (a newer master may send a name or
+// a scenario version this worker does not know). It returns the scenario's
+// plan, nil when the settings name none.
+func checkSettings(s *runset.Settings) (*sim.Plan, error) {
 	_, behaviorErr := sim.BehaviorByName(s.Behavior)
-	return errors.Join(s.Validate(), behaviorErr, sim.CheckClient(s.MQTTClient))
+	err := errors.Join(s.Validate(), behaviorErr, sim.CheckClient(s.MQTTClient))
+	if err != nil || s.Scenario == "" {
+		return nil, err
+	}
+	sc, err := scenario.Load("the master's scenario", []byte(s.Scenario))
+	if err != nil {
+		return nil, fmt.Errorf("this worker (scenario format version %d) cannot run it: %w", scenario.Version, err)
+	}
+	return sc.Plan(), nil
 }
 
 // mqttClient returns the MQTT client engine s runs devices on: its
@@ -28,17 +41,25 @@ func mqttClient(s *runset.Settings) string {
 	return s.MQTTClient
 }
 
-// deviceConfigs builds one sim.Config per device of block under s, which
-// checkSettings accepted, all reporting to rec.
-func deviceConfigs(s *runset.Settings, block []device.Device, rec sim.Recorder) ([]sim.Config, error) {
+// deviceConfigs builds one sim.Config per device of b under s, which
+// checkSettings accepted, all reporting to rec. With a scenario's plan, a
+// device runs the program of its kind (by its fleet index) and reads the
+// columns the plan names; without one, every device runs s's behaviour.
+func deviceConfigs(s *runset.Settings, b Block, plan *sim.Plan, rec sim.Recorder) ([]sim.Config, error) {
 	behavior, _ := sim.BehaviorByName(s.Behavior)
 	tlsCfg, err := s.TLSConfig()
 	if err != nil {
 		return nil, err
 	}
-	cfgs := make([]sim.Config, len(block))
+	var pick columnPicker
+	if plan != nil {
+		if pick, err = newColumnPicker(plan.Columns, b.Columns); err != nil {
+			return nil, err
+		}
+	}
+	cfgs := make([]sim.Config, len(b.Devices))
 	var prog *sim.Program
-	for i, d := range block {
+	for i, d := range b.Devices {
 		c := sim.Config{
 			Broker:             s.Broker,
 			TLS:                tlsCfg,
@@ -54,23 +75,79 @@ func deviceConfigs(s *runset.Settings, block []device.Device, rec sim.Recorder) 
 			Behavior:           behavior,
 			Client:             mqttClient(s),
 			Recorder:           rec,
+			Index:              b.First + i,
+			Worker:             b.Ordinal,
+			BackendPassword:    s.BackendPassword,
 		}
-		switch s.Auth {
-		case runset.AuthJWT:
-			if d.Key == nil {
-				return nil, fmt.Errorf("device %s has no private key: JWT auth needs the keys from devicelist.csv", d.ID)
+		if plan != nil {
+			c.Program = plan.Kinds[plan.KindOf(c.Index)]
+			c.Columns = pick.values(d.Values)
+		}
+		if c.Program == nil || !c.Program.Backend {
+			if err := credentials(&c, s, d); err != nil {
+				return nil, err
 			}
-			c.Credentials = device.NewJWTSource(d, s.Project, s.TokenTTL)
-		case runset.AuthPassword:
-			c.Credentials = staticPassword(s.Password)
 		}
-		if prog == nil { // one Program for the block: every device is configured alike
-			prog = behavior(&c)
+		if c.Program == nil {
+			if prog == nil { // one Program for the block: every device is configured alike
+				prog = behavior(&c)
+			}
+			c.Program = prog
 		}
-		c.Program = prog
 		cfgs[i] = c
 	}
 	return cfgs, nil
+}
+
+// credentials gives c the password of device d under s's auth.
+func credentials(c *sim.Config, s *runset.Settings, d device.Device) error {
+	switch s.Auth {
+	case runset.AuthJWT:
+		if d.Key == nil {
+			return fmt.Errorf("device %s has no private key: JWT auth needs the keys from devicelist.csv", d.ID)
+		}
+		c.Credentials = device.NewJWTSource(d, s.Project, s.TokenTTL)
+	case runset.AuthPassword:
+		c.Credentials = staticPassword(s.Password)
+	}
+	return nil
+}
+
+// columnPicker maps a device's devicelist.csv values to the columns a plan
+// reads, in the plan's order.
+type columnPicker struct {
+	at       []int // at[k]: the device value of the plan's column k
+	identity bool  // the plan reads the file's columns in the file's order
+}
+
+func newColumnPicker(want, have []string) (columnPicker, error) {
+	p := columnPicker{at: make([]int, len(want)), identity: slices.Equal(want, have)}
+	for k, name := range want {
+		p.at[k] = slices.Index(have, name)
+		if p.at[k] < 0 {
+			return p, fmt.Errorf("the scenario reads column %q, which devicelist.csv does not name (its header names: %s): add it to the header row, e.g. id,private_key,%s",
+				name, strings.Join(append([]string{"id", "private_key"}, have...), ","), name)
+		}
+	}
+	return p, nil
+}
+
+// values returns the plan's columns of a device whose file values are v; a
+// value the row leaves out is empty.
+func (p columnPicker) values(v []string) []string {
+	if len(p.at) == 0 {
+		return nil
+	}
+	if p.identity && len(v) == len(p.at) {
+		return v
+	}
+	out := make([]string, len(p.at))
+	for k, i := range p.at {
+		if i < len(v) {
+			out[k] = v[i]
+		}
+	}
+	return out
 }
 
 // staticPassword is a password that never expires.

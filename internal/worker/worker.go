@@ -20,22 +20,37 @@ type Worker struct {
 	size  int
 }
 
-// New checks settings and prepares a worker for block under them. Nothing
-// connects before Scale.
-func New(block []device.Device, settings runset.Settings, log *slog.Logger) (*Worker, error) {
-	if err := checkSettings(&settings); err != nil {
-		return nil, err
-	}
-	return newWorker(block, &settings, stats.NewRecorder(), log)
+// Block is a worker's share of the fleet: its devices, the names of their
+// extra devicelist.csv columns, the fleet index of its first device and the
+// worker's ordinal. A scenario picks each device's kind by its fleet index.
+type Block struct {
+	Devices []device.Device
+	Columns []string
+	First   int
+	Ordinal int
 }
 
-// newWorker is New with settings already checked and the recorder the
-// devices record into.
-func newWorker(block []device.Device, settings *runset.Settings, rec *stats.Recorder, log *slog.Logger) (*Worker, error) {
+// New checks settings and prepares a worker for the devices of block
+// under them. Nothing connects before Scale.
+func New(block Block, settings runset.Settings, log *slog.Logger) (*Worker, error) {
+	plan, err := checkSettings(&settings)
+	if err != nil {
+		return nil, err
+	}
+	return newWorker(block, &settings, plan, stats.NewRecorder(), log)
+}
+
+// newWorker is New with settings already checked (plan is their scenario's,
+// nil without one) and the recorder the devices record into.
+func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stats.Recorder, log *slog.Logger) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cfgs, err := deviceConfigs(settings, block, newRecorder(rec))
+	names := sim.BuiltinEvents()
+	if plan != nil {
+		names = plan.Events
+	}
+	cfgs, err := deviceConfigs(settings, block, plan, newRecorder(rec, names))
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +61,7 @@ func newWorker(block []device.Device, settings *runset.Settings, rec *stats.Reco
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{swarm: sw, rec: rec, size: len(block)}, nil
+	return &Worker{swarm: sw, rec: rec, size: len(block.Devices)}, nil
 }
 
 // Run runs the worker's devices until ctx ends, then stops them gracefully
@@ -78,8 +93,7 @@ type recorder struct {
 	entries []*stats.Entry
 }
 
-func newRecorder(r *stats.Recorder) *recorder {
-	names := sim.BuiltinEvents() // a plan's: plan.Events
+func newRecorder(r *stats.Recorder, names []sim.EventName) *recorder {
 	rec := &recorder{entries: make([]*stats.Entry, len(names))}
 	for i, n := range names {
 		rec.entries[i] = r.Entry(n.Type, n.Name)

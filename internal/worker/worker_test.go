@@ -40,20 +40,23 @@ func TestCheckSettings(t *testing.T) {
 			t.Parallel()
 			s := validSettings()
 			tc.change(&s)
-			require.ErrorContains(t, checkSettings(&s), tc.want)
-			_, err := New([]device.Device{{ID: "W001"}}, s, nil)
+			_, err := checkSettings(&s)
+			require.ErrorContains(t, err, tc.want)
+			_, err = New(Block{Devices: []device.Device{{ID: "W001"}}}, s, nil)
 			require.ErrorContains(t, err, tc.want, "New checks too")
 		})
 	}
 	s := validSettings()
-	require.NoError(t, checkSettings(&s))
+	plan, err := checkSettings(&s)
+	require.NoError(t, err)
+	require.Nil(t, plan, "no scenario, no plan")
 }
 
 func TestJWTNeedsKeys(t *testing.T) {
 	t.Parallel()
 	s := validSettings()
 	s.Auth = runset.AuthJWT
-	_, err := New([]device.Device{{ID: "LTK00001"}}, s, nil)
+	_, err := New(Block{Devices: []device.Device{{ID: "LTK00001"}}}, s, nil)
 	require.ErrorContains(t, err, "device LTK00001 has no private key")
 }
 
@@ -69,7 +72,7 @@ func TestWorkerEchoes(t *testing.T) {
 	for i := range block {
 		block[i].ID = device.FormatID("W", 3, i+1)
 	}
-	w, err := New(block, s, nil)
+	w, err := New(Block{Devices: block}, s, nil)
 	require.NoError(t, err)
 	require.Equal(t, 5, w.Size())
 
@@ -127,9 +130,10 @@ func TestSettingsMQTTClient(t *testing.T) {
 	for set, want := range map[string]string{"": sim.ClientLean, sim.ClientLean: sim.ClientLean, sim.ClientPaho: sim.ClientPaho} {
 		s := validSettings()
 		s.MQTTClient = set
-		require.NoError(t, checkSettings(&s))
+		_, err := checkSettings(&s)
+		require.NoError(t, err)
 		require.Equal(t, want, mqttClient(&s))
-		cfgs, err := deviceConfigs(&s, block, nil)
+		cfgs, err := deviceConfigs(&s, Block{Devices: block}, nil, nil)
 		require.NoError(t, err)
 		for _, c := range cfgs {
 			require.Equal(t, want, c.Client, "MQTTClient %q", set)

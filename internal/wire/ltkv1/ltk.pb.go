@@ -896,8 +896,9 @@ type Settings struct {
 	EchoTimeoutMs        int64                  `protobuf:"varint,16,opt,name=echo_timeout_ms,json=echoTimeoutMs,proto3" json:"echo_timeout_ms,omitempty"`
 	LastMessageTimeoutMs int64                  `protobuf:"varint,17,opt,name=last_message_timeout_ms,json=lastMessageTimeoutMs,proto3" json:"last_message_timeout_ms,omitempty"`
 	PayloadSize          int32                  `protobuf:"varint,18,opt,name=payload_size,json=payloadSize,proto3" json:"payload_size,omitempty"`
-	MqttClient           string                 `protobuf:"bytes,19,opt,name=mqtt_client,json=mqttClient,proto3" json:"mqtt_client,omitempty"` // the devices' MQTT client engine: lean or paho; empty = lean
-	Scenario             string                 `protobuf:"bytes,20,opt,name=scenario,proto3" json:"scenario,omitempty"`                       // a scenario file's text (YAML); empty = the built-in behaviour
+	MqttClient           string                 `protobuf:"bytes,19,opt,name=mqtt_client,json=mqttClient,proto3" json:"mqtt_client,omitempty"`                // the devices' MQTT client engine: lean or paho; empty = lean
+	Scenario             string                 `protobuf:"bytes,20,opt,name=scenario,proto3" json:"scenario,omitempty"`                                      // a scenario file's text (YAML); empty = the built-in behaviour
+	BackendPassword      string                 `protobuf:"bytes,21,opt,name=backend_password,json=backendPassword,proto3" json:"backend_password,omitempty"` // the password of a scenario's back-end clients that name none
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1068,6 +1069,13 @@ func (x *Settings) GetMqttClient() string {
 func (x *Settings) GetScenario() string {
 	if x != nil {
 		return x.Scenario
+	}
+	return ""
+}
+
+func (x *Settings) GetBackendPassword() string {
+	if x != nil {
+		return x.BackendPassword
 	}
 	return ""
 }
@@ -1618,7 +1626,7 @@ const file_ltk_proto_rawDesc = "" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1e\n" +
 	"\x04Quit\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fHeartbeatAck\"\xe8\x04\n" +
+	"\fHeartbeatAck\"\x93\x05\n" +
 	"\bSettings\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12\x1a\n" +
@@ -1642,7 +1650,8 @@ const file_ltk_proto_rawDesc = "" +
 	"\fpayload_size\x18\x12 \x01(\x05R\vpayloadSize\x12\x1f\n" +
 	"\vmqtt_client\x18\x13 \x01(\tR\n" +
 	"mqttClient\x12\x1a\n" +
-	"\bscenario\x18\x14 \x01(\tR\bscenario\"\xaf\x01\n" +
+	"\bscenario\x18\x14 \x01(\tR\bscenario\x12)\n" +
+	"\x10backend_password\x18\x15 \x01(\tR\x0fbackendPassword\"\xaf\x01\n" +
 	"\tHeartbeat\x12#\n" +
 	"\x05state\x18\x01 \x01(\x0e2\r.ltk.v1.StateR\x05state\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x1f\n" +

@@ -33,6 +33,8 @@ func EncodeSettings(s *runset.Settings) (*Settings, error) {
 		LastMessageTimeoutMs: s.LastMessageTimeout.Milliseconds(),
 		PayloadSize:          int32(s.PayloadSize),
 		MqttClient:           s.MQTTClient,
+		Scenario:             s.Scenario,
+		BackendPassword:      s.BackendPassword,
 	}, nil
 }
 
@@ -64,5 +66,7 @@ func DecodeSettings(m *Settings) runset.Settings {
 		LastMessageTimeout: ms(m.GetLastMessageTimeoutMs()),
 		PayloadSize:        int(m.GetPayloadSize()),
 		MQTTClient:         m.GetMqttClient(),
+		Scenario:           m.GetScenario(),
+		BackendPassword:    m.GetBackendPassword(),
 	}
 }
