@@ -84,7 +84,7 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 		return withHint(usageError(errors.New("ltk master needs --broker: the MQTT broker the workers' devices drive")),
 			"run one with 'ltk target' and pass --broker tcp://HOST:1883")
 	}
-	if err := f.checkSettings(); err != nil {
+	if err := f.checkSettings(env); err != nil {
 		return err
 	}
 	if f.expectWorkers < 1 {
@@ -97,6 +97,7 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 	if err != nil {
 		return err
 	}
+	f.describeScenario(env.Stdout, f.devices)
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
 	s := session{
 		flags: &f.testFlags, fleet: fleet, log: log, target: f.settings.Broker, nodes: f.expectWorkers, wait: f.expectWait,
@@ -105,6 +106,7 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 			Version:       Version,
 			Token:         f.token,
 			Devices:       fleet,
+			Columns:       f.columns,
 			BlockSize:     f.blockSize,
 			ExpectWorkers: f.expectWorkers,
 			Settings:      f.settings,

@@ -20,6 +20,7 @@ import (
 	"github.com/ltk-dev/ltk/internal/master"
 	"github.com/ltk-dev/ltk/internal/registry"
 	"github.com/ltk-dev/ltk/internal/runset"
+	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/worker"
@@ -39,6 +40,9 @@ type testFlags struct {
 	exitOnError   int
 	logLevel      slog.Level
 	settings      runset.Settings
+	scenarioFile  string             // --scenario: a file, or an example's name
+	scenario      *scenario.Scenario // loaded by loadScenario; nil without one
+	columns       []string           // the device list's extra columns, from loadFleet
 	fleet         fleetFlags
 	output        outputFlags
 	web           webFlags
@@ -58,6 +62,7 @@ func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
 	_ = fs.MarkHidden("users")
 	addSettingsFlags(fs, &f.settings)
+	fs.StringVar(&f.scenarioFile, "scenario", "", "scenario file describing the devices (kinds, topics, payloads, rates, expectations; see ltk scenario example), or an example's name; replaces --behavior")
 	addFleetFlags(fs, &f.fleet)
 	addOutputFlags(fs, &f.output)
 	addWebFlags(fs, &f.web)
@@ -77,7 +82,10 @@ func (f *testFlags) validate() error {
 // checkSettings checks the run settings the flags give, before anything
 // starts: the CLI is where a person's settings are checked (behaviour and
 // MQTT client names when the flags are parsed).
-func (f *testFlags) checkSettings() error {
+func (f *testFlags) checkSettings(env *Env) error {
+	if err := f.loadScenario(env); err != nil {
+		return err
+	}
 	_, tlsErr := f.settings.TLSConfig() // a CA bundle that cannot be read or holds no certificate
 	return usageError(errors.Join(f.settings.Validate(), tlsErr))
 }
@@ -175,7 +183,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	if embedded {
 		f.settings.Broker = "tcp://127.0.0.1:0" // replaced by the target's real address below
 	}
-	if err := f.checkSettings(); err != nil {
+	if err := f.checkSettings(env); err != nil {
 		return err
 	}
 	if err := f.echo.Validate(); err != nil {
@@ -185,6 +193,10 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	if err != nil {
 		return err
 	}
+	if embedded && f.hasBackends() && f.settings.BackendPassword == "" {
+		f.settings.BackendPassword = randomToken() // the scenario's back ends log in to the embedded target with it
+	}
+	f.describeScenario(env.Stdout, f.devices)
 
 	targetName := f.settings.Broker
 	if embedded {
@@ -198,6 +210,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 			Version:       Version,
 			Token:         token,
 			Devices:       fleet,
+			Columns:       f.columns,
 			ExpectWorkers: f.workers,
 			Settings:      f.settings,
 			Logger:        log,
@@ -243,14 +256,14 @@ func randomToken() string {
 // missing list is replaced by generated ids.
 func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 	path := f.fleet.devicesPath(env)
-	fleet, err := device.ReadFleet(path)
+	fleet, columns, err := device.ReadFleetColumns(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if f.settings.Auth != runset.AuthJWT {
 			ids := make([]device.Device, f.devices)
 			for i := range ids {
 				ids[i].ID = device.FormatID("LTK", 5, i+1)
 			}
-			return ids, nil
+			return ids, f.checkColumns(nil)
 		}
 		return nil, withHint(fmt.Errorf("no device list at %s", path),
 			fmt.Sprintf("create devices first: ltk devices create 1 %d", f.devices))
@@ -262,7 +275,8 @@ func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 		return nil, withHint(fmt.Errorf("%s holds %d devices; asked for %d", path, len(fleet), f.devices),
 			fmt.Sprintf("create more: ltk devices create %d %d (or lower --devices)", len(fleet)+1, f.devices))
 	}
-	return fleet, nil
+	f.columns = columns
+	return fleet, f.checkColumns(columns)
 }
 
 // startTarget binds the embedded target on a loopback port with the local registry.
@@ -274,6 +288,8 @@ func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, error
 		Region:   f.settings.Region,
 		Registry: f.settings.Registry,
 		Echo:     f.echo,
+
+		BackendToken: f.settings.BackendPassword,
 	}
 	if f.settings.Auth == runset.AuthJWT {
 		keys, err := registry.OpenLocal(f.fleet.registryPath(env))

@@ -23,6 +23,7 @@ func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
 	fs.StringVar(&s.Auth, "auth", runset.AuthJWT, "device auth: jwt (IoT Core style, signed with each device's key), password, or none")
 	fs.StringVar(&s.Username, "username", sim.DefaultUsername, "MQTT username (IoT Core ignored it)")
 	fs.StringVar(&s.Password, "password", "", "MQTT password for every device with --auth password")
+	fs.StringVar(&s.BackendPassword, "backend-password", "", "MQTT password of a scenario's back-end clients that name none (ltk run's embedded target makes its own)")
 	fs.StringVar(&s.Project, "project", target.DefaultProject, "target project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
 	fs.StringVar(&s.Region, "region", target.DefaultRegion, "target region: the client id's locations/ element (also LTK_TARGET_REGION)")
 	fs.StringVar(&s.Registry, "registry", target.DefaultRegistry, "target registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")

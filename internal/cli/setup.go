@@ -60,6 +60,8 @@ func settingKeys() []string {
 var notSettingKeys = map[string]string{
 	"password": "a secret: setup puts LTK_PASSWORD in a Secret",
 	"ca":       "a path on this machine, which the pods cannot read",
+
+	"backend-password": "a secret, which setup does not ship yet: set LTK_BACKEND_PASSWORD on the master",
 }
 
 func newSetupCmd(env *Env) *cobra.Command {

@@ -35,12 +35,19 @@ import (
 // ReadFleet reads the fleet file at path. Its errors name the file and line
 // (see FleetError); a missing file is an error that wraps fs.ErrNotExist.
 func ReadFleet(path string) ([]Device, error) {
+	devs, _, err := ReadFleetColumns(path)
+	return devs, err
+}
+
+// ReadFleetColumns is ReadFleet that also returns the names of the extra
+// columns the file's header names (see DecodeFleetColumns).
+func ReadFleetColumns(path string) ([]Device, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read device list: %w (make devices with: ltk devices create 1 100)", err)
+		return nil, nil, fmt.Errorf("read device list: %w (make devices with: ltk devices create 1 100)", err)
 	}
 	defer f.Close()
-	return DecodeFleet(f, path)
+	return DecodeFleetColumns(f, path)
 }
 
 // fleetRow is a row of a fleet file whose key is not parsed yet.
