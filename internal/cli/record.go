@@ -12,6 +12,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/device"
 	results "github.com/ltk-dev/ltk/internal/report"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
@@ -41,8 +42,11 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 	if err != nil {
 		return nil, withHint(err, "point --results at a writable file")
 	}
-	settings := f.settings
-	settings.Password = "" // never into the store
+	settings := storedSettings{Settings: f.settings}
+	settings.Password, settings.BackendPassword = "", "" // never into the store
+	if f.scenario != nil {
+		settings.ScenarioName = f.scenario.Name // the scenario's text is in Settings.Scenario
+	}
 	run, err := st.Begin(results.RunMeta{
 		Name: f.output.name, Start: time.Now(), Devices: f.devices, SpawnRate: f.spawnRate,
 		Nodes: nodes, Target: target, Settings: settings,
@@ -52,6 +56,13 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 		return nil, err
 	}
 	return &recording{st: st, run: run, log: log}, nil
+}
+
+// storedSettings are the settings a run keeps in the results store: the run
+// settings, less their secrets, and the name of the scenario they carry.
+type storedSettings struct {
+	runset.Settings
+	ScenarioName string `json:",omitempty"`
 }
 
 // onDelta is the master's OnDelta hook: every worker delta goes to the store,

@@ -78,6 +78,15 @@ kinds:
 	require.Zero(t, rows["reading"].failures)
 	require.Equal(t, rows["reading"].requests, rows["reading echoed"].requests, "the stop waits for every echo")
 	require.Zero(t, rows["reading echoed"].failures)
+
+	// The run keeps its scenario: harvest's summary and report name it.
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("harvest", "plant", "--run", "last"), e.Stderr())
+	for _, f := range []string{"summary.txt", "report.html"} {
+		out, err := os.ReadFile(filepath.Join(e.Dir, "runs", "plant", f))
+		require.NoError(t, err)
+		require.Contains(t, string(out), "scenario plant", f)
+	}
 }
 
 // TestRunScenarioErrors: a scenario that does not load, or reads a column

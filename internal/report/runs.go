@@ -25,6 +25,14 @@ type RunInfo struct {
 	Dropped   int64 // reports the writer could not keep up with
 }
 
+// ScenarioName returns the name of the scenario the run's devices ran, as
+// its settings hold it ("ScenarioName"); "" for a built-in behaviour.
+func (r RunInfo) ScenarioName() string {
+	var s struct{ ScenarioName string }
+	_ = json.Unmarshal(r.Settings, &s) // settings that are not an object name no scenario
+	return s.ScenarioName
+}
+
 // End returns when the run stopped or, if it did not end, the end of its
 // last second written.
 func (r RunInfo) End() time.Time {

@@ -112,6 +112,9 @@ func runLine(r RunInfo) string {
 	if r.Target != "" {
 		s += ", target " + r.Target
 	}
+	if name := r.ScenarioName(); name != "" {
+		s += ", scenario " + name
+	}
 	if r.Dropped > 0 {
 		s += fmt.Sprintf(", %d stats reports dropped (the store fell behind)", r.Dropped)
 	}
