@@ -98,7 +98,7 @@ func TestBigMessage(t *testing.T) {
 			_ = dial(t, Options{Addr: addr, ClientID: "D1", forceStream: tr.stream}, h)
 			receive(t, h.connected, "CONNACK")
 			got := receive(t, h.msgs, "the big message")
-			require.Equal(t, len(big), len(got.payload))
+			require.Len(t, got.payload, len(big))
 		})
 	}
 }
