@@ -2,9 +2,9 @@ package target
 
 import (
 	"crypto/ecdsa"
-	"encoding/json"
 	"crypto/rsa"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"

@@ -1,6 +1,7 @@
 package target_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ func TestJWTRefused(t *testing.T) {
 		{"plain client id", "ec-dev", es(claims(p, now, time.Hour)), target.ReasonBadClientID},
 		{"garbage token", clientID(p, "ec-dev"), "not-a-jwt", target.ReasonMalformedToken},
 		{"no exp", clientID(p, "ec-dev"), es(noExp), target.ReasonMalformedToken},
+		{"exp as a string", clientID(p, "ec-dev"), mint(t, jwt.SigningMethodES256, ecKey,
+			jwt.MapClaims{"iat": now.Unix(), "exp": strconv.FormatInt(now.Add(time.Hour).Unix(), 10), "aud": p}), target.ReasonMalformedToken},
+		{"iat as a string", clientID(p, "ec-dev"), mint(t, jwt.SigningMethodES256, ecKey,
+			jwt.MapClaims{"iat": strconv.FormatInt(now.Unix(), 10), "exp": now.Add(time.Hour).Unix(), "aud": p}), target.ReasonMalformedToken},
 	}
 	t.Run("cases", func(t *testing.T) { // returns when its parallel subtests are done
 		for _, tc := range cases {

@@ -1,6 +1,8 @@
 package target
 
 import (
+	"strings"
+
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -23,6 +25,19 @@ func (h *hook) OnPublish(_ *mqtt.Client, pk packets.Packet) (packets.Packet, err
 	return pk, nil
 }
 
+// clientRetained counts the retained messages clients left: mochi keeps its
+// own $SYS topics in the same store (about 20). It copies the store's index,
+// so mayRetain calls it only near the limit.
+func (h *hook) clientRetained() int {
+	n := 0
+	for topic := range h.server.Topics.Retained.GetAll() {
+		if !strings.HasPrefix(topic, mqtt.SysPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // mayRetain reports whether a retained message of size bytes on topic fits
 // the limits, and counts a refusal. An empty payload deletes and always fits;
 // replacing a retained message does not add one. Concurrent publishers can
@@ -33,7 +48,7 @@ func (h *hook) mayRetain(topic string, size int) bool {
 		return true
 	}
 	ok := size <= h.limits.maxRetainedSize
-	if ok && h.server.Topics.Retained.Len() >= h.limits.maxRetained {
+	if ok && h.server.Topics.Retained.Len() >= h.limits.maxRetained && h.clientRetained() >= h.limits.maxRetained {
 		_, ok = h.server.Topics.Retained.Get(topic)
 	}
 	if !ok {
