@@ -8,6 +8,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/golang-jwt/jwt/v5"
+	mqttpackets "github.com/mochi-mqtt/server/v2/packets"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/target"
@@ -144,4 +145,24 @@ func TestJWTDeviceEchoRoundTrip(t *testing.T) {
 
 	c.Disconnect(100)
 	require.Eventually(t, func() bool { return metric(t, reg, "ltk_target_connections") == 0 }, waitFor, 10*time.Millisecond)
+}
+
+// TestEmptyPasswordIsBadUserNameOrPassword: a password flag with an empty
+// password is answered with a real return code (MQTT 3.1.1: 4, bad user name
+// or password; MQTT 5: 0x86), and counted; mochi alone answers 0x82, which
+// is no 3.1.1 return code. No password flag at all gets the same answer.
+func TestEmptyPasswordIsBadUserNameOrPassword(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	id := clientID(target.DefaultProject, "ec-dev")
+	empty := mqttpackets.ConnectParams{ClientIdentifier: id, UsernameFlag: true, Username: []byte("unused"), PasswordFlag: true}
+	none := mqttpackets.ConnectParams{ClientIdentifier: id}
+	require.Equal(t, byte(4), rawConnect(t, tt.Addr(), empty, 4))
+	require.Equal(t, byte(4), rawConnect(t, tt.Addr(), none, 4))
+	require.Equal(t, mqttpackets.ErrBadUsernameOrPassword.Code, rawConnect(t, tt.Addr(), empty, 5))
+	require.Equal(t, 3.0, metric(t, tt.Registry(), "ltk_target_connects_refused_total", "reason", string(target.ReasonNoPassword)))
+
+	// With auth none an empty password is no password: accepted.
+	open := targettest.Start(t)
+	require.Zero(t, rawConnect(t, open.Addr(), mqttpackets.ConnectParams{ClientIdentifier: "dev-a", PasswordFlag: true}, 4))
 }
