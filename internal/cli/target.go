@@ -27,14 +27,15 @@ func newTargetCmd(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "target",
 		Short: "Run the embedded IoT target: MQTT broker, IoT-Core-style device auth, echo app",
-		Long: `Target runs ltk's IoT-Core-compatible target on its own: an MQTT broker that
+		Long: fmt.Sprintf(`Target runs ltk's IoT-Core-compatible target on its own: an MQTT broker that
 authenticates devices as Cloud IoT Core did, enforces its per-device topics, and
 echoes every device event back to the device's commands topic.
 
 Devices connect with client id projects/PROJECT/locations/REGION/registries/REGISTRY/devices/ID
 and a JWT password {iat, exp, aud: PROJECT} signed RS256 or ES256 with the key
-registered for ID in the local registry (written by 'ltk devices create'; changes
-are picked up while the target runs). A connection is closed when its JWT expires.
+registered for ID in the local registry (written by 'ltk devices create'; added,
+deleted and re-keyed devices are picked up within a second while the target
+runs). A connection is closed when its JWT expires.
 A device may publish to /devices/ID/events[/...] and /devices/ID/state, and
 subscribe to /devices/ID/commands[/...] and /devices/ID/config.
 
@@ -47,9 +48,26 @@ processes to echo outside the broker.
 LTK_TARGET_REGION and LTK_TARGET_REGISTRY_ID. Prometheus metrics are served on
 --metrics-addr (/metrics; "" turns them off). Stop with Ctrl-C.
 
+Limits against hostile or broken clients (every flag also reads LTK_<FLAG>,
+e.g. LTK_MAX_PACKET_SIZE):
+  --connect-timeout    a connection must send its whole CONNECT within it (%v)
+  --max-connect-size   bytes of a CONNECT, the only packet read before
+                       authentication (%d)
+  --max-packet-size    bytes of any later packet; a larger one closes the
+                       connection (%d)
+  --max-retained       retained messages kept; further ones are delivered but
+                       not retained (%d)
+  --max-retained-size  bytes of one retained payload (%d)
+  --max-inflight       unacknowledged QoS 1/2 messages per client, each way (%d)
+  --max-pending-writes messages queued per client before more are dropped (%d)
+A device's Will must be on a topic it may publish to (no wildcards), or the
+CONNECT is refused. Failed accepts (too many open files) are retried.
+
   ltk target                                   # :1883, auth jwt, metrics on :9883
   ltk target --auth none --delay 50ms --jitter 20ms --drop-rate 0.01
   ltk target --tls-addr :8883 --tls-cert cert.pem --tls-key key.pem`,
+			target.DefaultConnectTimeout, target.DefaultMaxConnectSize, target.DefaultMaxPacketSize, target.DefaultMaxRetained,
+			target.DefaultMaxRetainedSize, target.DefaultMaxInflight, target.DefaultMaxPendingWrites),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnvFallbacks(env, cmd, targetEnvFallbacks); err != nil {
@@ -71,6 +89,12 @@ LTK_TARGET_REGION and LTK_TARGET_REGISTRY_ID. Prometheus metrics are served on
 	fs.DurationVar(&c.MaxJWTLifetime, "max-jwt-lifetime", target.DefaultMaxJWTLifetime, "longest JWT lifetime (exp - iat) accepted")
 	fs.StringVar(&c.BackendToken, "backend-token", "", "password that lets ltk-echo* back-end clients in with --auth jwt (empty: none may connect)")
 	fs.IntVar(&c.MaxPendingWrites, "max-pending-writes", target.DefaultMaxPendingWrites, "messages queued per client before the target drops (and counts) more")
+	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", target.DefaultConnectTimeout, "close a connection that has not sent its whole CONNECT within this time")
+	fs.IntVar(&c.MaxConnectSize, "max-connect-size", target.DefaultMaxConnectSize, "largest CONNECT packet in bytes (read before authentication)")
+	fs.IntVar(&c.MaxPacketSize, "max-packet-size", target.DefaultMaxPacketSize, "largest packet in bytes after CONNECT; a larger one closes the connection")
+	fs.IntVar(&c.MaxRetained, "max-retained", target.DefaultMaxRetained, "retained messages kept; beyond it retained publishes are delivered but not retained")
+	fs.IntVar(&c.MaxRetainedSize, "max-retained-size", target.DefaultMaxRetainedSize, "largest retained payload in bytes; a larger one is delivered but not retained")
+	fs.IntVar(&c.MaxInflight, "max-inflight", target.DefaultMaxInflight, "unacknowledged QoS 1/2 messages per client, in each direction")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", target.DefaultMetricsAddr, "Prometheus /metrics listen address (empty: off)")
 	fs.BoolVar(&f.echo, "echo", true, "run the echo app in the broker (--echo=false: broker only, echo with 'ltk echo')")
 	addEchoFlags(cmd, &c.Echo)
@@ -118,6 +142,9 @@ func runTarget(cmd *cobra.Command, env *Env, f *targetFlags) error {
 		fmt.Fprintf(&where, ", metrics on %s/metrics", a)
 	}
 	fmt.Fprintln(env.Stdout, where.String())
+	fmt.Fprintf(env.Stdout, "ltk target: limits: connect timeout %v, max connect size %d bytes, max packet size %d bytes, "+
+		"max retained %d of up to %d bytes, max inflight %d, max pending writes %d\n",
+		cfg.ConnectTimeout, cfg.MaxConnectSize, cfg.MaxPacketSize, cfg.MaxRetained, cfg.MaxRetainedSize, cfg.MaxInflight, cfg.MaxPendingWrites)
 
 	ctx, again, stop := env.signals(cmd.Context())
 	defer stop()

@@ -134,12 +134,27 @@ func TestTargetFlagsBeatTutorialVariables(t *testing.T) {
 	require.Contains(t, e.Stdout(), "project from-ltk, region from-dotenv, registry from-flag")
 }
 
+// TestTargetLimits: the limits come from flags or their LTK_* variables and
+// are shown at start.
+func TestTargetLimits(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	e.Vars["LTK_MAX_PACKET_SIZE"] = "70000"
+	limits := startCommand(t, e, regexp.MustCompile(`ltk target: limits: (.*)\n`), e.Stdout,
+		"target", "--addr", "127.0.0.1:0", "--metrics-addr", "", "--auth", "none", "--connect-timeout", "3s")
+	require.Equal(t, "connect timeout 3s, max connect size 16384 bytes, max packet size 70000 bytes, "+
+		"max retained 1000 of up to 16384 bytes, max inflight 1024, max pending writes 1024", limits)
+}
+
 func TestTargetBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"target", "--auth", "basic"},
 		{"target", "--drop-rate", "1.5", "--auth", "none"},
 		{"target", "--tls-addr", ":0", "--auth", "none"},
+		{"target", "--max-inflight", "70000", "--auth", "none"},
+		{"target", "--max-connect-size", "300000", "--auth", "none"},
+		{"target", "--connect-timeout", "-1s", "--auth", "none"},
 	} {
 		e := clitest.NewEnv(t)
 		require.Equal(t, cli.ExitUsage, e.Run(args...), "ltk %s\nstderr: %s", strings.Join(args, " "), e.Stderr())

@@ -20,8 +20,8 @@ import (
 // next to devicelist.csv.
 const DefaultFile = "registry.csv"
 
-// reloadEvery bounds how often a PublicKey miss may look at the file again,
-// so a flood of unknown device IDs costs at most one stat per interval.
+// reloadEvery bounds how often PublicKey may look at the file again, so a
+// flood of connections costs at most one stat per interval.
 const reloadEvery = time.Second
 
 // Local is a registry kept in a CSV file of public keys (mode 0644). It is
@@ -36,7 +36,7 @@ type Local struct {
 
 	mu         sync.Mutex               // Serializes writes and reloads.
 	snap       atomic.Pointer[snapshot] // What the file held when last read; never nil.
-	lastReload atomic.Int64             // When a miss last triggered a reload check (UnixNano).
+	lastReload atomic.Int64             // When a lookup last triggered a reload check (UnixNano).
 }
 
 // snapshot is the registry as read from the file at one time.
@@ -108,22 +108,21 @@ func newSnapshot(entries []Entry, raw []byte, info os.FileInfo) *snapshot {
 	return &snapshot{entries: entries, keys: keys, raw: raw, info: info}
 }
 
-// PublicKey returns the public key registered for deviceID. On a miss it
-// rereads the file if it changed since it was last read (at most once per
-// second), so devices created while a target runs are accepted.
+// PublicKey returns the public key registered for deviceID. At most once
+// per second, on any lookup, it first rereads the file if the file changed
+// since it was last read, so a running target accepts devices created, and
+// refuses devices deleted or re-keyed, within a second of the change.
 func (l *Local) PublicKey(deviceID string) (crypto.PublicKey, bool) {
-	if k, ok := l.snap.Load().keys[deviceID]; ok {
-		return k, true
+	s := l.snap.Load()
+	if l.reloadDue() {
+		s = l.reloadIfChanged()
 	}
-	if !l.reloadDue() {
-		return nil, false
-	}
-	k, ok := l.reloadIfChanged().keys[deviceID]
+	k, ok := s.keys[deviceID]
 	return k, ok
 }
 
-// reloadDue reports whether this miss may check the file: the first miss in a
-// reloadEvery interval wins, the others are refused.
+// reloadDue reports whether this lookup may check the file: the first lookup
+// in a reloadEvery interval wins, the others use the snapshot they have.
 func (l *Local) reloadDue() bool {
 	now := l.now().UnixNano()
 	last := l.lastReload.Load()

@@ -173,6 +173,41 @@ func TestLocalReloadsOnMiss(t *testing.T) {
 	require.Empty(t, target.IDs())
 }
 
+// TestLocalNoticesDeletedAndRekeyed: a hit also looks at the file (at most
+// once a second), so a running target refuses a deleted device and accepts a
+// re-keyed one with its new key.
+func TestLocalNoticesDeletedAndRekeyed(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "registry.csv")
+	writer, err := OpenLocal(path)
+	require.NoError(t, err)
+	first := ecEntries(t, 1, 2)
+	require.NoError(t, writer.Add(first))
+	target, err := OpenLocal(path)
+	require.NoError(t, err)
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	target.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	for _, e := range first {
+		_, ok := target.PublicKey(e.ID)
+		require.True(t, ok, e.ID)
+	}
+
+	_, err = writer.Delete([]string{"LTK00001", "LTK00002"})
+	require.NoError(t, err)
+	rekeyed := ecEntries(t, 2, 1)
+	require.NoError(t, writer.Add(rekeyed))
+	_, ok := target.PublicKey("LTK00001")
+	require.True(t, ok, "within a second of the last check the snapshot stands")
+
+	clock.Add(int64(1100 * time.Millisecond))
+	_, ok = target.PublicKey("LTK00001")
+	require.False(t, ok, "deleted device still known")
+	k, ok := target.PublicKey("LTK00002")
+	require.True(t, ok)
+	require.True(t, rekeyed[0].Public.(interface{ Equal(crypto.PublicKey) bool }).Equal(k), "re-keyed device has its old key")
+}
+
 func TestLocalConcurrent(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "registry.csv")

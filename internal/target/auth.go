@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,13 +26,19 @@ const (
 	ReasonNotYetValid     Reason = "not_yet_valid"     // iat is further than ClockSkew in the future
 	ReasonWrongAudience   Reason = "wrong_audience"    // aud is not the project
 	ReasonLifetimeTooLong Reason = "lifetime_too_long" // exp - iat exceeds MaxJWTLifetime
-	ReasonMalformedToken  Reason = "malformed_token"   // not a JWT, or no iat/exp
+	ReasonMalformedToken  Reason = "malformed_token"   // not a JWT, no iat/exp, or iat/exp not numbers
+	ReasonNoPassword      Reason = "no_password"       // no or an empty password (CONNACK "bad user name or password")
+	ReasonWillNotAllowed  Reason = "will_not_allowed"  // the Will's topic is one the client may not publish to
+	ReasonWillInvalid     Reason = "will_invalid"      // the Will's topic has a wildcard
+	ReasonConnectTooLarge Reason = "connect_too_large" // the CONNECT announced more than MaxConnectSize bytes
+	ReasonConnectTimeout  Reason = "connect_timeout"   // no whole CONNECT within ConnectTimeout
 )
 
 // Reasons lists every refusal reason.
 var Reasons = []Reason{
 	ReasonBadClientID, ReasonUnknownDevice, ReasonBadSignature, ReasonExpired,
 	ReasonNotYetValid, ReasonWrongAudience, ReasonLifetimeTooLong, ReasonMalformedToken,
+	ReasonNoPassword, ReasonWillNotAllowed, ReasonWillInvalid, ReasonConnectTooLarge, ReasonConnectTimeout,
 }
 
 // refusal is an authentication failure with its reason. The message is for
@@ -101,6 +108,9 @@ func newAuthenticator(cfg *Config) *authenticator {
 // authenticate checks a CONNECT's client id and password. It returns the JWT's
 // expiry for devices (zero for back ends and AuthNone).
 func (a *authenticator) authenticate(clientID string, password []byte) (time.Time, error) {
+	if a.cfg.Auth != AuthNone && len(password) == 0 {
+		return time.Time{}, refuse(ReasonNoPassword, "client %q sent no password", clientID)
+	}
 	if a.isBackend(clientID) {
 		if a.cfg.Auth == AuthNone {
 			return time.Time{}, nil
@@ -126,7 +136,7 @@ func (a *authenticator) authenticate(clientID string, password []byte) (time.Tim
 	if !ok {
 		return time.Time{}, refuse(ReasonUnknownDevice, "device %q is not registered", d)
 	}
-	var claims jwt.RegisteredClaims
+	var claims strictClaims
 	_, err := a.parser.ParseWithClaims(string(password), &claims, func(t *jwt.Token) (any, error) {
 		switch k := key.(type) {
 		case *rsa.PublicKey:
@@ -144,12 +154,39 @@ func (a *authenticator) authenticate(clientID string, password []byte) (time.Tim
 		}
 	})
 	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
+	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, errClaimNotNumber):
 		return time.Time{}, refuse(ReasonMalformedToken, "device %q: password is not a JWT", d)
 	case err != nil:
 		return time.Time{}, refuse(ReasonBadSignature, "device %q: %v", d, err)
 	}
-	return a.checkClaims(d, &claims)
+	return a.checkClaims(d, &claims.RegisteredClaims)
+}
+
+// errClaimNotNumber refuses a token whose iat or exp is not a JSON number.
+var errClaimNotNumber = errors.New("iat and exp must be JSON numbers")
+
+// strictClaims are RegisteredClaims whose iat and exp must be JSON numbers:
+// jwt/v5 decodes NumericDate through json.Number, which also takes a string
+// such as "9999999999", and RFC 7519 section 2 defines NumericDate as a number.
+type strictClaims struct {
+	jwt.RegisteredClaims
+}
+
+// UnmarshalJSON decodes the claims, refusing a string (or any non-number) iat or exp.
+func (c *strictClaims) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		IssuedAt  json.RawMessage `json:"iat"`
+		ExpiresAt json.RawMessage `json:"exp"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, v := range []json.RawMessage{raw.IssuedAt, raw.ExpiresAt} {
+		if len(v) > 0 && v[0] != '-' && (v[0] < '0' || v[0] > '9') && string(v) != "null" {
+			return errClaimNotNumber
+		}
+	}
+	return json.Unmarshal(b, &c.RegisteredClaims)
 }
 
 // checkClaims applies IoT Core's rules to a verified token's claims.

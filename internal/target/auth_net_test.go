@@ -1,12 +1,14 @@
 package target_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/golang-jwt/jwt/v5"
+	mqttpackets "github.com/mochi-mqtt/server/v2/packets"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/target"
@@ -73,6 +75,10 @@ func TestJWTRefused(t *testing.T) {
 		{"plain client id", "ec-dev", es(claims(p, now, time.Hour)), target.ReasonBadClientID},
 		{"garbage token", clientID(p, "ec-dev"), "not-a-jwt", target.ReasonMalformedToken},
 		{"no exp", clientID(p, "ec-dev"), es(noExp), target.ReasonMalformedToken},
+		{"exp as a string", clientID(p, "ec-dev"), mint(t, jwt.SigningMethodES256, ecKey,
+			jwt.MapClaims{"iat": now.Unix(), "exp": strconv.FormatInt(now.Add(time.Hour).Unix(), 10), "aud": p}), target.ReasonMalformedToken},
+		{"iat as a string", clientID(p, "ec-dev"), mint(t, jwt.SigningMethodES256, ecKey,
+			jwt.MapClaims{"iat": strconv.FormatInt(now.Unix(), 10), "exp": now.Add(time.Hour).Unix(), "aud": p}), target.ReasonMalformedToken},
 	}
 	t.Run("cases", func(t *testing.T) { // returns when its parallel subtests are done
 		for _, tc := range cases {
@@ -139,4 +145,24 @@ func TestJWTDeviceEchoRoundTrip(t *testing.T) {
 
 	c.Disconnect(100)
 	require.Eventually(t, func() bool { return metric(t, reg, "ltk_target_connections") == 0 }, waitFor, 10*time.Millisecond)
+}
+
+// TestEmptyPasswordIsBadUserNameOrPassword: a password flag with an empty
+// password is answered with a real return code (MQTT 3.1.1: 4, bad user name
+// or password; MQTT 5: 0x86), and counted; mochi alone answers 0x82, which
+// is no 3.1.1 return code. No password flag at all gets the same answer.
+func TestEmptyPasswordIsBadUserNameOrPassword(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	id := clientID(target.DefaultProject, "ec-dev")
+	empty := mqttpackets.ConnectParams{ClientIdentifier: id, UsernameFlag: true, Username: []byte("unused"), PasswordFlag: true}
+	none := mqttpackets.ConnectParams{ClientIdentifier: id}
+	require.Equal(t, byte(4), rawConnect(t, tt.Addr(), empty, 4))
+	require.Equal(t, byte(4), rawConnect(t, tt.Addr(), none, 4))
+	require.Equal(t, mqttpackets.ErrBadUsernameOrPassword.Code, rawConnect(t, tt.Addr(), empty, 5))
+	require.Equal(t, 3.0, metric(t, tt.Registry(), "ltk_target_connects_refused_total", "reason", string(target.ReasonNoPassword)))
+
+	// With auth none an empty password is no password: accepted.
+	open := targettest.Start(t)
+	require.Zero(t, rawConnect(t, open.Addr(), mqttpackets.ConnectParams{ClientIdentifier: "dev-a", PasswordFlag: true}, 4))
 }

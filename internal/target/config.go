@@ -24,6 +24,25 @@ const (
 	// own default (8192) costs 64 KiB per connection before any message is
 	// sent, too much for fleets of tens of thousands of devices.
 	DefaultMaxPendingWrites = 1024
+	// DefaultConnectTimeout is how long a new connection may take to send its
+	// whole CONNECT packet before the target closes it.
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultMaxConnectSize caps a CONNECT packet (fixed header included),
+	// the only packet read before authentication: an IoT-Core client id,
+	// an RS256 JWT and a small Will fit many times over.
+	DefaultMaxConnectSize = 16 << 10
+	// DefaultMaxPacketSize caps every packet of an authenticated client
+	// (fixed header included); larger ones close the connection.
+	DefaultMaxPacketSize = 256 << 10
+	// DefaultMaxRetained caps the retained messages the target keeps; beyond it
+	// a retained publish is delivered but not retained.
+	DefaultMaxRetained = 1000
+	// DefaultMaxRetainedSize caps one retained message's payload; a larger
+	// retained publish is delivered but not retained.
+	DefaultMaxRetainedSize = 16 << 10
+	// DefaultMaxInflight caps each client's unacknowledged QoS 1 and 2
+	// messages, in each direction.
+	DefaultMaxInflight = 1024
 	// ClockSkew is how far in the future a JWT's iat may be, to forgive device
 	// clocks that run a little fast.
 	ClockSkew = time.Minute
@@ -72,6 +91,15 @@ type Config struct {
 	// ltk_target_messages_dropped_total. Default DefaultMaxPendingWrites.
 	MaxPendingWrites int `json:"max_pending_writes"`
 
+	// Limits against hostile or broken clients; zero means the default. See
+	// the Default* constants.
+	ConnectTimeout  time.Duration `json:"connect_timeout"`   // accept to whole CONNECT
+	MaxConnectSize  int           `json:"max_connect_size"`  // bytes, before authentication
+	MaxPacketSize   int           `json:"max_packet_size"`   // bytes, after authentication
+	MaxRetained     int           `json:"max_retained"`      // retained messages kept
+	MaxRetainedSize int           `json:"max_retained_size"` // bytes of one retained payload
+	MaxInflight     int           `json:"max_inflight"`      // unacknowledged QoS > 0 messages per client and direction
+
 	Echo        echo.Config `json:"echo"`         // the in-process echo app
 	DisableEcho bool        `json:"disable_echo"` // run the broker without the echo app
 }
@@ -101,6 +129,18 @@ func (c *Config) setDefaults() {
 	if c.BackendPrefix == "" {
 		c.BackendPrefix = DefaultBackendPrefix
 	}
+	setDefault(&c.ConnectTimeout, DefaultConnectTimeout)
+	setDefault(&c.MaxConnectSize, DefaultMaxConnectSize)
+	setDefault(&c.MaxPacketSize, DefaultMaxPacketSize)
+	setDefault(&c.MaxRetained, DefaultMaxRetained)
+	setDefault(&c.MaxRetainedSize, DefaultMaxRetainedSize)
+	setDefault(&c.MaxInflight, DefaultMaxInflight)
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
 }
 
 // Validate reports a Config that cannot work. It expects defaults to be set
@@ -122,6 +162,21 @@ func (c *Config) Validate() error {
 	if c.MaxPendingWrites < 1 || c.MaxPendingWrites > math.MaxInt32 {
 		errs = append(errs, fmt.Errorf("max pending writes %d: want 1 or more", c.MaxPendingWrites))
 	}
+	if c.ConnectTimeout < 0 {
+		errs = append(errs, fmt.Errorf("connect timeout %v is negative", c.ConnectTimeout))
+	}
+	if c.MaxConnectSize < 64 || c.MaxConnectSize > c.MaxPacketSize {
+		errs = append(errs, fmt.Errorf("max connect size %d: want 64 bytes up to the max packet size (%d)", c.MaxConnectSize, c.MaxPacketSize))
+	}
+	if c.MaxPacketSize < 64 || c.MaxPacketSize > maxMQTTPacket {
+		errs = append(errs, fmt.Errorf("max packet size %d: want 64 bytes up to %d", c.MaxPacketSize, maxMQTTPacket))
+	}
+	if c.MaxRetained < 0 || c.MaxRetainedSize < 0 {
+		errs = append(errs, fmt.Errorf("max retained %d and max retained size %d: want 0 or more", c.MaxRetained, c.MaxRetainedSize))
+	}
+	if c.MaxInflight < 1 || c.MaxInflight > math.MaxUint16 {
+		errs = append(errs, fmt.Errorf("max inflight %d: want 1 to %d", c.MaxInflight, math.MaxUint16))
+	}
 	if c.MaxJWTLifetime < 0 {
 		errs = append(errs, fmt.Errorf("max JWT lifetime %v is negative", c.MaxJWTLifetime))
 	}
@@ -135,6 +190,10 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// maxMQTTPacket is the largest packet MQTT can frame: a 4-byte remaining
+// length (268,435,455) plus the 5-byte fixed header.
+const maxMQTTPacket = 268_435_455 + 5
 
 func validPathElement(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -12,9 +12,11 @@
 // (KeyStore): RS256 for an RSA key, ES256 for a P-256 key, nothing else (no
 // "none", no HS*). Its aud must be PROJECT, exp in the future, iat no more than
 // ClockSkew (1 min) in the future, and exp - iat at most MaxJWTLifetime (24h).
-// A refused device gets CONNACK "not authorized" (MQTT 3.1.1 return code 5,
-// MQTT 5 reason 0x87), and ltk_target_connects_refused_total{reason} counts
-// why (see Reasons). An accepted connection is closed when its JWT expires.
+// iat and exp must be JSON numbers. A refused device gets CONNACK "not
+// authorized" (MQTT 3.1.1 return code 5, MQTT 5 reason 0x87), or "bad user
+// name or password" when it sent no password (4, 0x86), and
+// ltk_target_connects_refused_total{reason} counts why (see Reasons). An
+// accepted connection is closed when its JWT expires.
 //
 // With Auth "none" any client id connects without a password.
 //
@@ -23,8 +25,20 @@
 // Device D (the last element of an IoT-Core client id, else the whole id) may
 // publish to /devices/D/events, /devices/D/events/... and /devices/D/state,
 // and subscribe to /devices/D/commands, /devices/D/commands/... and
-// /devices/D/config. Back-end clients (BackendPrefix, BackendToken) and the
-// in-process echo app may use any topic.
+// /devices/D/config. A Will obeys the same rule: a CONNECT whose Will topic
+// the client may not publish to (or that has a wildcard) is refused, and the
+// Will is checked again before it is published. Back-end clients
+// (BackendPrefix, BackendToken) and the in-process echo app may use any topic.
+//
+// # Limits
+//
+// Before authentication a connection must send its whole CONNECT within
+// ConnectTimeout, in at most MaxConnectSize bytes (checked from the fixed
+// header, before the packet is buffered). Afterwards packets are capped at
+// MaxPacketSize, unacknowledged QoS > 0 messages at MaxInflight per client and
+// direction, queued messages at MaxPendingWrites, and the retained store at
+// MaxRetained messages of at most MaxRetainedSize bytes. Failed accepts (such
+// as EMFILE) are retried with back-off rather than ending the listener.
 //
 // # Echo app
 //
@@ -37,7 +51,8 @@
 // ltk_target_connections, ltk_target_connects_total,
 // ltk_target_connects_refused_total{reason}, ltk_target_messages_received_total,
 // ltk_target_messages_sent_total, ltk_target_messages_dropped_total,
-// ltk_target_jwt_expired_disconnects_total and
+// ltk_target_jwt_expired_disconnects_total, ltk_target_accept_errors_total,
+// ltk_target_wills_dropped_total, ltk_target_retained_refused_total and
 // the echo app's ltk_echo_* metrics, served on MetricsAddr at /metrics.
 //
 // Tests start a target with package targettest.

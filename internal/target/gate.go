@@ -1,22 +1,50 @@
 package target
 
 import (
+	"errors"
+	"log/slog"
 	"net"
 	"sync"
 	"time"
 )
 
-// gate wraps the broker's listeners so that Close can wait until every
-// accepted connection has been handed to mochi. mochi's attachClient calls
-// ClientsWg.Add before its first read of the connection, while its Close
-// calls ClientsWg.Wait: an Add racing that Wait is a data race (and can miss
-// a client). The gate stops accepting first, then waits for each accepted
-// connection's first Read, which comes after mochi's Add.
+// gate wraps the broker's listeners for three reasons.
+//
+// A race-free Close: mochi's attachClient calls ClientsWg.Add before its
+// first read of the connection, while its Close calls ClientsWg.Wait: an Add
+// racing that Wait is a data race (and can miss a client). The gate stops
+// accepting first, then waits for each accepted connection's first Read,
+// which comes after mochi's Add.
+//
+// An accept loop that survives errors: mochi v2.7.9's listeners.Net.Serve
+// returns on the first Accept error, so one EMFILE (open-files limit) stopped
+// the target accepting for good while it kept running. The gate's Accept
+// backs off (5 ms doubling to 1 s, as net/http's Server does) and retries
+// every error except a closed listener, logs once per burst of errors and
+// counts each in ltk_target_accept_errors_total.
+//
+// Pre-authentication limits: every accepted connection is a guardedConn
+// (see guard.go).
 type gate struct {
+	limits guardLimits
+	m      *metrics
+	log    *slog.Logger
+	stop   chan struct{} // closed by close: ends accept back-offs
+
 	mu      sync.Mutex // Guards closing and pending's Add against Close.
 	closing bool
 	pending sync.WaitGroup // accepted connections not yet read by mochi
 	lns     []net.Listener
+}
+
+// Accept back-off bounds.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
+func newGate(limits guardLimits, m *metrics, log *slog.Logger) *gate {
+	return &gate{limits: limits, m: m, log: log, stop: make(chan struct{})}
 }
 
 // wrap returns ln behind the gate.
@@ -31,7 +59,10 @@ func (g *gate) wrap(ln net.Listener) net.Listener {
 // until the connections accepted so far are in mochi's hands.
 func (g *gate) close(timeout time.Duration) {
 	g.mu.Lock()
-	g.closing = true
+	if !g.closing {
+		g.closing = true
+		close(g.stop)
+	}
 	for _, ln := range g.lns {
 		_ = ln.Close()
 	}
@@ -54,11 +85,34 @@ type gatedListener struct {
 	g *gate
 }
 
+// Accept returns the next connection, retrying failed accepts until the
+// listener is closed.
 func (l *gatedListener) Accept() (net.Conn, error) {
+	var (
+		failures int
+		backoff  time.Duration
+	)
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			return nil, err
+			if errors.Is(err, net.ErrClosed) {
+				return nil, err
+			}
+			failures++
+			l.g.m.acceptErrors.Inc()
+			if failures == 1 {
+				l.g.log.Warn("cannot accept MQTT connections; retrying with back-off", "listener", l.Addr().String(), "err", err,
+					"hint", "raise the open-files limit (ulimit -n) if the error is 'too many open files'")
+			}
+			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
+			if !l.sleep(backoff) {
+				return nil, net.ErrClosed
+			}
+			continue
+		}
+		if failures > 0 {
+			l.g.log.Info("accepting MQTT connections again", "listener", l.Addr().String(), "failed_accepts", failures)
+			failures, backoff = 0, 0
 		}
 		l.g.mu.Lock()
 		if l.g.closing {
@@ -68,7 +122,19 @@ func (l *gatedListener) Accept() (net.Conn, error) {
 		}
 		l.g.pending.Add(1)
 		l.g.mu.Unlock()
-		return &gatedConn{Conn: c, g: l.g}, nil
+		return &gatedConn{Conn: l.g.guard(c), g: l.g}, nil
+	}
+}
+
+// sleep waits d unless the gate closes first; it reports whether it slept.
+func (l *gatedListener) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-l.g.stop:
+		return false
 	}
 }
 

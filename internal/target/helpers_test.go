@@ -1,17 +1,22 @@
 package target_test
 
 import (
+	"bufio"
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/golang-jwt/jwt/v5"
+	mqttpackets "github.com/mochi-mqtt/server/v2/packets"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -157,4 +162,44 @@ func metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) 
 		}
 	}
 	return 0
+}
+
+// rawConnect sends one CONNECT (MQTT 3.1.1 when version is 4, 5 when 5) over
+// a new TCP connection and returns the CONNACK's return or reason code.
+func rawConnect(t testing.TB, addr string, params mqttpackets.ConnectParams, version byte) byte {
+	t.Helper()
+	conn, ack := rawConnectConn(t, addr, params, version)
+	conn.Close()
+	return ack.ReasonCode
+}
+
+// rawConnectConn is rawConnect that returns the whole CONNACK and leaves the
+// connection open; the caller closes it.
+func rawConnectConn(t testing.TB, addr string, params mqttpackets.ConnectParams, version byte) (net.Conn, mqttpackets.Packet) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, waitFor)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.SetDeadline(time.Now().Add(waitFor)))
+	params.ProtocolName, params.Clean, params.Keepalive = []byte("MQTT"), true, 30
+	pk := mqttpackets.Packet{FixedHeader: mqttpackets.FixedHeader{Type: mqttpackets.Connect}, ProtocolVersion: version, Connect: params}
+	var buf bytes.Buffer
+	require.NoError(t, pk.ConnectEncode(&buf))
+	_, err = conn.Write(buf.Bytes())
+	require.NoError(t, err)
+
+	r := bufio.NewReader(conn)
+	first, err := r.ReadByte()
+	require.NoError(t, err)
+	ack := mqttpackets.Packet{ProtocolVersion: version}
+	require.NoError(t, ack.FixedHeader.Decode(first))
+	require.Equal(t, mqttpackets.Connack, ack.FixedHeader.Type, "CONNACK")
+	ack.FixedHeader.Remaining, _, err = mqttpackets.DecodeLength(r)
+	require.NoError(t, err)
+	body := make([]byte, ack.FixedHeader.Remaining)
+	_, err = io.ReadFull(r, body)
+	require.NoError(t, err)
+	require.NoError(t, ack.ConnackDecode(body))
+	require.Zero(t, r.Buffered(), "bytes after the CONNACK")
+	return conn, ack
 }

@@ -18,6 +18,7 @@ type hook struct {
 	mqtt.HookBase
 	server *mqtt.Server
 	auth   *authenticator
+	limits retainLimits
 	m      *metrics
 	log    *slog.Logger
 
@@ -26,8 +27,8 @@ type hook struct {
 	stopped bool
 }
 
-func newHook(server *mqtt.Server, auth *authenticator, m *metrics, log *slog.Logger) *hook {
-	return &hook{server: server, auth: auth, m: m, log: log, expiry: map[*mqtt.Client]*time.Timer{}}
+func newHook(server *mqtt.Server, auth *authenticator, limits retainLimits, m *metrics, log *slog.Logger) *hook {
+	return &hook{server: server, auth: auth, limits: limits, m: m, log: log, expiry: map[*mqtt.Client]*time.Timer{}}
 }
 
 // ID names the hook for mochi.
@@ -37,29 +38,32 @@ func (h *hook) ID() string { return "ltk-target" }
 func (h *hook) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnPublished, mqtt.OnPacketSent, mqtt.OnPublishDropped:
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnPublished, mqtt.OnPacketSent, mqtt.OnPublishDropped,
+		mqtt.OnPacketRead, mqtt.OnWill, mqtt.OnPublish:
 		return true
 	}
 	return false
 }
 
-// OnConnect authenticates the client. mochi's own refusal path (returning
-// false from OnConnectAuthenticate) answers "bad username or password" to
-// MQTT 5 clients; IoT Core answered "not authorized", so the CONNACK is sent
-// here: return code 5 for MQTT 3.1.1 (mochi maps 0x86 to it), reason 0x87
-// for MQTT 5. The returned error makes mochi close the connection.
+// OnConnect authenticates the client and checks its Will (see will.go).
+// mochi's own refusal path (returning false from OnConnectAuthenticate)
+// answers "bad username or password" to every refusal, so the CONNACK is sent
+// here with the code connackCode picks. The returned error makes mochi close
+// the connection.
 func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	exp, err := h.auth.authenticate(cl.ID, pk.Connect.Password)
+	if err == nil {
+		err = h.checkWill(cl, pk)
+	}
 	if err != nil {
+		reason := ReasonMalformedToken
 		var r *refusal
 		if errors.As(err, &r) {
-			h.m.refused[r.reason].Inc()
+			reason = r.reason
 		}
+		h.m.refused[reason].Inc()
 		h.log.Debug("connection refused", "client", cl.ID, "remote", cl.Net.Remote, "error", err)
-		code := packets.ErrNotAuthorized
-		if cl.Properties.ProtocolVersion < 5 {
-			code = packets.ErrBadUsernameOrPassword // sent as 3.1.1 return code 5, "not authorized"
-		}
+		code := connackCode(reason, cl.Properties.ProtocolVersion)
 		_ = h.server.SendConnack(cl, code, false, nil)
 		return code
 	}
@@ -67,6 +71,39 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 		h.watchExpiry(cl, exp)
 	}
 	return nil
+}
+
+// connackCode is the CONNACK code refusing a connection for reason. IoT Core
+// answered "not authorized"; a missing password is "bad user name or
+// password" and a wildcard Will topic "topic name invalid" (MQTT 5 only).
+// mochi turns MQTT 5 codes into 3.1.1 return codes (packets.V5CodesToV3):
+// 0x86 to 5 (not authorized), 0x81 to 4 (bad user name or password).
+func connackCode(reason Reason, protocolVersion byte) packets.Code {
+	v5 := protocolVersion >= 5
+	switch {
+	case reason == ReasonNoPassword && v5:
+		return packets.ErrBadUsernameOrPassword // 0x86
+	case reason == ReasonNoPassword:
+		return packets.ErrMalformedPassword // sent as 3.1.1 return code 4
+	case reason == ReasonWillInvalid && v5:
+		return packets.ErrTopicNameInvalid // 0x90
+	case v5:
+		return packets.ErrNotAuthorized // 0x87
+	}
+	return packets.ErrBadUsernameOrPassword // sent as 3.1.1 return code 5, "not authorized"
+}
+
+// OnPacketRead lets a CONNECT with an empty password reach OnConnect. mochi
+// v2.7.9 answers a password flag with a zero-length password with CONNACK
+// 0x82 (protocol error), which is no MQTT 3.1.1 return code, before any hook
+// sees it; yet MQTT 3.1.1 section 3.1.3.5 allows a zero-length password.
+// Clearing the flag makes it "no password", which OnConnect refuses with
+// ReasonNoPassword under auth jwt.
+func (h *hook) OnPacketRead(_ *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type == packets.Connect && pk.Connect.PasswordFlag && len(pk.Connect.Password) == 0 {
+		pk.Connect.PasswordFlag = false
+	}
+	return pk, nil
 }
 
 // OnConnectAuthenticate accepts: OnConnect has already refused what it must.

@@ -26,29 +26,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestMQTT5RefusalIsNotAuthorized(t *testing.T) {
 	t.Parallel()
 	tt := startJWT(t)
-	conn, err := net.DialTimeout("tcp", tt.Addr(), waitFor)
-	require.NoError(t, err)
-	defer conn.Close()
-	require.NoError(t, conn.SetDeadline(time.Now().Add(waitFor)))
-	pk := mqttpackets.Packet{
-		FixedHeader:     mqttpackets.FixedHeader{Type: mqttpackets.Connect},
-		ProtocolVersion: 5,
-		Connect: mqttpackets.ConnectParams{
-			ProtocolName: []byte("MQTT"), Clean: true, Keepalive: 30,
-			ClientIdentifier: clientID(target.DefaultProject, "ec-dev"),
-			UsernameFlag:     true, Username: []byte("unused"),
-			PasswordFlag: true, Password: []byte("not-a-jwt"),
-		},
-	}
-	var buf bytes.Buffer
-	require.NoError(t, pk.ConnectEncode(&buf))
-	_, err = conn.Write(buf.Bytes())
-	require.NoError(t, err)
-	ack := make([]byte, 4) // type, remaining length, flags, reason code
-	_, err = io.ReadFull(conn, ack)
-	require.NoError(t, err)
-	require.Equal(t, byte(0x20), ack[0], "CONNACK")
-	require.Equal(t, mqttpackets.ErrNotAuthorized.Code, ack[3])
+	code := rawConnect(t, tt.Addr(), mqttpackets.ConnectParams{
+		ClientIdentifier: clientID(target.DefaultProject, "ec-dev"),
+		UsernameFlag:     true, Username: []byte("unused"),
+		PasswordFlag: true, Password: []byte("not-a-jwt"),
+	}, 5)
+	require.Equal(t, mqttpackets.ErrNotAuthorized.Code, code)
 	require.Equal(t, 1.0, metric(t, tt.Registry(), "ltk_target_connects_refused_total", "reason", string(target.ReasonMalformedToken)))
 }
 

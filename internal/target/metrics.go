@@ -15,6 +15,9 @@ type metrics struct {
 	sent               prometheus.Counter
 	dropped            prometheus.Counter
 	jwtExpiredDisconns prometheus.Counter
+	acceptErrors       prometheus.Counter
+	willsDropped       prometheus.Counter
+	retainedRefused    prometheus.Counter
 	collectors         []prometheus.Collector // as registered
 }
 
@@ -50,6 +53,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ltk_target_jwt_expired_disconnects_total",
 			Help: "Connections closed because their JWT expired.",
 		}),
+		acceptErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_accept_errors_total",
+			Help: "Failed accepts of MQTT connections (such as EMFILE, too many open files); the target backs off and retries.",
+		}),
+		willsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_wills_dropped_total",
+			Help: "Will messages not published because the client may not publish to their topic.",
+		}),
+		retainedRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ltk_target_retained_refused_total",
+			Help: "Retained publishes delivered but not retained: over --max-retained or --max-retained-size.",
+		}),
 	}
 	for _, r := range Reasons {
 		m.refused[r] = refused.WithLabelValues(string(r))
@@ -57,7 +72,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	m.collectors = []prometheus.Collector{m.connections, m.connects, refused, m.received, m.sent, m.dropped, m.jwtExpiredDisconns}
+	m.collectors = []prometheus.Collector{m.connections, m.connects, refused, m.received, m.sent, m.dropped, m.jwtExpiredDisconns,
+		m.acceptErrors, m.willsDropped, m.retainedRefused}
 	for i, c := range m.collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range m.collectors[:i] {

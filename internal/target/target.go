@@ -36,7 +36,7 @@ type Target struct {
 	metricsSrv *http.Server
 
 	running   atomic.Bool
-	gate      gate // between the listeners and mochi, for a race-free Close
+	gate      *gate // between the listeners and mochi: race-free Close, accept retries, pre-auth limits
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 }
@@ -53,22 +53,24 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (_ *Target, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	caps := mqtt.NewDefaultServerCapabilities()
-	caps.MaximumClientWritesPending = int32(cfg.MaxPendingWrites)
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
 	server := mqtt.New(&mqtt.Options{
-		Capabilities:           caps,
+		Capabilities:           capabilities(&cfg),
 		InlineClient:           true,
 		Logger:                 slog.New(quietHandler{log.Handler()}),
 		SysTopicResendInterval: 10,
 	})
-	t := &Target{cfg: cfg, log: log, server: server, closed: make(chan struct{})}
-	var m *metrics
+	t := &Target{
+		cfg: cfg, log: log, server: server, closed: make(chan struct{}),
+		gate: newGate(guardLimits{connectTimeout: cfg.ConnectTimeout, maxConnectSize: cfg.MaxConnectSize}, m, log),
+	}
 	defer func() {
 		if err != nil {
 			t.Close()
-			if m != nil {
-				m.unregister(reg)
-			}
+			m.unregister(reg)
 		}
 	}()
 
@@ -92,10 +94,8 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (_ *Target, er
 		}
 	}
 
-	if m, err = newMetrics(reg); err != nil {
-		return nil, err
-	}
-	t.hook = newHook(server, newAuthenticator(&t.cfg), m, log)
+	t.hook = newHook(server, newAuthenticator(&t.cfg),
+		retainLimits{maxRetained: cfg.MaxRetained, maxRetainedSize: cfg.MaxRetainedSize}, m, log)
 	if err := server.AddHook(t.hook, nil); err != nil {
 		return nil, fmt.Errorf("add target hook: %w", err)
 	}
@@ -105,6 +105,19 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (_ *Target, er
 		}
 	}
 	return t, nil
+}
+
+// capabilities are mochi's server limits from cfg. mochi checks
+// MaximumPacketSize against each fixed header before it allocates the
+// packet; ReceiveMaximum caps a client's unacknowledged inbound QoS > 0
+// messages and MaximumInflight its outbound ones.
+func capabilities(cfg *Config) *mqtt.Capabilities {
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = int32(cfg.MaxPendingWrites)
+	caps.MaximumPacketSize = uint32(cfg.MaxPacketSize)
+	caps.ReceiveMaximum = uint16(cfg.MaxInflight)
+	caps.MaximumInflight = uint16(cfg.MaxInflight)
+	return caps
 }
 
 func (t *Target) listenTLS() error {
