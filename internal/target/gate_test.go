@@ -65,15 +65,15 @@ func TestAcceptRetriesAndLogsOncePerBurst(t *testing.T) {
 	require.NoError(t, err)
 	var logs syncBuffer
 	g := newGate(guardLimits{connectTimeout: time.Minute, maxConnectSize: 1 << 10}, m, slog.New(slog.NewTextHandler(&logs, nil)))
-	real, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	fl := &failingListener{Listener: real}
+	fl := &failingListener{Listener: inner}
 	ln := g.wrap(fl)
 	defer g.close(time.Second)
 
 	for burst, fails := range []int{4, 2} {
 		fl.failNext(fails)
-		client, err := net.Dial("tcp", real.Addr().String())
+		client, err := net.Dial("tcp", inner.Addr().String())
 		require.NoError(t, err)
 		c, err := ln.Accept()
 		require.NoError(t, err, "burst %d", burst)

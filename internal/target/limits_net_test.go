@@ -76,7 +76,7 @@ func TestHostileConnectsKeepMemoryBounded(t *testing.T) {
 	for i := range conns {
 		c, err := net.Dial("tcp", tt.Addr())
 		require.NoError(t, err)
-		defer c.Close()
+		t.Cleanup(func() { _ = c.Close() })
 		conns[i] = c
 		wg.Go(func() {
 			// The target may close before the garbage is written: ignore write errors.
