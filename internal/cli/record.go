@@ -93,7 +93,7 @@ func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 	}
 	if f.csvPrefix != "" {
 		prefix := env.path(f.csvPrefix)
-		for _, file := range results.LocustCSV(data) {
+		for _, file := range results.LocustCSV(data, f.csvFull) {
 			if err := writeFile(prefix+file.Suffix, file.Write); err != nil {
 				return err
 			}

@@ -14,16 +14,18 @@ import (
 // currentWindow is how many seconds the current rates and percentiles cover, as in Locust.
 const currentWindow = 10
 
-// WriteStatsHistoryCSV writes d as Locust's _stats_history.csv with
-// --csv-full-history: for every second of the data, a row per entry that
-// has had a request, then the Aggregated row (Type ""). The row stamped T
-// (Unix seconds) covers what was recorded before T: Requests/s, Failures/s
-// and the percentiles are over the 10 seconds before T (fewer at the
-// start; the data is complete, so unlike Locust's live file there is no
-// 2-second lag), the Total columns over everything since the first second.
-// Times are in milliseconds, rounded as in _stats.csv; User Count is the
-// devices running.
-func WriteStatsHistoryCSV(w io.Writer, d *Data) error {
+// WriteStatsHistoryCSV writes d as Locust's _stats_history.csv: for every
+// second of the data, the Aggregated row (Type ""), after, with full (as
+// with Locust's --csv-full-history), a row per entry that has had a
+// request. The row stamped T (Unix seconds) covers what was recorded
+// before T: Requests/s and Failures/s are over the 10 seconds before T
+// (fewer at the start; the data is complete, so unlike Locust's live file
+// there is no 2-second lag), the Total columns over everything since the
+// first second. The percentiles are, as Locust writes them, those since
+// the first second without full and those of the 10 seconds before T with
+// it. Times are in milliseconds, formatted as in _stats.csv; User Count is
+// the devices running.
+func WriteStatsHistoryCSV(w io.Writer, d *Data, full bool) error {
 	hw := stats.NewHistoryWriter(w)
 	lo, hi, ok := d.Span()
 	if !ok {
@@ -59,11 +61,15 @@ func WriteStatsHistoryCSV(w io.Writer, d *Data) error {
 		}
 		users := devices(s)
 		span := min(currentWindow, s+1-lo)
-		for _, h := range append(order, all) {
+		rows := []*history{all}
+		if full {
+			rows = append(order, all)
+		}
+		for _, h := range rows {
 			if h.total.Count == 0 {
 				continue
 			}
-			h.row(&row, s+1, users, span)
+			h.row(&row, s+1, users, span, full)
 			if err := hw.Write(&row); err != nil {
 				return err
 			}
@@ -126,8 +132,9 @@ func (h *history) add(sm *Sample) {
 	h.window.Count += sm.Count
 }
 
-// row fills r with the row stamped ts.
-func (h *history) row(r *stats.HistoryRow, ts int64, users int, span int64) {
+// row fills r with the row stamped ts, its percentiles those of the window
+// if current, else those since the first second.
+func (h *history) row(r *stats.HistoryRow, ts int64, users int, span int64, current bool) {
 	var reqs, fails int64
 	first := true
 	for _, sec := range h.ring {
@@ -144,7 +151,11 @@ func (h *history) row(r *stats.HistoryRow, ts int64, users int, span int64) {
 		}
 		first = false
 	}
-	h.window.Quantiles(stats.CSVQuantiles, h.qs)
+	if current {
+		h.window.Quantiles(stats.CSVQuantiles, h.qs)
+	} else {
+		h.total.Quantiles(stats.CSVQuantiles, h.qs)
+	}
 	*r = stats.HistoryRow{
 		Timestamp: ts, Users: users, Type: h.typ, Name: h.name,
 		RPS: float64(reqs) / float64(span), FailPerSec: float64(fails) / float64(span),
