@@ -33,7 +33,14 @@ type recording struct {
 	st  *results.Store
 	run *results.Run
 	log *slog.Logger
+
+	stopCSV context.CancelFunc // stops the --csv rewrites; nil without --csv
+	csvDone chan struct{}      // closed when the --csv rewrites have stopped
 }
+
+// csvEvery is how often --csv's files are rewritten during a test, as
+// Locust rewrites them every CSV_STATS_INTERVAL_SEC (1 s).
+const csvEvery = time.Second
 
 // startRecording opens the results store and begins a run in it.
 func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.Logger) (*recording, error) {
@@ -51,7 +58,70 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 		_ = st.Close()
 		return nil, err
 	}
-	return &recording{st: st, run: run, log: log}, nil
+	r := &recording{st: st, run: run, log: log}
+	if f.csvPrefix != "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		r.stopCSV, r.csvDone = cancel, make(chan struct{})
+		go func() {
+			defer close(r.csvDone)
+			r.rewriteCSV(ctx, env.path(f.csvPrefix), f.csvFull)
+		}()
+	}
+	return r, nil
+}
+
+// rewriteCSV rewrites --csv's four files every csvEvery until ctx ends,
+// from the run as the store holds it so far: the same source and the same
+// writers as the final files, so a file read mid-test is what the end
+// would write had the test stopped then (less the store's last second or
+// two, which the workers have not reported yet). Each file is replaced
+// atomically: a reader sees the previous version or the new one, never a
+// half-written file. Reading the run back costs more as it grows, so the
+// rewrites take at most a tenth of the time: after a rewrite that took d,
+// the next waits at least 9d.
+func (r *recording) rewriteCSV(ctx context.Context, prefix string, full bool) {
+	start := time.Now()
+	t := time.NewTimer(csvEvery)
+	defer t.Stop()
+	failed := false
+	for n := int64(2); ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		began := time.Now()
+		if err := r.writeCSV(ctx, prefix, full); err != nil && ctx.Err() == nil && !failed {
+			r.log.Warn("--csv: cannot write the files during the test; they are written at the end", "err", err)
+			failed = true
+		}
+		next := start.Add(time.Duration(n) * csvEvery)
+		if spent := time.Since(began); began.Add(10 * spent).After(next) {
+			n = int64(began.Add(10*spent).Sub(start)/csvEvery) + 1
+			next = start.Add(time.Duration(n) * csvEvery)
+		}
+		t.Reset(time.Until(next))
+	}
+}
+
+// writeCSV writes --csv's four files from the run as the store holds it now.
+func (r *recording) writeCSV(ctx context.Context, prefix string, full bool) error {
+	data, err := r.run.Data(ctx)
+	if err != nil {
+		return fmt.Errorf("read the run back from the results store: %w", err)
+	}
+	data.Exceptions = r.run.Exceptions() // the store has them once the run ends
+	return writeLocustCSV(prefix, data, full)
+}
+
+// writeLocustCSV writes the four files of LocustCSV(data, full) at prefix.
+func writeLocustCSV(prefix string, data *results.Data, full bool) error {
+	for _, file := range results.LocustCSV(data, full) {
+		if err := writeFile(prefix+file.Suffix, file.Write); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // onDelta is the master's OnDelta hook: every worker delta goes to the store,
@@ -66,11 +136,16 @@ func (r *recording) onDelta(running func() int) func(int, *stats.Delta) {
 // onException is the master's OnException hook.
 func (r *recording) onException(_ int, host, message string) { r.run.AddException(host, message) }
 
-// finish ends the run and writes the end-of-test files, --html and --csv's
-// four Locust files, all from the run as the store holds it: one source,
-// so the files agree with each other and with ltk harvest of the run.
+// finish stops the --csv rewrites, ends the run and writes the
+// end-of-test files, --html and --csv's four Locust files, all from the
+// run as the store holds it: one source, so the files agree with each
+// other and with ltk harvest of the run.
 func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 	defer r.st.Close()
+	if r.stopCSV != nil {
+		r.stopCSV()
+		<-r.csvDone // the last rewrite must not replace the final files
+	}
 	if err := r.run.End(time.Now()); err != nil {
 		r.log.Warn("results store: the run's last samples may be missing", "err", err)
 	}
@@ -92,12 +167,7 @@ func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 		}
 	}
 	if f.csvPrefix != "" {
-		prefix := env.path(f.csvPrefix)
-		for _, file := range results.LocustCSV(data, f.csvFull) {
-			if err := writeFile(prefix+file.Suffix, file.Write); err != nil {
-				return err
-			}
-		}
+		return writeLocustCSV(env.path(f.csvPrefix), data, f.csvFull)
 	}
 	return nil
 }
