@@ -37,6 +37,7 @@ type testFlags struct {
 	onlySummary   bool
 	csvPrefix     string
 	csvFull       bool // --csv-full-history
+	local         bool // ltk run: the workers are this process's own
 	exitOnError   int
 	logLevel      slog.Level
 	settings      runset.Settings
@@ -193,6 +194,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 		targetName = "embedded"
 	}
 	token := randomToken() // the loopback port is open to every local user, and the stream carries keys
+	f.local = true
 	s := session{
 		flags: &f.testFlags, fleet: fleet, log: log, target: targetName, nodes: 1, wait: time.Minute,
 		master: master.Config{
