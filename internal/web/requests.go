@@ -1,7 +1,6 @@
 package web
 
 import (
-	"math"
 	"strings"
 	"time"
 
@@ -47,11 +46,13 @@ type entryJSON struct {
 	CurrentFailPerSec float64 `json:"current_fail_per_sec"`
 	TotalRPS          float64 `json:"total_rps"`
 	TotalFailPerSec   float64 `json:"total_fail_per_sec"`
-	// MedianResponseTime is an integer, as Locust's: rounded as Locust
-	// keeps response times (stats.LocustRound), within [min, max].
-	MedianResponseTime int64   `json:"median_response_time"`
-	P90                float64 `json:"ninetieth_response_time"`    // Locust 2.12's
-	P99Old             float64 `json:"ninety_ninth_response_time"` // Locust 2.12's
+	// MedianResponseTime is Locust's: a whole number of milliseconds,
+	// rounded as Locust keeps response times (stats.LocustRound), unless
+	// that falls outside [min, max]: then the min or max (see medianMS).
+	MedianResponseTime float64 `json:"median_response_time"`
+	P50                float64 `json:"response_time_percentile_0.5"` // ltk's: the median to 0.01 ms, which the UI shows
+	P90                float64 `json:"ninetieth_response_time"`      // Locust 2.12's
+	P99Old             float64 `json:"ninety_ninth_response_time"`   // Locust 2.12's
 	P95                float64 `json:"response_time_percentile_0.95"`
 	P99                float64 `json:"response_time_percentile_0.99"`
 	AvgContentLength   float64 `json:"avg_content_length"`
@@ -132,6 +133,7 @@ func entryOf(e stats.EntryStats) entryJSON {
 		MinResponseTime:    round2(ms(e.Min)),
 		MaxResponseTime:    round2(ms(e.Max)),
 		MedianResponseTime: medianMS(e),
+		P50:                round2(ms(e.Median)),
 		CurrentRPS:         round2(e.CurrentRPS),
 		CurrentFailPerSec:  round2(e.CurrentFailPerSec),
 		TotalRPS:           round2(e.TotalRPS),
@@ -145,14 +147,15 @@ func entryOf(e stats.EntryStats) entryJSON {
 }
 
 // medianMS is e's median as Locust's median_response_time: rounded as
-// Locust keeps response times, kept within [min, max] as Locust keeps it,
-// and then, since ltk's min and max are exact, to a whole millisecond.
-func medianMS(e stats.EntryStats) int64 {
+// Locust keeps response times (a whole number of milliseconds, to 10 ms
+// from 100 ms, ...), unless that falls outside [min, max], where Locust
+// gives the min or max instead.
+func medianMS(e stats.EntryStats) float64 {
 	if e.NumRequests == 0 {
 		return 0
 	}
-	m := min(max(stats.LocustRound(ms(e.Median)), ms(e.Min)), ms(e.Max))
-	return int64(math.Round(m))
+	lo, hi := round2(ms(e.Min)), round2(ms(e.Max))
+	return min(max(stats.LocustRound(ms(e.Median)), lo), hi)
 }
 
 func workerOf(w WorkerInfo) workerJSON {
