@@ -3,6 +3,9 @@ package web_test
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +43,9 @@ func TestBrowserStartWatchReloadStop(t *testing.T) {
 		png := webtest.Eval[string](t, ctx, `ltk.chartPNG("`+chart+`")`)
 		require.True(t, strings.HasPrefix(png, "data:image/png;base64,"), chart)
 		require.Greater(t, len(png), 5000, "%s: a drawn chart, not an empty image", chart)
+		b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(png, "data:image/png;base64,"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(webtest.ArtifactDir(t), "ltk-chart-"+chart+".png"), b, 0o644)) // for review
 	}
 	require.Equal(t, 3, webtest.Eval[int](t, ctx, `document.querySelectorAll(".chart-dl").length`))
 	require.True(t, webtest.Eval[bool](t, ctx, `!!document.querySelector('#tab-download a[href="stats/requests_full_history/csv"]')`),
