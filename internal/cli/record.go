@@ -34,8 +34,10 @@ type recording struct {
 	run *results.Run
 	log *slog.Logger
 
-	stopCSV context.CancelFunc // stops the --csv rewrites; nil without --csv
-	csvDone chan struct{}      // closed when the --csv rewrites have stopped
+	// The --csv rewrites run from startRecording until finish, which stops
+	// them and waits for them before the final write.
+	stopCSV context.CancelFunc // nil without --csv
+	csvDone chan struct{}      // closed when the rewrites have stopped
 }
 
 // csvEvery is how often --csv's files are rewritten during a test, as
@@ -80,11 +82,11 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 // rewrites take at most a tenth of the time: after a rewrite that took d,
 // the next waits at least 9d.
 func (r *recording) rewriteCSV(ctx context.Context, prefix string, full bool) {
-	start := time.Now()
+	next := time.Now().Add(csvEvery)
 	t := time.NewTimer(csvEvery)
 	defer t.Stop()
 	failed := false
-	for n := int64(2); ; n++ {
+	for {
 		select {
 		case <-ctx.Done():
 			return
@@ -92,13 +94,12 @@ func (r *recording) rewriteCSV(ctx context.Context, prefix string, full bool) {
 		}
 		began := time.Now()
 		if err := r.writeCSV(ctx, prefix, full); err != nil && ctx.Err() == nil && !failed {
-			r.log.Warn("--csv: cannot write the files during the test; they are written at the end", "err", err)
+			r.log.Warn("--csv: cannot write the files during the test; they are written again at the end", "err", err)
 			failed = true
 		}
-		next := start.Add(time.Duration(n) * csvEvery)
-		if spent := time.Since(began); began.Add(10 * spent).After(next) {
-			n = int64(began.Add(10*spent).Sub(start)/csvEvery) + 1
-			next = start.Add(time.Duration(n) * csvEvery)
+		next = next.Add(csvEvery) // on the absolute schedule, unless the rewrite was slow
+		if spent := time.Since(began); next.Before(began.Add(10 * spent)) {
+			next = began.Add(10 * spent)
 		}
 		t.Reset(time.Until(next))
 	}
