@@ -1,6 +1,8 @@
 package report
 
 import (
+	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -65,4 +67,46 @@ func BenchmarkWriterMerge(b *testing.B) {
 		n += e.Requests
 	}
 	b.ReportMetric(float64(n), "requests/delta")
+}
+
+// BenchmarkLocustCSVOfAnHour is what --csv's rewrite costs once a run has
+// lasted an hour (5 entries): reading the run back from the store and
+// writing the four files. The rewrites are spaced to take at most a tenth
+// of the time (cli's recording.rewriteCSV), so this says how often they
+// can keep Locust's once a second.
+func BenchmarkLocustCSVOfAnHour(b *testing.B) {
+	st, err := Open(b.TempDir() + "/ltk.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.Begin(RunMeta{Start: time.Unix(1000, 0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for unix := int64(1000); unix < 1000+3600; unix += 2 {
+		for len(run.queue) > QueueLen/2 { // let the writer keep up rather than drop
+			runtime.Gosched()
+		}
+		run.AddDelta(bigDelta(unix, 200))
+	}
+	if err := run.End(time.Unix(1000+3600, 0)); err != nil {
+		b.Fatal(err)
+	}
+	if n := run.Dropped(); n > 0 {
+		b.Fatalf("the store dropped %d reports", n)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := run.Data(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range LocustCSV(d, false) {
+			if err := f.Write(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/rewrite")
 }
