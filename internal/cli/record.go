@@ -64,24 +64,24 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 	if f.csvPrefix != "" {
 		ctx, cancel := context.WithCancel(context.Background())
 		r.stopCSV, r.csvDone = cancel, make(chan struct{})
+		live := run.LiveCSV(f.csvFull)
 		go func() {
 			defer close(r.csvDone)
-			r.rewriteCSV(ctx, env.path(f.csvPrefix), f.csvFull)
+			r.rewriteCSV(ctx, env.path(f.csvPrefix), live)
 		}()
 	}
 	return r, nil
 }
 
 // rewriteCSV rewrites --csv's four files every csvEvery until ctx ends,
-// from the run as the store holds it so far: the same source and the same
-// writers as the final files, so a file read mid-test is what the end
-// would write had the test stopped then (less the store's last second or
-// two, which the workers have not reported yet). Each file is replaced
-// atomically: a reader sees the previous version or the new one, never a
-// half-written file. Reading the run back costs more as it grows, so the
-// rewrites take at most a tenth of the time: after a rewrite that took d,
-// the next waits at least 9d.
-func (r *recording) rewriteCSV(ctx context.Context, prefix string, full bool) {
+// as Locust does, from live: the run as the store holds it, read a few
+// new seconds at a time (report.LiveCSV), so a rewrite costs the same an
+// hour into the test as at its start, and the files trail the test by
+// report.LiveLag. Each file is replaced atomically: a reader sees the
+// previous version or the new one, never a half-written file. Should a
+// rewrite be slow (a busy disk), the next waits nine times as long, so
+// that rewriting takes at most a tenth of the time.
+func (r *recording) rewriteCSV(ctx context.Context, prefix string, live *results.LiveCSV) {
 	next := time.Now().Add(csvEvery)
 	t := time.NewTimer(csvEvery)
 	defer t.Stop()
@@ -93,7 +93,11 @@ func (r *recording) rewriteCSV(ctx context.Context, prefix string, full bool) {
 		case <-t.C:
 		}
 		began := time.Now()
-		if err := r.writeCSV(ctx, prefix, full); err != nil && ctx.Err() == nil && !failed {
+		err := live.Update(ctx, began)
+		if err == nil {
+			err = writeLocustCSV(prefix, live.Files())
+		}
+		if err != nil && ctx.Err() == nil && !failed {
 			r.log.Warn("--csv: cannot write the files during the test; they are written again at the end", "err", err)
 			failed = true
 		}
@@ -105,19 +109,9 @@ func (r *recording) rewriteCSV(ctx context.Context, prefix string, full bool) {
 	}
 }
 
-// writeCSV writes --csv's four files from the run as the store holds it now.
-func (r *recording) writeCSV(ctx context.Context, prefix string, full bool) error {
-	data, err := r.run.Data(ctx)
-	if err != nil {
-		return fmt.Errorf("read the run back from the results store: %w", err)
-	}
-	data.Exceptions = r.run.Exceptions() // the store has them once the run ends
-	return writeLocustCSV(prefix, data, full)
-}
-
-// writeLocustCSV writes the four files of LocustCSV(data, full) at prefix.
-func writeLocustCSV(prefix string, data *results.Data, full bool) error {
-	for _, file := range results.LocustCSV(data, full) {
+// writeLocustCSV writes files at prefix, each replaced atomically.
+func writeLocustCSV(prefix string, files []results.File) error {
+	for _, file := range files {
 		if err := writeFile(prefix+file.Suffix, file.Write); err != nil {
 			return err
 		}
@@ -168,7 +162,7 @@ func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 		}
 	}
 	if f.csvPrefix != "" {
-		return writeLocustCSV(env.path(f.csvPrefix), data, f.csvFull)
+		return writeLocustCSV(env.path(f.csvPrefix), results.LocustCSV(data, f.csvFull))
 	}
 	return nil
 }

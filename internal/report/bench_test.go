@@ -69,11 +69,11 @@ func BenchmarkWriterMerge(b *testing.B) {
 	b.ReportMetric(float64(n), "requests/delta")
 }
 
-// BenchmarkLocustCSVOfAnHour is what --csv's rewrite costs once a run has
-// lasted an hour (5 entries): reading the run back from the store and
-// writing the four files. The rewrites are spaced to take at most a tenth
-// of the time (cli's recording.rewriteCSV), so this says how often they
-// can keep Locust's once a second.
+// BenchmarkLocustCSVOfAnHour is what writing --csv's files costs once a
+// run has lasted an hour (5 entries): "final" reads the run back from the
+// store and writes the four files, as at the end of the test; "live" is a
+// LiveCSV's rewrite during the test, which reads the 2 seconds new since
+// the last one and writes the files from what it kept.
 func BenchmarkLocustCSVOfAnHour(b *testing.B) {
 	st, err := Open(b.TempDir() + "/ltk.db")
 	if err != nil {
@@ -96,17 +96,38 @@ func BenchmarkLocustCSVOfAnHour(b *testing.B) {
 	if n := run.Dropped(); n > 0 {
 		b.Fatalf("the store dropped %d reports", n)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		d, err := run.Data(b.Context())
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, f := range LocustCSV(d, false) {
+	write := func(fs []File) {
+		for _, f := range fs {
 			if err := f.Write(io.Discard); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/rewrite")
+	b.Run("final", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			d, err := run.Data(b.Context())
+			if err != nil {
+				b.Fatal(err)
+			}
+			write(LocustCSV(d, false))
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/write")
+	})
+	b.Run("live", func(b *testing.B) {
+		now := time.Unix(1000+3600, 0).Add(LiveLag)
+		l := run.LiveCSV(false)
+		if err := l.Update(b.Context(), now); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			l.next -= 2 // read the last 2 seconds again, as if new (counted twice: only the cost matters here)
+			if err := l.Update(b.Context(), now); err != nil {
+				b.Fatal(err)
+			}
+			write(l.Files())
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/write")
+	})
 }

@@ -30,7 +30,7 @@ type File struct {
 func LocustCSV(d *Data, fullHistory bool) []File {
 	return []File{
 		{"_stats.csv", func(w io.Writer) error { return stats.WriteStatsRows(w, statsRows(d)) }},
-		{"_failures.csv", func(w io.Writer) error { return stats.WriteFailureRows(w, failureRows(d)) }},
+		{"_failures.csv", func(w io.Writer) error { return stats.WriteFailureRows(w, failureStats(d.FailureTotals())) }},
 		{"_stats_history.csv", func(w io.Writer) error { return WriteStatsHistoryCSV(w, d, fullHistory) }},
 		{"_exceptions.csv", func(w io.Writer) error { return stats.WriteExceptionsCSV(w, d.Exceptions) }},
 	}
@@ -73,9 +73,8 @@ func (t *EntryTotal) totalsRow() stats.StatsRow {
 	return r
 }
 
-// failureRows returns the rows of _failures.csv, most frequent first.
-func failureRows(d *Data) []stats.FailureStats {
-	fs := d.FailureTotals()
+// failureStats returns failure totals as the rows of _failures.csv.
+func failureStats(fs []FailureTotal) []stats.FailureStats {
 	rows := make([]stats.FailureStats, len(fs))
 	for i, f := range fs {
 		rows[i] = stats.FailureStats{Type: f.Type, Name: f.Name, Message: f.Message, Occurrences: f.Count}
