@@ -34,7 +34,16 @@ type recording struct {
 	st  *results.Store
 	run *results.Run
 	log *slog.Logger
+
+	// The --csv rewrites run from startRecording until finish, which stops
+	// them and waits for them before the final write.
+	stopCSV context.CancelFunc // nil without --csv
+	csvDone chan struct{}      // closed when the rewrites have stopped
 }
+
+// csvEvery is how often --csv's files are rewritten during a test, as
+// Locust rewrites them every CSV_STATS_INTERVAL_SEC (1 s).
+const csvEvery = time.Second
 
 // startRecording opens the results store and begins a run in it.
 func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.Logger) (*recording, error) {
@@ -55,7 +64,63 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 		_ = st.Close()
 		return nil, err
 	}
-	return &recording{st: st, run: run, log: log}, nil
+	r := &recording{st: st, run: run, log: log}
+	if f.csvPrefix != "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		r.stopCSV, r.csvDone = cancel, make(chan struct{})
+		live := run.LiveCSV(f.csvFull)
+		go func() {
+			defer close(r.csvDone)
+			r.rewriteCSV(ctx, env.path(f.csvPrefix), live)
+		}()
+	}
+	return r, nil
+}
+
+// rewriteCSV rewrites --csv's four files every csvEvery until ctx ends,
+// as Locust does, from live: the run as the store holds it, read a few
+// new seconds at a time (report.LiveCSV), so a rewrite costs the same an
+// hour into the test as at its start, and the files trail the test by
+// report.LiveLag. Each file is replaced atomically: a reader sees the
+// previous version or the new one, never a half-written file. Should a
+// rewrite be slow (a busy disk), the next waits nine times as long, so
+// that rewriting takes at most a tenth of the time.
+func (r *recording) rewriteCSV(ctx context.Context, prefix string, live *results.LiveCSV) {
+	next := time.Now().Add(csvEvery)
+	t := time.NewTimer(csvEvery)
+	defer t.Stop()
+	failed := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		began := time.Now()
+		err := live.Update(ctx, began)
+		if err == nil {
+			err = writeLocustCSV(prefix, live.Files())
+		}
+		if err != nil && ctx.Err() == nil && !failed {
+			r.log.Warn("--csv: cannot write the files during the test; they are written again at the end", "err", err)
+			failed = true
+		}
+		next = next.Add(csvEvery) // on the absolute schedule, unless the rewrite was slow
+		if spent := time.Since(began); next.Before(began.Add(10 * spent)) {
+			next = began.Add(10 * spent)
+		}
+		t.Reset(time.Until(next))
+	}
+}
+
+// writeLocustCSV writes files at prefix, each replaced atomically.
+func writeLocustCSV(prefix string, files []results.File) error {
+	for _, file := range files {
+		if err := writeFile(prefix+file.Suffix, file.Write); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // storedSettings are the settings a run keeps in the results store: the run
@@ -77,11 +142,16 @@ func (r *recording) onDelta(running func() int) func(int, *stats.Delta) {
 // onException is the master's OnException hook.
 func (r *recording) onException(_ int, host, message string) { r.run.AddException(host, message) }
 
-// finish ends the run and writes the end-of-test files, --html and --csv's
-// four Locust files, all from the run as the store holds it: one source,
-// so the files agree with each other and with ltk harvest of the run.
+// finish stops the --csv rewrites, ends the run and writes the
+// end-of-test files, --html and --csv's four Locust files, all from the
+// run as the store holds it: one source, so the files agree with each
+// other and with ltk harvest of the run.
 func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 	defer r.st.Close()
+	if r.stopCSV != nil {
+		r.stopCSV()
+		<-r.csvDone // the last rewrite must not replace the final files
+	}
 	if err := r.run.End(time.Now()); err != nil {
 		r.log.Warn("results store: the run's last samples may be missing", "err", err)
 	}
@@ -103,12 +173,7 @@ func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 		}
 	}
 	if f.csvPrefix != "" {
-		prefix := env.path(f.csvPrefix)
-		for _, file := range results.LocustCSV(data) {
-			if err := writeFile(prefix+file.Suffix, file.Write); err != nil {
-				return err
-			}
-		}
+		return writeLocustCSV(env.path(f.csvPrefix), results.LocustCSV(data, f.csvFull))
 	}
 	return nil
 }

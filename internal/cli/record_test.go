@@ -1,12 +1,15 @@
 package cli_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -22,7 +25,7 @@ func TestRunRecordsForHarvestAndCost(t *testing.T) {
 	e := clitest.NewEnv(t)
 	createDevices(t, e, 5)
 	code := e.Run("run", "--headless", "-c", "5", "-r", "0", "-t", "4s", "--only-summary",
-		"--wait-min", "200ms", "--wait-max", "200ms", "--csv", "out", "--html", "out.html", "--run-name", "short")
+		"--wait-min", "200ms", "--wait-max", "200ms", "--csv", "out", "--csv-full-history", "--html", "out.html", "--run-name", "short")
 	require.Equal(t, cli.ExitOK, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
 	runOut := e.Stdout()
 	require.Contains(t, runOut, "Recorded as run 1 in ")
@@ -67,7 +70,8 @@ func bucketSum(t *testing.T, csv, name string) int {
 }
 
 // requireCSVsAgree checks that --csv PREFIX's files tell one story: each
-// entry of _stats.csv has the totals of its last row in _stats_history.csv,
+// entry of _stats.csv (its Aggregated row, without --csv-full-history) has
+// the totals of its last row in _stats_history.csv,
 // and _failures.csv adds up to the Aggregated Failure Count.
 func requireCSVsAgree(t *testing.T, prefix string) {
 	t.Helper()
@@ -88,7 +92,11 @@ func requireCSVsAgree(t *testing.T, prefix string) {
 		require.NoError(t, err)
 		last[r[3]] = statsRow{req, fail}
 	}
-	require.Equal(t, rows, last, "_stats.csv against the last rows of _stats_history.csv")
+	if len(last) == 1 { // the Aggregated row alone, without --csv-full-history
+		require.Equal(t, rows["Aggregated"], last["Aggregated"], "_stats.csv against the last row of _stats_history.csv")
+	} else {
+		require.Equal(t, rows, last, "_stats.csv against the last rows of _stats_history.csv")
+	}
 	occurrences := 0
 	for _, r := range read("_failures.csv")[1:] {
 		n, err := strconv.Atoi(r[3])
@@ -97,4 +105,58 @@ func requireCSVsAgree(t *testing.T, prefix string) {
 	}
 	require.Equal(t, rows["Aggregated"].failures, occurrences, "_failures.csv against the Aggregated Failure Count")
 	require.Equal(t, []string{"Count", "Message", "Traceback", "Nodes"}, read("_exceptions.csv")[0])
+}
+
+// TestRunWritesCSVDuringTheTest: --csv's files appear while the test runs
+// (Locust rewrites them every second), whole, CRLF-ended, and the history
+// holds the Aggregated row alone without --csv-full-history. The final
+// files, written from the store after Ctrl-C, agree with each other.
+func TestRunWritesCSVDuringTheTest(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	createDevices(t, e, 3)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan cli.ExitCode, 1)
+	go func() {
+		done <- e.RunContext(ctx, "run", "--headless", "-c", "3", "-r", "0", "--only-summary",
+			"--wait-min", "100ms", "--wait-max", "100ms", "--csv", "live")
+	}()
+	prefix := filepath.Join(e.Dir, "live")
+	// The stats file counts echoes while the test has not stopped: nothing
+	// stops it but the cancel below.
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(prefix + "_stats.csv")
+		if err != nil {
+			return false
+		}
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		require.NoError(t, err, "a file read mid-test is whole")
+		last := recs[len(recs)-1]
+		return last[1] == "Aggregated" && last[2] != "0"
+	}, time.Minute, 50*time.Millisecond, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
+	select {
+	case code := <-done:
+		t.Fatalf("the run ended (code %d) before the cancel: %s", code, e.Stderr())
+	default:
+	}
+	for _, suffix := range []string{"_stats.csv", "_failures.csv", "_stats_history.csv", "_exceptions.csv"} {
+		b, err := os.ReadFile(prefix + suffix)
+		require.NoError(t, err)
+		require.Equal(t, bytes.Count(b, []byte("\n")), bytes.Count(b, []byte("\r\n")), "%s: every line ends in CRLF", suffix)
+	}
+	cancel()
+	require.Equal(t, cli.ExitOK, <-done, e.Stderr())
+	f, err := os.Open(prefix + "_stats_history.csv")
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	require.Greater(t, len(recs), 1)
+	for _, r := range recs[1:] {
+		require.Equal(t, []string{"", "Aggregated"}, r[2:4], "without --csv-full-history, Aggregated rows only")
+	}
+	final := readStats(t, prefix+"_stats.csv")
+	last := recs[len(recs)-1]
+	require.Equal(t, strconv.Itoa(final["Aggregated"].requests), last[17], "the final files agree")
 }

@@ -37,6 +37,8 @@ type testFlags struct {
 	printInterval time.Duration
 	onlySummary   bool
 	csvPrefix     string
+	csvFull       bool // --csv-full-history
+	local         bool // ltk run: the workers are this process's own
 	exitOnError   int
 	logLevel      slog.Level
 	settings      runset.Settings
@@ -57,7 +59,8 @@ func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
 	fs.VarP(&f.runTime, "run-time", "t", "stop after this long, e.g. 300s, 20m, 1h30m (default: until Ctrl-C)")
 	fs.DurationVar(&f.printInterval, "print-interval", master.DefaultPrintInterval, "how often the live table is printed")
 	fs.BoolVar(&f.onlySummary, "only-summary", false, "print only the final summary, not the live table")
-	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv, _failures.csv, _stats_history.csv and _exceptions.csv (Locust's columns) at the end")
+	fs.StringVar(&f.csvPrefix, "csv", "", "write PREFIX_stats.csv, _failures.csv, _stats_history.csv and _exceptions.csv (Locust's columns) every second during the test and at the end")
+	fs.BoolVar(&f.csvFull, "csv-full-history", false, "with --csv, a row per request type in _stats_history.csv every second, not only the Aggregated row (Locust's flag)")
 	fs.IntVar(&f.exitOnError, "exit-code-on-error", int(ExitFailures), "exit code when failures were recorded")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
 	_ = fs.MarkHidden("users")
@@ -203,6 +206,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 		targetName = "embedded"
 	}
 	token := randomToken() // the loopback port is open to every local user, and the stream carries keys
+	f.local = true
 	s := session{
 		flags: &f.testFlags, fleet: fleet, log: log, target: targetName, nodes: 1, wait: time.Minute,
 		master: master.Config{

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ltk-dev/ltk/internal/master"
+	results "github.com/ltk-dev/ltk/internal/report"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/web"
 )
@@ -21,6 +23,10 @@ func serveUI(ctx context.Context, env *Env, f *testFlags, m *master.Master, capa
 	rec *recording, log *slog.Logger) (stats.Snapshot, error) {
 	cfg := f.web.webConfig()
 	cfg.Registry, cfg.Version, cfg.Log = prometheus.NewRegistry(), Version, log
+	cfg.Broker, cfg.Behavior, cfg.Local = m.Broker(), f.settings.Behavior, f.local
+	if !f.local {
+		cfg.ExpectWorkers = m.ExpectWorkers()
+	}
 	c := &masterController{m: m, capacity: capacity, rec: rec}
 	srv, err := web.New(cfg, c)
 	if err != nil {
@@ -40,7 +46,20 @@ type masterController struct {
 	rec      *recording
 }
 
-var _ web.Controller = (*masterController)(nil)
+var (
+	_ web.Controller    = (*masterController)(nil)
+	_ web.HistorySource = (*masterController)(nil)
+)
+
+// WriteHistoryCSV writes the run's _stats_history.csv so far, with every
+// entry, from the results store: the same source and writer as --csv's.
+func (c *masterController) WriteHistoryCSV(w io.Writer) error {
+	data, err := c.rec.run.Data(context.Background())
+	if err != nil {
+		return fmt.Errorf("read the run back from the results store: %w", err)
+	}
+	return results.WriteStatsHistoryCSV(w, data, true)
+}
 
 func (c *masterController) Swarm(count int, rate float64) error { return c.m.Start(count, rate) }
 

@@ -103,6 +103,12 @@ func (m *Master) Addr() string {
 // BlockSize returns the number of devices per worker block.
 func (m *Master) BlockSize() int { return m.cfg.BlockSize }
 
+// ExpectWorkers returns how many workers a test waits for.
+func (m *Master) ExpectWorkers() int { return m.cfg.ExpectWorkers }
+
+// Broker returns the URL of the broker the workers' devices connect to.
+func (m *Master) Broker() string { return m.cfg.Settings.Broker }
+
 // Run serves workers and watches their heartbeats until ctx ends, then
 // closes every session and returns after the server and its goroutines
 // have stopped.

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"io"
+	"runtime"
 	"testing"
 	"time"
 
@@ -65,4 +67,67 @@ func BenchmarkWriterMerge(b *testing.B) {
 		n += e.Requests
 	}
 	b.ReportMetric(float64(n), "requests/delta")
+}
+
+// BenchmarkLocustCSVOfAnHour is what writing --csv's files costs once a
+// run has lasted an hour (5 entries): "final" reads the run back from the
+// store and writes the four files, as at the end of the test; "live" is a
+// LiveCSV's rewrite during the test, which reads the 2 seconds new since
+// the last one and writes the files from what it kept.
+func BenchmarkLocustCSVOfAnHour(b *testing.B) {
+	st, err := Open(b.TempDir() + "/ltk.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.Begin(RunMeta{Start: time.Unix(1000, 0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for unix := int64(1000); unix < 1000+3600; unix += 2 {
+		for len(run.queue) > QueueLen/2 { // let the writer keep up rather than drop
+			runtime.Gosched()
+		}
+		run.AddDelta(bigDelta(unix, 200))
+	}
+	if err := run.End(time.Unix(1000+3600, 0)); err != nil {
+		b.Fatal(err)
+	}
+	if n := run.Dropped(); n > 0 {
+		b.Fatalf("the store dropped %d reports", n)
+	}
+	write := func(fs []File) {
+		for _, f := range fs {
+			if err := f.Write(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("final", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			d, err := run.Data(b.Context())
+			if err != nil {
+				b.Fatal(err)
+			}
+			write(LocustCSV(d, false))
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/write")
+	})
+	b.Run("live", func(b *testing.B) {
+		now := time.Unix(1000+3600, 0).Add(LiveLag)
+		l := run.LiveCSV(false)
+		if err := l.Update(b.Context(), now); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			l.next -= 2 // read the last 2 seconds again, as if new (counted twice: only the cost matters here)
+			if err := l.Update(b.Context(), now); err != nil {
+				b.Fatal(err)
+			}
+			write(l.Files())
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/write")
+	})
 }

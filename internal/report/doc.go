@@ -20,6 +20,8 @@
 // [Store.Load] reads back the samples of a time window as [Data], from which
 // the writers build ltk harvest's files (frequency distributions, a summary,
 // the run report: a self-contained HTML page) and, with [LocustCSV], the
-// four Locust CSV files that --csv writes at the end of a test. The store
-// is their one source, so --csv, --html and ltk harvest of a run agree.
+// four Locust CSV files that --csv writes at the end of a test; a
+// [LiveCSV] writes them during the test, reading a run a few new seconds at
+// a time. The store is their one source, so --csv, --html and ltk harvest
+// of a run agree.
 package report

@@ -210,7 +210,7 @@ func TestStatsHistoryCSV(t *testing.T) {
 	d, err := st.LoadRun(t.Context(), "history")
 	require.NoError(t, err)
 	var b strings.Builder
-	require.NoError(t, WriteStatsHistoryCSV(&b, d))
+	require.NoError(t, WriteStatsHistoryCSV(&b, d, true))
 	golden(t, "csv", b.String())
 
 	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()

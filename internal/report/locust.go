@@ -16,7 +16,9 @@ type File struct {
 
 // LocustCSV returns Locust's four CSV files of d, as --csv PREFIX writes
 // them for a run: PREFIX_stats.csv, PREFIX_failures.csv,
-// PREFIX_stats_history.csv and PREFIX_exceptions.csv.
+// PREFIX_stats_history.csv and PREFIX_exceptions.csv. The history holds
+// the Aggregated row alone, as Locust's does, unless fullHistory (Locust's
+// --csv-full-history) adds a row per entry.
 //
 // All four come from d, the run as the results store holds it, so they
 // agree with each other: the Aggregated row of _stats.csv counts what the
@@ -25,11 +27,11 @@ type File struct {
 // --html and ltk harvest make of the same run. If the store dropped
 // reports because its writer fell behind (Run.Dropped, a warning at the
 // end of the test), all four lack them alike.
-func LocustCSV(d *Data) []File {
+func LocustCSV(d *Data, fullHistory bool) []File {
 	return []File{
 		{"_stats.csv", func(w io.Writer) error { return stats.WriteStatsRows(w, statsRows(d)) }},
-		{"_failures.csv", func(w io.Writer) error { return stats.WriteFailureRows(w, failureRows(d)) }},
-		{"_stats_history.csv", func(w io.Writer) error { return WriteStatsHistoryCSV(w, d) }},
+		{"_failures.csv", func(w io.Writer) error { return stats.WriteFailureRows(w, failureStats(d.FailureTotals())) }},
+		{"_stats_history.csv", func(w io.Writer) error { return WriteStatsHistoryCSV(w, d, fullHistory) }},
 		{"_exceptions.csv", func(w io.Writer) error { return stats.WriteExceptionsCSV(w, d.Exceptions) }},
 	}
 }
@@ -71,9 +73,8 @@ func (t *EntryTotal) totalsRow() stats.StatsRow {
 	return r
 }
 
-// failureRows returns the rows of _failures.csv, most frequent first.
-func failureRows(d *Data) []stats.FailureStats {
-	fs := d.FailureTotals()
+// failureStats returns failure totals as the rows of _failures.csv.
+func failureStats(fs []FailureTotal) []stats.FailureStats {
 	rows := make([]stats.FailureStats, len(fs))
 	for i, f := range fs {
 		rows[i] = stats.FailureStats{Type: f.Type, Name: f.Name, Message: f.Message, Occurrences: f.Count}

@@ -85,6 +85,11 @@ func (d *Data) FailureTotals() []FailureTotal {
 	for _, f := range d.Failures {
 		byKey[[3]string{f.Type, f.Name, f.Message}] += f.Count
 	}
+	return failureTotals(byKey)
+}
+
+// failureTotals returns counts by type, name and message, most frequent first.
+func failureTotals(byKey map[[3]string]int64) []FailureTotal {
 	out := make([]FailureTotal, 0, len(byKey))
 	for k, n := range byKey {
 		out = append(out, FailureTotal{Type: k[0], Name: k[1], Message: k[2], Count: n})

@@ -3,6 +3,7 @@ package stats
 import (
 	"encoding/csv"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -64,13 +65,15 @@ func WriteStatsCSV(w io.Writer, s Snapshot) error {
 	return WriteStatsRows(w, out)
 }
 
-// WriteStatsRows writes rows as Locust's _stats.csv. Times are in
-// milliseconds, as Locust writes them: the median and percentiles rounded
-// to integers (N/A with no requests), the average, min and max exact, and,
-// like every other fraction, in the shortest decimal form that reads back
-// exactly, with ".0" on whole numbers as Python prints floats.
+// WriteStatsRows writes rows as Locust's _stats.csv, lines ending in CRLF
+// as Python's csv module ends them. Times are in milliseconds, as Locust
+// writes them: the median and percentiles as Locust rounds its response
+// times (see PercentileText and medianText; N/A with no requests), the
+// average, min and max exact and, like every other fraction, in the
+// shortest decimal form that reads back exactly, with ".0" on whole
+// numbers as Python prints floats.
 func WriteStatsRows(w io.Writer, rows []StatsRow) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write(statsHeader); err != nil {
 		return err
 	}
@@ -86,21 +89,97 @@ func WriteStatsRows(w io.Writer, rows []StatsRow) error {
 
 // record appends r's columns to rec.
 func (r *StatsRow) record(rec []string) []string {
-	minMS, maxMS, size := "0", "0", "0" // Locust's integer zeros before any request
-	if r.Requests > 0 {
-		minMS, maxMS, size = pyFloat(ms(r.Min)), pyFloat(ms(r.Max)), pyFloat(r.AvgContentLength)
-	}
+	minMS, maxMS, size := r.minMaxSize()
 	rec = append(rec, r.Type, r.Name, itoa(r.Requests), itoa(r.Failures),
-		itoa(msRound(r.Median)), pyFloat(ms(r.Avg)), minMS, maxMS, size,
+		r.medianText(), pyFloat(ms(r.Avg)), minMS, maxMS, size,
 		pyFloat(r.RPS), pyFloat(r.FailPerSec))
+	return appendPercentiles(rec, r.Requests, r.Percentiles)
+}
+
+// minMaxSize formats the min, max and average content size as Locust
+// does: its integer zeros before any request, and a min of 0 too, since it
+// writes "min_response_time or 0".
+func (r *StatsRow) minMaxSize() (minMS, maxMS, size string) {
+	if r.Requests == 0 {
+		return "0", "0", "0"
+	}
+	minMS = "0"
+	if r.Min > 0 {
+		minMS = pyFloat(ms(r.Min))
+	}
+	return minMS, pyFloat(ms(r.Max)), pyFloat(r.AvgContentLength)
+}
+
+// appendPercentiles appends the percentile columns: N/A without requests.
+func appendPercentiles(rec []string, requests int64, ps []time.Duration) []string {
 	for i := range reportQuantiles {
-		if r.Requests == 0 || i >= len(r.Percentiles) {
+		if requests == 0 || i >= len(ps) {
 			rec = append(rec, "N/A")
 		} else {
-			rec = append(rec, itoa(msRound(r.Percentiles[i])))
+			rec = append(rec, PercentileText(ps[i]))
 		}
 	}
 	return rec
+}
+
+// PercentileText formats a percentile in milliseconds as Locust's CSV
+// files do: Locust keeps response times rounded (to 1 ms below 100 ms, to
+// 10 ms below 1 s, to 100 ms below 10 s, to 1 s above: LocustRound) and
+// writes a percentile as an integer. Below 1 ms ltk keeps two decimals,
+// as its console does, where Locust would write 0 or 1: every loopback
+// round trip is below 1 ms.
+func PercentileText(d time.Duration) string {
+	switch v := ms(d); {
+	case v == 0:
+		return "0"
+	case v < 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(LocustRound(v), 'f', 0, 64)
+	}
+}
+
+// medianText formats the median as Locust's CSV files do: rounded as a
+// percentile is, but kept within [min, max] (Locust's median_response_time
+// clamps to them, exact), and, since Python's round(x, -1) returns a float,
+// written with ".0" from 100 ms on.
+func (r *StatsRow) medianText() string {
+	v := ms(r.Median)
+	switch {
+	case r.Requests == 0:
+		return "0"
+	case v < 1:
+		return PercentileText(r.Median)
+	}
+	rounded := LocustRound(v)
+	switch {
+	case rounded > ms(r.Max):
+		return pyFloat(ms(r.Max))
+	case rounded < ms(r.Min):
+		return pyFloat(ms(r.Min))
+	case v < 100:
+		return strconv.FormatFloat(rounded, 'f', 0, 64)
+	}
+	return pyFloat(rounded)
+}
+
+// LocustRound rounds a response time in milliseconds as Locust keeps it:
+// to 1 ms below 100 ms, to 10 ms below 1,000 ms, to 100 ms below 10,000
+// ms and to 1,000 ms above, halves to even as Python's round does. ltk's
+// CSV files, REST API and UI round their percentiles and medians so.
+func LocustRound(v float64) float64 {
+	var unit float64
+	switch {
+	case v < 100:
+		unit = 1
+	case v < 1000:
+		unit = 10
+	case v < 10000:
+		unit = 100
+	default:
+		unit = 1000
+	}
+	return math.RoundToEven(v/unit) * unit
 }
 
 // WriteFailuresCSV writes s's failures as Locust's _failures.csv.
@@ -110,7 +189,7 @@ func WriteFailuresCSV(w io.Writer, s Snapshot) error { return WriteFailureRows(w
 // order (Snapshot's: most frequent first). Method is the entry's type;
 // Error is the message as given to Entry.Fail.
 func WriteFailureRows(w io.Writer, failures []FailureStats) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write([]string{"Method", "Name", "Error", "Occurrences"}); err != nil {
 		return err
 	}
@@ -155,7 +234,7 @@ type HistoryWriter struct {
 // NewHistoryWriter writes the header to w and returns the writer of the
 // rows. Call Flush after the last row.
 func NewHistoryWriter(w io.Writer) *HistoryWriter {
-	h := &HistoryWriter{cw: csv.NewWriter(w), rec: make([]string, 0, len(historyHeader))}
+	h := &HistoryWriter{cw: newCSVWriter(w), rec: make([]string, 0, len(historyHeader))}
 	h.err = h.cw.Write(historyHeader)
 	return h
 }
@@ -170,11 +249,10 @@ func (h *HistoryWriter) Write(r *HistoryRow) error {
 	rec := h.rec[:0]
 	rec = append(rec, strconv.FormatInt(r.Timestamp, 10), strconv.Itoa(r.Users), r.Type, r.Name,
 		strconv.FormatFloat(r.RPS, 'f', 6, 64), strconv.FormatFloat(r.FailPerSec, 'f', 6, 64))
-	for _, q := range r.Percentiles {
-		rec = append(rec, itoa(msRound(q)))
-	}
-	rec = append(rec, itoa(t.Requests), itoa(t.Failures), itoa(msRound(t.Median)), pyFloat(ms(t.Avg)),
-		pyFloat(ms(t.Min)), pyFloat(ms(t.Max)), pyFloat(t.AvgContentLength))
+	rec = appendPercentiles(rec, t.Requests, r.Percentiles)
+	minMS, maxMS, size := t.minMaxSize()
+	rec = append(rec, itoa(t.Requests), itoa(t.Failures), t.medianText(), pyFloat(ms(t.Avg)),
+		minMS, maxMS, size)
 	h.rec = rec
 	h.err = h.cw.Write(rec)
 	return h.err
@@ -202,7 +280,7 @@ type Exception struct {
 // Traceback, Nodes; nodes joined with ", "), in the order given. ltk's
 // devices report failures, not exceptions, so it is often only the header.
 func WriteExceptionsCSV(w io.Writer, exceptions []Exception) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	if err := cw.Write([]string{"Count", "Message", "Traceback", "Nodes"}); err != nil {
 		return err
 	}
@@ -213,6 +291,14 @@ func WriteExceptionsCSV(w io.Writer, exceptions []Exception) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// newCSVWriter returns a CSV writer that ends lines in CRLF, as Python's
+// csv module (and so Locust) does.
+func newCSVWriter(w io.Writer) *csv.Writer {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	return cw
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

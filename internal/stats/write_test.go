@@ -134,7 +134,7 @@ func TestStatsCSVHeader(t *testing.T) {
 	got := write(t, WriteStatsCSV, NewAggregate().Snapshot(time.Unix(0, 0)))
 	require.True(t, strings.HasPrefix(got, "Type,Name,Request Count,Failure Count,Median Response Time,"+
 		"Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"+
-		"50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"), got)
+		"50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\r\n"), got)
 }
 
 func TestPyFloat(t *testing.T) {
@@ -161,7 +161,7 @@ func TestExceptionsCSV(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
 	require.NoError(t, WriteExceptionsCSV(&b, []Exception{{Count: 2, Message: "worker lost", Nodes: []string{"w-0", "w-1"}}}))
-	require.Equal(t, "Count,Message,Traceback,Nodes\n2,worker lost,,\"w-0, w-1\"\n", b.String())
+	require.Equal(t, "Count,Message,Traceback,Nodes\r\n2,worker lost,,\"w-0, w-1\"\r\n", b.String())
 	require.ErrorIs(t, WriteExceptionsCSV(errWriter{}, nil), os.ErrClosed)
 }
 
@@ -181,10 +181,43 @@ func TestHistoryWriter(t *testing.T) {
 	require.NoError(t, hw.Flush())
 	require.Equal(t, "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,"+
 		"Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,"+
-		"Total Min Response Time,Total Max Response Time,Total Average Content Size\n"+
-		"1000,5,echo,echo receive,2.500000,0.000000,1,2,3,4,5,6,7,8,9,10,11,25,1,6,6.5,1.0,11.0,64.0\n", b.String())
+		"Total Min Response Time,Total Max Response Time,Total Average Content Size\r\n"+
+		"1000,5,echo,echo receive,2.500000,0.000000,1,2,3,4,5,6,7,8,9,10,11,25,1,6,6.5,1.0,11.0,64.0\r\n", b.String())
 
 	hw = NewHistoryWriter(errWriter{})
 	require.NoError(t, hw.Write(&HistoryRow{Percentiles: pct}), "buffered")
 	require.ErrorIs(t, hw.Flush(), os.ErrClosed)
+}
+
+// TestLocustNumberFormats pins the CSV number formats to Locust 2's (its
+// StatsCSV and the response-time rounding of StatsEntry.log): percentiles
+// as integers rounded to 1, 10, 100 or 1,000 ms by magnitude, the median
+// so too but kept within [min, max] and a float from 100 ms on, a min of 0
+// as "0", and below 1 ms ltk's two decimals.
+func TestLocustNumberFormats(t *testing.T) {
+	t.Parallel()
+	msf := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
+	for v, want := range map[float64]string{
+		0: "0", 0.37: "0.37", 0.999: "1.00", 1: "1", 15.4: "15", 99.4: "99", 99.6: "100", 147: "150", 145: "140",
+		155: "160", 999: "1000", 1234.5: "1200", 1250: "1200", 9951: "10000", 58760: "59000",
+	} {
+		require.Equal(t, want, PercentileText(msf(v)), "%v ms", v)
+	}
+	for _, tc := range []struct {
+		name          string
+		med, min, max float64
+		want          string
+	}{
+		{"below 100 ms an integer", 15.4, 1, 20, "15"},
+		{"from 100 ms a float", 147, 100, 200, "150.0"},
+		{"above max the max", 147, 100, 148.5, "148.5"},
+		{"below min the min", 1001, 1000.5, 1100, "1000.5"},
+		{"sub-millisecond", 0.37, 0.1, 0.9, "0.37"},
+	} {
+		r := StatsRow{Requests: 3, Median: msf(tc.med), Min: msf(tc.min), Max: msf(tc.max)}
+		require.Equal(t, tc.want, r.medianText(), tc.name)
+	}
+	r := StatsRow{Requests: 1, Min: 0, Max: msf(2), AvgContentLength: 5}
+	minMS, maxMS, size := r.minMaxSize()
+	require.Equal(t, []string{"0", "2.0", "5.0"}, []string{minMS, maxMS, size}, "Locust writes min_response_time or 0")
 }

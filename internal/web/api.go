@@ -19,7 +19,7 @@ func (s *Server) handleRequests(w http.ResponseWriter, _ *http.Request) {
 		writeRawJSON(w, f.report)
 		return
 	}
-	writeJSON(w, http.StatusOK, takeSample(s.c, time.Now()).report())
+	writeJSON(w, http.StatusOK, takeSample(s.c, time.Now()).report(s.cfg.Local))
 }
 
 // handleHistory is GET /api/history: the chart history, oldest first.
@@ -59,6 +59,48 @@ func (s *Server) handleExceptionsCSV(w http.ResponseWriter, _ *http.Request) {
 	s.writeCSV(w, "exceptions", func(out io.Writer, _ stats.Snapshot) error {
 		return stats.WriteExceptionsCSV(out, s.c.Exceptions())
 	})
+}
+
+// A HistorySource is a Controller that keeps the history of the test (ltk's
+// results store): with it the server serves Locust's
+// /stats/requests_full_history/csv. Its method must be safe for
+// concurrent use.
+type HistorySource interface {
+	// WriteHistoryCSV writes the test's _stats_history.csv so far, with a
+	// row per entry and the Aggregated row every second.
+	WriteHistoryCSV(w io.Writer) error
+}
+
+// handleHistoryCSV is GET /stats/requests_full_history/csv: the
+// _stats_history.csv of the test so far, with every entry, when the
+// Controller keeps a history; 404 otherwise, as Locust answers without
+// --csv-full-history.
+func (s *Server) handleHistoryCSV(w http.ResponseWriter, _ *http.Request) {
+	hs, ok := s.c.(HistorySource)
+	if !ok {
+		writeFailure(w, http.StatusNotFound, "this master keeps no history of the test: ltk master and ltk run serve it from the results store")
+		return
+	}
+	s.writeCSV(w, "requests_full_history", func(out io.Writer, _ stats.Snapshot) error { return hs.WriteHistoryCSV(out) })
+}
+
+// tasksJSON is GET /tasks: Locust's ratios of user classes and their
+// tasks. ltk's devices are of one kind, doing one thing.
+type tasksJSON struct {
+	PerClass map[string]classRatio `json:"per_class"`
+	Total    map[string]classRatio `json:"total"`
+}
+
+type classRatio struct {
+	Ratio float64            `json:"ratio"`
+	Tasks map[string]float64 `json:"tasks"`
+}
+
+// handleTasks is GET /tasks: one class, Device, whose one task is the
+// devices' behaviour (Config.Behavior).
+func (s *Server) handleTasks(w http.ResponseWriter, _ *http.Request) {
+	classes := map[string]classRatio{"Device": {Ratio: 1, Tasks: map[string]float64{s.cfg.Behavior: 1}}}
+	writeJSON(w, http.StatusOK, tasksJSON{PerClass: classes, Total: classes})
 }
 
 // writeCSV writes a CSV download of the current snapshot, named as Locust

@@ -3,6 +3,8 @@ package web_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,7 +42,8 @@ func TestStatsRequestsHasLocustFields(t *testing.T) {
 	report := e.running(30)
 
 	require.Subset(t, keys(report), []string{"stats", "errors", "total_rps", "total_fail_per_sec", "fail_ratio",
-		"current_response_time_percentiles", "state", "user_count", "worker_count", "workers"})
+		"current_response_time_percentiles", "state", "user_count", "worker_count", "workers",
+		"current_response_time_percentile_50", "current_response_time_percentile_95"}) // current Locust's and 2.12's
 	require.Equal(t, "running", report["state"])
 	require.EqualValues(t, 30, report["user_count"])
 
@@ -48,7 +51,14 @@ func TestStatsRequestsHasLocustFields(t *testing.T) {
 	require.ElementsMatch(t, []string{"method", "name", "safe_name", "num_requests", "num_failures",
 		"median_response_time", "avg_response_time", "min_response_time", "max_response_time",
 		"current_rps", "current_fail_per_sec", "response_time_percentile_0.95", "response_time_percentile_0.99",
+		"total_rps", "total_fail_per_sec", "ninetieth_response_time", "ninety_ninth_response_time", "response_time_percentile_0.5",
 		"avg_content_length"}, keys(row))
+	median := row["median_response_time"].(float64)
+	if median != row["min_response_time"] && median != row["max_response_time"] {
+		require.Equal(t, math.Trunc(median), median, "an integer, as Locust's, unless that falls outside [min, max]")
+	}
+	require.InDelta(t, row["response_time_percentile_0.5"], median, 0.5)
+	require.Equal(t, row["response_time_percentile_0.99"], row["ninety_ninth_response_time"])
 	require.Equal(t, "echo", row["method"])
 	require.Greater(t, row["num_requests"], 0.0)
 	require.GreaterOrEqual(t, row["median_response_time"], 1.0, "the fake's echoes take 1 to 3 ms")
@@ -64,6 +74,8 @@ func TestStatsRequestsHasLocustFields(t *testing.T) {
 
 	pcts := report["current_response_time_percentiles"].(map[string]any)
 	require.ElementsMatch(t, []string{"response_time_percentile_0.5", "response_time_percentile_0.95"}, keys(pcts))
+	require.Equal(t, pcts["response_time_percentile_0.95"], report["current_response_time_percentile_95"])
+	require.Equal(t, pcts["response_time_percentile_0.5"], report["current_response_time_percentile_50"])
 
 	var errs []any // the errors of the report that had some: a later one may be reset or between entries
 	require.Eventually(t, func() bool {
@@ -217,4 +229,47 @@ func mapKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestLocalRunHasNoWorkers: Locust's clients tell a distributed run by the
+// "workers" key, so a local run (ltk run) has none.
+func TestLocalRunHasNoWorkers(t *testing.T) {
+	t.Parallel()
+	e := start(t, web.Config{Local: true})
+	report := e.running(10)
+	require.NotContains(t, keys(report), "workers")
+	require.Contains(t, keys(start(t, web.Config{}).getJSON("/stats/requests")), "workers", "a master's has them, even none")
+}
+
+func TestTasks(t *testing.T) {
+	t.Parallel()
+	e := start(t, web.Config{Behavior: "telemetry"})
+	want := map[string]any{"Device": map[string]any{"ratio": 1.0, "tasks": map[string]any{"telemetry": 1.0}}}
+	require.Equal(t, map[string]any{"per_class": want, "total": want}, e.getJSON("/tasks"))
+}
+
+// historyCtrl is a fake controller that keeps a history, as the results
+// store does for ltk master.
+type historyCtrl struct{ *webtest.Controller }
+
+func (historyCtrl) WriteHistoryCSV(w io.Writer) error {
+	_, err := io.WriteString(w, "Timestamp,User Count\r\n1,2\r\n")
+	return err
+}
+
+// TestFullHistoryCSV: /stats/requests_full_history/csv is the controller's
+// history when it keeps one, and a 404 that says why when it does not.
+func TestFullHistoryCSV(t *testing.T) {
+	t.Parallel()
+	e := start(t, web.Config{})
+	resp, body := e.do(http.MethodGet, "/stats/requests_full_history/csv", nil, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Contains(t, string(body), "keeps no history")
+
+	s := webtest.Start(t, historyCtrl{webtest.New(10, 1)}, web.Config{Interval: testInterval})
+	h := &env{t: t, base: "http://" + s.Addr()}
+	resp, body = h.do(http.MethodGet, "/stats/requests_full_history/csv", nil, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "Timestamp,User Count\r\n1,2\r\n", string(body))
+	require.Contains(t, resp.Header.Get("Content-Disposition"), "requests_full_history_")
 }

@@ -45,6 +45,19 @@ type Config struct {
 	Version string `json:"-"`
 	// Log receives warnings (such as an exposed UI without auth); nil discards.
 	Log *slog.Logger `json:"-"`
+	// Broker is the URL of the broker the devices connect to: the UI shows
+	// it, and POST /swarm answers it as Locust's "host" and refuses another
+	// (ltk's broker is a setting of the master, not of a test).
+	Broker string `json:"broker"`
+	// Local says the workers are this process's own (ltk run): as for
+	// Locust's local runner, GET /stats/requests then has no "workers".
+	Local bool `json:"local"`
+	// ExpectWorkers is how many workers the master waits for: until that
+	// many are connected the UI says it is waiting and offers no Start.
+	ExpectWorkers int `json:"expect_workers"`
+	// Behavior names what each device does: the one user class and task
+	// of GET /tasks. Default "echo".
+	Behavior string `json:"behavior"`
 }
 
 func (c *Config) setDefaults() {
@@ -65,6 +78,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Behavior == "" {
+		c.Behavior = "echo"
 	}
 }
 

@@ -17,6 +17,11 @@ type eventJSON struct {
 	Capacity   int             `json:"capacity"` // devices in the device list
 	StopAt     float64         `json:"stop_at"`  // Unix seconds when the run time ends; 0 if none
 	Version    string          `json:"version"`
+	Broker     string          `json:"broker"` // the URL of the broker the devices connect to
+	// WorkersExpected and WorkersConnected say whether the master still
+	// waits for workers (it does while fewer than expected are connected).
+	WorkersExpected  int `json:"workers_expected"`
+	WorkersConnected int `json:"workers_connected"`
 	// HistoryGen changes when the history is reset (a new test started): the
 	// UI then fetches /api/history again.
 	HistoryGen int `json:"history_gen"`
@@ -60,12 +65,15 @@ func (h *hub) current() (*frame, <-chan struct{}) {
 // any) and publishes it.
 func (s *Server) publishSample(smp sample, p *Point, now time.Time) error {
 	ev := eventJSON{
-		Report:     smp.report(),
-		Exceptions: exceptionsOf(s.c.Exceptions()),
-		Capacity:   smp.capacity,
-		StopAt:     s.stopAtUnix(),
-		Version:    s.cfg.Version,
-		HistoryGen: s.hist.generation(),
+		Report:           smp.report(s.cfg.Local),
+		Exceptions:       exceptionsOf(s.c.Exceptions()),
+		Capacity:         smp.capacity,
+		StopAt:           s.stopAtUnix(),
+		Version:          s.cfg.Version,
+		Broker:           s.cfg.Broker,
+		WorkersExpected:  s.cfg.ExpectWorkers,
+		WorkersConnected: connected(smp.workers),
+		HistoryGen:       s.hist.generation(),
 	}
 	if p != nil {
 		pj := p.json()
@@ -81,6 +89,17 @@ func (s *Server) publishSample(smp sample, p *Point, now time.Time) error {
 	}
 	s.hub.publish(&frame{at: now, report: report, event: event})
 	return nil
+}
+
+// connected counts the workers that are not missing.
+func connected(ws []WorkerInfo) int {
+	n := 0
+	for _, w := range ws {
+		if w.State != StateMissing {
+			n++
+		}
+	}
+	return n
 }
 
 // keepAlive is how often an idle stream sends a comment, so proxies that

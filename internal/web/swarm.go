@@ -133,6 +133,9 @@ func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	count, rate, runTime, msg := parseSwarmForm(r)
+	if msg == "" {
+		msg = s.checkHost(r.FormValue("host"))
+	}
 	if msg != "" {
 		writeFailure(w, http.StatusBadRequest, msg)
 		return
@@ -145,11 +148,27 @@ func (s *Server) handleSwarm(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, status, strings.TrimPrefix(err.Error(), ErrBadInput.Error()+": "))
 		return
 	}
-	resp := map[string]any{"success": true, "message": "Swarming started", "host": ""}
+	resp := map[string]any{"success": true, "message": "Swarming started", "host": s.cfg.Broker}
 	if runTime > 0 {
 		resp["run_time"] = runTime.Seconds()
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// checkHost checks Locust's host field of the swarm form: empty, or the
+// broker the master drives. ltk's broker is a setting of the master (its
+// devices' credentials and the target go with it), so another one is
+// refused, never silently ignored; msg says what to do.
+func (s *Server) checkHost(host string) (msg string) {
+	host = strings.TrimSpace(host)
+	if host == "" || strings.TrimSuffix(host, "/") == strings.TrimSuffix(s.cfg.Broker, "/") {
+		return ""
+	}
+	if s.cfg.Broker == "" {
+		return fmt.Sprintf("host %q: ltk's broker is set when the master starts, not per test: restart ltk with --broker %s, or leave host empty", host, host)
+	}
+	return fmt.Sprintf("host %q: this master drives the broker %s, set when it started, not per test: leave host empty (or %s), or restart ltk with --broker %s",
+		host, s.cfg.Broker, s.cfg.Broker, host)
 }
 
 // parseSwarmForm reads the swarm form; msg says what is wrong, if anything.

@@ -140,3 +140,21 @@ func TestStopCancelsTheRunTime(t *testing.T) {
 	e.get("/stop")
 	events.until(t, func(ev event) bool { return ev.StopAt == 0 && ev.Report.State == "stopped" })
 }
+
+// TestSwarmHost: Locust's host field is the broker. The master's own is
+// accepted and answered back; another is refused with a 400 that says how
+// to change it, never ignored.
+func TestSwarmHost(t *testing.T) {
+	t.Parallel()
+	e := start(t, web.Config{Broker: "tcp://10.0.0.5:1883"})
+	code, res := e.swarm(url.Values{"user_count": {"2"}, "host": {"tcp://10.0.0.5:1883/"}})
+	require.Equal(t, http.StatusOK, code, res)
+	require.Equal(t, "tcp://10.0.0.5:1883", res["host"])
+
+	code, res = e.swarm(url.Values{"user_count": {"2"}, "host": {"tcp://other:1883"}})
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Equal(t, false, res["success"])
+	require.Equal(t, `host "tcp://other:1883": this master drives the broker tcp://10.0.0.5:1883, set when it started, not per test: `+
+		"leave host empty (or tcp://10.0.0.5:1883), or restart ltk with --broker tcp://other:1883", res["message"])
+	require.Len(t, e.ctrl.Swarms(), 1, "the refused swarm did not start")
+}

@@ -15,6 +15,13 @@
   let formDismissed = false;
   let stopAt = 0;
   let historyGen = -1;     // the server's history generation the charts show
+  let waiting = false;     // the master waits for workers: no Start yet
+  let lastReport = null;   // the latest report, re-rendered when the sort changes
+  let sortKey = "";        // the stats table's sort column (a report key); "" = the server's order
+  let sortDir = 1;         // 1 ascending, -1 descending
+  // The percentile beside the median: Locust 2.12's UI shows the 90th,
+  // later ones the 95th. The header's label switches; the choice is kept.
+  let pctKey = localStorage.getItem("ltk.pct") === "95" ? "response_time_percentile_0.95" : "ninetieth_response_time";
 
   // ---- formatting -------------------------------------------------------
   const fmtInt = (n) => Number(n || 0).toLocaleString("en-US");
@@ -105,6 +112,47 @@
     charts.devices.setData([hist.time, hist.users]);
   }
 
+  // chartPNG returns a PNG data URL of a chart: its title, its canvas and
+  // its legend on white, as the page shows them.
+  function chartPNG(name) {
+    const u = charts[name];
+    const src = u.ctx.canvas;
+    const dpr = src.width / u.width || 1;
+    const band = Math.round(28 * dpr);
+    const c = document.createElement("canvas");
+    c.width = src.width;
+    c.height = src.height + 2 * band;
+    const g = c.getContext("2d");
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = "#1f2937";
+    g.font = Math.round(14 * dpr) + "px system-ui, sans-serif";
+    g.textBaseline = "middle";
+    g.fillText(u.root.querySelector(".u-title").textContent, 8 * dpr, band / 2);
+    g.drawImage(src, 0, band);
+    let x = 8 * dpr;
+    for (const s of u.series.slice(1)) {
+      g.fillStyle = s._stroke || s.stroke || "#000";
+      g.fillRect(x, src.height + band + band / 2 - 2 * dpr, 14 * dpr, 4 * dpr);
+      x += 20 * dpr;
+      g.fillStyle = "#1f2937";
+      g.fillText(s.label, x, src.height + band + band / 2);
+      x += g.measureText(s.label).width + 24 * dpr;
+    }
+    return c.toDataURL("image/png");
+  }
+
+  function downloadChart(name) {
+    const a = document.createElement("a");
+    a.href = chartPNG(name);
+    const d = new Date();
+    a.download = "ltk-" + name + "-" + d.getFullYear() + pad2(d.getMonth() + 1) + pad2(d.getDate()) + "-" +
+      pad2(d.getHours()) + pad2(d.getMinutes()) + pad2(d.getSeconds()) + ".png";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  }
+
   function resizeCharts() {
     const w = chartWidth();
     for (const c of Object.values(charts)) c.setSize({ width: w, height: 250 });
@@ -144,18 +192,50 @@
     return [
       cell(s.method, "l"), cell(s.name, "l"), cell(fmtInt(s.num_requests)),
       cell(fmtInt(s.num_failures), s.num_failures ? "fail" : ""),
-      cell(fmtMS(s.median_response_time)), cell(fmtMS(s["response_time_percentile_0.95"])),
+      cell(fmtMS(s["response_time_percentile_0.5"])), cell(fmtMS(s[pctKey])),
       cell(fmtMS(s["response_time_percentile_0.99"])), cell(fmtMS(s.avg_response_time)),
       cell(fmtMS(s.min_response_time)), cell(fmtMS(s.max_response_time)),
       cell(fmtInt(Math.round(s.avg_content_length))), cell(fmt2(s.current_rps)), cell(fmt2(s.current_fail_per_sec)),
     ];
   }
 
+  // sorted returns the entries ordered by the sort column (the Aggregated
+  // row stays last, in the footer).
+  function sorted(entries) {
+    if (!sortKey) return entries;
+    return entries.slice().sort((a, b) => {
+      const x = a[sortKey], y = b[sortKey];
+      const c = typeof x === "string" ? String(x).localeCompare(String(y)) : (x || 0) - (y || 0);
+      return c * sortDir || a.name.localeCompare(b.name);
+    });
+  }
+
+  function sortBy(key) {
+    sortDir = key === sortKey ? -sortDir : 1;
+    sortKey = key;
+    for (const th of document.querySelectorAll("#stats-table th[data-sort]")) {
+      if (th.dataset.sort === sortKey) th.setAttribute("aria-sort", sortDir > 0 ? "ascending" : "descending");
+      else th.removeAttribute("aria-sort");
+    }
+    if (lastReport) renderStats(lastReport);
+  }
+
+  function setPercentile(key) {
+    const was = pctKey;
+    pctKey = key;
+    localStorage.setItem("ltk.pct", key === "ninetieth_response_time" ? "90" : "95");
+    $("pct-label").textContent = key === "ninetieth_response_time" ? "90%ile" : "95%ile";
+    $("pct-header").dataset.sort = key;
+    if (sortKey === was) sortKey = key;
+    if (lastReport) renderStats(lastReport);
+  }
+
   function renderStats(report) {
+    lastReport = report;
     const rows = report.stats || [];
     const body = $("stats-table").tBodies[0];
     const foot = $("stats-table").tFoot;
-    body.replaceChildren(...rows.slice(0, -1).map((s) => row(statsRow(s))));
+    body.replaceChildren(...sorted(rows.slice(0, -1)).map((s) => row(statsRow(s))));
     foot.replaceChildren(...rows.slice(-1).map((s) => row(statsRow(s))));
     const empty = rows.length <= 1;
     $("stats-table").hidden = empty;
@@ -197,15 +277,25 @@
     state = r.state;
     capacity = ev.capacity;
     stopAt = ev.stop_at;
-    $("state").textContent = r.state;
-    $("state").className = "state " + r.state;
+    // A master that has fewer workers than it expects is not ready: it
+    // says whom it waits for and offers no Start.
+    waiting = state === "ready" && ev.workers_expected > ev.workers_connected;
+    const shown = waiting ? "waiting" : r.state;
+    $("state").textContent = shown;
+    $("state").className = "state " + shown;
+    $("state").title = waiting ? "waiting for workers: " + ev.workers_connected + " of " + ev.workers_expected + " connected" : "";
+    $("broker").textContent = ev.broker || "–";
+    $("broker").title = "the broker the devices connect to: " + (ev.broker || "unknown");
     $("devices").textContent = fmtInt(r.user_count);
     $("workers").textContent = fmtInt(r.worker_count);
     $("rps").textContent = fmt2(r.total_rps);
     $("fail-ratio").textContent = fmtPct(r.fail_ratio);
     $("version").textContent = "ltk " + ev.version;
     $("user_count").max = capacity;
-    $("capacity-hint").textContent = "The device list holds " + fmtInt(capacity) + " devices.";
+    $("capacity-hint").textContent = waiting
+      ? "Waiting for workers: " + ev.workers_connected + " of " + ev.workers_expected + " connected. Start them (ltk worker --master-host …); the test can start once they are here."
+      : "The device list holds " + fmtInt(capacity) + " devices.";
+    $("start-button").disabled = waiting && formMode !== "edit";
     renderStopAt();
 
     const active = state === "spawning" || state === "running";
@@ -261,7 +351,7 @@
       $("swarm-error").textContent = "Cannot reach the master: " + err;
       $("swarm-error").hidden = false;
     } finally {
-      $("start-button").disabled = false;
+      $("start-button").disabled = waiting && formMode !== "edit";
     }
   }
 
@@ -316,6 +406,15 @@
     $("cancel-button").addEventListener("click", () => { formDismissed = true; hideForm(); });
     $("stop-button").addEventListener("click", () => fetch("stop"));
     $("reset-button").addEventListener("click", () => fetch("stats/reset"));
+    for (const th of document.querySelectorAll("#stats-table th[data-sort]")) {
+      th.addEventListener("click", () => sortBy(th.dataset.sort));
+    }
+    $("pct-label").addEventListener("click", (e) => {
+      e.stopPropagation();
+      setPercentile(pctKey === "ninetieth_response_time" ? "response_time_percentile_0.95" : "ninetieth_response_time");
+    });
+    setPercentile(pctKey);
+    for (const b of document.querySelectorAll(".chart-dl")) b.addEventListener("click", () => downloadChart(b.dataset.chart));
     window.addEventListener("resize", resizeCharts);
     setInterval(renderStopAt, 1000);
     const tab = location.hash.slice(1);
@@ -325,6 +424,6 @@
   }
 
   // For tests and the curious: the charts and their data.
-  window.ltk = { charts: charts, hist: hist };
+  window.ltk = { charts: charts, hist: hist, chartPNG: chartPNG };
   main();
 })();
