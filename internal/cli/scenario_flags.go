@@ -10,6 +10,7 @@ import (
 
 	"github.com/ltk-dev/ltk/examples/scenarios"
 	"github.com/ltk-dev/ltk/internal/scenario"
+	"github.com/ltk-dev/ltk/internal/web"
 )
 
 // loadScenario loads the --scenario of a test: a file, or the name of an
@@ -68,6 +69,25 @@ func (f *testFlags) hasBackends() bool {
 		}
 	}
 	return false
+}
+
+// webScenario describes the scenario for the web UI: its kinds' shares of
+// the fleet, back ends by their count; nil without a scenario.
+func (f *testFlags) webScenario(devices int) *web.Scenario {
+	if f.scenario == nil {
+		return nil
+	}
+	ws := &web.Scenario{Name: f.scenario.Name}
+	if est, err := scenario.Check(f.scenario, max(devices, 1)); err == nil {
+		for _, k := range est.Kinds {
+			ks := web.KindShare{Kind: k.Kind, Share: k.Share}
+			if k.Backend {
+				ks = web.KindShare{Kind: k.Kind, Count: k.Devices}
+			}
+			ws.Kinds = append(ws.Kinds, ks)
+		}
+	}
+	return ws
 }
 
 // describeScenario prints the scenario's name and its kinds' shares of a

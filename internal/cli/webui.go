@@ -24,6 +24,7 @@ func serveUI(ctx context.Context, env *Env, f *testFlags, m *master.Master, capa
 	cfg := f.web.webConfig()
 	cfg.Registry, cfg.Version, cfg.Log = prometheus.NewRegistry(), Version, log
 	cfg.Broker, cfg.Behavior, cfg.Local = m.Broker(), f.settings.Behavior, f.local
+	cfg.Scenario = f.webScenario(capacity)
 	if !f.local {
 		cfg.ExpectWorkers = m.ExpectWorkers()
 	}

@@ -26,7 +26,8 @@ import (
 // other tabs and the HTML report.
 func TestBrowserStartWatchReloadStop(t *testing.T) {
 	t.Parallel()
-	e := start(t, web.Config{Interval: 200 * time.Millisecond, Version: "test", Broker: "tcp://broker.test:1883"})
+	e := start(t, web.Config{Interval: 200 * time.Millisecond, Version: "test", Broker: "tcp://broker.test:1883",
+		Scenario: &web.Scenario{Name: "fleet", Kinds: []web.KindShare{{Kind: "sensor", Share: 0.9}, {Kind: "gateway", Share: 0.1}, {Kind: "backend", Count: 2}}}})
 	e.ctrl.FailEvery = 40
 	ctx := webtest.Browser(t)
 
@@ -36,6 +37,7 @@ func TestBrowserStartWatchReloadStop(t *testing.T) {
 
 	require.Equal(t, "100", webtest.Eval[string](t, ctx, `document.getElementById("user_count").max`), "the form knows the device list")
 	require.Equal(t, "tcp://broker.test:1883", webtest.Eval[string](t, ctx, `document.getElementById("broker").textContent`))
+	require.Equal(t, "fleet: sensor 90%, gateway 10%, backend ×2", webtest.Eval[string](t, ctx, `document.getElementById("scenario").textContent`))
 	requireStatsTableSorts(t, ctx)
 
 	// Each chart downloads as a PNG with its title and legend.

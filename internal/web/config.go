@@ -58,6 +58,23 @@ type Config struct {
 	// Behavior names what each device does: the one user class and task
 	// of GET /tasks. Default "echo".
 	Behavior string `json:"behavior"`
+	// Scenario, when the devices run a scenario, names it and its kinds
+	// with their shares of the fleet: the UI shows them.
+	Scenario *Scenario `json:"scenario,omitempty"`
+}
+
+// Scenario describes the scenario a test's devices run.
+type Scenario struct {
+	Name  string      `json:"name"`
+	Kinds []KindShare `json:"kinds"`
+}
+
+// KindShare is one kind of device of a scenario: its share of the fleet
+// (weights), or the fixed number of its clients (back ends).
+type KindShare struct {
+	Kind  string  `json:"kind"`
+	Share float64 `json:"share,omitempty"` // 0..1
+	Count int     `json:"count,omitempty"`
 }
 
 func (c *Config) setDefaults() {

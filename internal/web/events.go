@@ -17,7 +17,9 @@ type eventJSON struct {
 	Capacity   int             `json:"capacity"` // devices in the device list
 	StopAt     float64         `json:"stop_at"`  // Unix seconds when the run time ends; 0 if none
 	Version    string          `json:"version"`
-	Broker     string          `json:"broker"` // the URL of the broker the devices connect to
+	Broker     string          `json:"broker"`             // the URL of the broker the devices connect to
+	Behavior   string          `json:"behavior"`           // what the devices do, without a scenario
+	Scenario   *Scenario       `json:"scenario,omitempty"` // the scenario the devices run
 	// WorkersExpected and WorkersConnected say whether the master still
 	// waits for workers (it does while fewer than expected are connected).
 	WorkersExpected  int `json:"workers_expected"`
@@ -71,6 +73,8 @@ func (s *Server) publishSample(smp sample, p *Point, now time.Time) error {
 		StopAt:           s.stopAtUnix(),
 		Version:          s.cfg.Version,
 		Broker:           s.cfg.Broker,
+		Behavior:         s.cfg.Behavior,
+		Scenario:         s.cfg.Scenario,
 		WorkersExpected:  s.cfg.ExpectWorkers,
 		WorkersConnected: connected(smp.workers),
 		HistoryGen:       s.hist.generation(),

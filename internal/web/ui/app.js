@@ -272,6 +272,20 @@
   }
 
   // ---- header and controls ----------------------------------------------
+  // renderScenario names what the devices do: a scenario and its kinds with
+  // their shares of the fleet (back ends by their count), or the behaviour.
+  function renderScenario(ev) {
+    const sc = ev.scenario;
+    if (!sc) {
+      $("scenario").textContent = ev.behavior || "echo";
+      $("scenario").title = "the built-in " + (ev.behavior || "echo") + " behaviour";
+      return;
+    }
+    const kinds = (sc.kinds || []).map(k => k.count ? k.kind + " ×" + k.count : k.kind + " " + fmtPct(k.share));
+    $("scenario").textContent = sc.name + (kinds.length ? ": " + kinds.join(", ") : "");
+    $("scenario").title = "scenario " + sc.name + ": kinds and their shares of the devices";
+  }
+
   function renderHeader(ev) {
     const r = ev.report;
     state = r.state;
@@ -286,6 +300,7 @@
     $("state").title = waiting ? "waiting for workers: " + ev.workers_connected + " of " + ev.workers_expected + " connected" : "";
     $("broker").textContent = ev.broker || "–";
     $("broker").title = "the broker the devices connect to: " + (ev.broker || "unknown");
+    renderScenario(ev);
     $("devices").textContent = fmtInt(r.user_count);
     $("workers").textContent = fmtInt(r.worker_count);
     $("rps").textContent = fmt2(r.total_rps);
