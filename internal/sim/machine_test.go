@@ -171,3 +171,77 @@ func (e *eventLog) msgs(ev Event) []string {
 	}
 	return out
 }
+
+// TestReactionExpect drives a back end's reaction through the machine: each
+// message on the events topic is answered with a numbered command (the
+// reaction's own sequence), whose response is awaited as a publish's reply
+// is: matched, missed at its timeout, late after it, and missed at the
+// stop's last wait. A delayed reply awaits its response once it was sent.
+func TestReactionExpect(t *testing.T) {
+	const (
+		evCmd = Event(NumEvents) + iota
+		evGot
+		evMiss
+		evLate
+		evLast
+		evDelayed
+	)
+	key := func(v *Vars) (uint64, bool) {
+		n, err := strconv.ParseUint(string(v.Payload), 10, 64)
+		return n, err == nil
+	}
+	seq := TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, v.Seq, 10) })
+	expect := func(match Event) *Expect {
+		return &Expect{Filter: Literal("$share/g//devices/+/responses"), SentKey: key, RecvKey: key,
+			Timeout: time.Second, Match: match, Miss: evMiss, Late: evLate, LastMiss: evLast}
+	}
+	prog := &Program{Kind: "backend", Backend: true, Reactions: []*Reaction{{
+		Event: evCmd, Filter: Literal("$share/g//devices/+/events"),
+		Reply:  Message{Topic: Literal("/devices/LTK00001/commands"), Payload: seq},
+		Expect: expect(evGot),
+	}, {
+		Event: evDelayed, Filter: Literal("/devices/+/late"),
+		Delay:  func(float64) time.Duration { return 10 * time.Millisecond },
+		Reply:  Message{Topic: Literal("/devices/LTK00001/commands"), Payload: TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, 100+v.Seq, 10) })},
+		Expect: expect(evGot),
+	}}}
+	rec := &eventLog{}
+	m, l := upMachine(t, rec, prog)
+	events, responses := []byte("/devices/LTK00001/events"), []byte("/devices/LTK00001/responses")
+
+	m.onMessage(l, events, []byte("a"))
+	require.Equal(t, "1", string(l.last), "the reaction's first reply")
+	m.onMessage(l, events, []byte("b"))
+	require.Equal(t, "2", string(l.last))
+	m.onMessage(l, responses, []byte("1"))
+	require.Equal(t, 1, rec.count(evGot))
+	require.Equal(t, 2, rec.count(evCmd))
+
+	m.mu.Lock()
+	m.programWake(time.Now().Add(2 * time.Second)) // 2's timeout
+	m.mu.Unlock()
+	require.Equal(t, []string{msgMiss}, rec.msgs(evMiss))
+	m.onMessage(l, responses, []byte("2"))
+	require.Equal(t, 1, rec.count(evLate), "a response after its timeout")
+
+	m.onMessage(l, []byte("/devices/LTK00001/late"), []byte("c"))
+	require.Empty(t, m.run.exps, "a delayed reply awaits nothing before it is sent")
+	m.mu.Lock()
+	m.programWake(time.Now().Add(20 * time.Millisecond))
+	m.mu.Unlock()
+	require.Equal(t, "101", string(l.last))
+	require.Len(t, m.run.exps, 1)
+
+	m.onMessage(l, events, []byte("d")) // 3, in flight at the stop
+	m.stop()
+	require.True(t, m.lastWait)
+	m.onMessage(l, events, []byte("e"))
+	require.Equal(t, 4, rec.count(evCmd)+rec.count(evDelayed), "a stopping device reacts to nothing new")
+	m.onMessage(l, responses, []byte("101"))
+	m.mu.Lock()
+	m.programWake(m.lastBy)
+	m.mu.Unlock()
+	require.Equal(t, []string{msgLastMiss}, rec.msgs(evLast), "3 was still awaited")
+	require.Equal(t, 2, rec.count(evGot))
+	require.True(t, m.progDone)
+}
