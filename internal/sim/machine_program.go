@@ -94,6 +94,19 @@ type delayedReply struct {
 	hasKey         bool
 }
 
+// initRun makes the device's state of its program for a run: its steps,
+// and Vars.State filled by Program.Init before the first connect (a will
+// may read it).
+func (m *machine) initRun(now time.Time) {
+	p := m.prog
+	m.run.init(p)
+	if p.Init != nil {
+		s := m.scratch(now)
+		p.Init(&s.v)
+		putScratch(s)
+	}
+}
+
 func (r *programRun) init(p *Program) {
 	r.steps = make([]stepState, len(p.OnConnect)+len(p.Periodic))
 	if len(p.Reactions) > 0 {
@@ -139,11 +152,6 @@ func (m *machine) programUp(now time.Time) {
 	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
 	if !m.started {
 		m.started = true
-		if p.Init != nil {
-			s := m.scratch(now)
-			p.Init(&s.v)
-			putScratch(s)
-		}
 		for j, pub := range p.Periodic {
 			st := &r.steps[len(p.OnConnect)+j]
 			first := now // the first publish at once, on the wheel's grid

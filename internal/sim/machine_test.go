@@ -42,7 +42,7 @@ func upMachine(t testing.TB, rec Recorder, prog *Program) (*machine, *loopback) 
 		ClientID: "projects/p/locations/l/registries/r/devices/LTK00042", Recorder: rec, Engine: NewEngine()})
 	require.NoError(t, err)
 	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, done: func(error) {}}
-	m.run.init(m.prog)
+	m.initRun(time.Now())
 	m.wt.fire = func() {}
 	m.unwatch = func() bool { return true }
 	l := &loopback{}
