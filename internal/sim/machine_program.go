@@ -41,8 +41,7 @@ const (
 // programRun is a device's own state of its Program for one run; the
 // Program itself is shared.
 type programRun struct {
-	steps   []stepState              // OnConnect, then Periodic
-	replies []uint64                 // each reaction's last sequence number
+	steps   []stepState              // one per source: OnConnect, Periodic, then Reactions (their seq only)
 	acks    []pendingAck             // QoS 1 publishes awaiting their PUBACK
 	exps    []expectation            // replies awaited, oldest first
 	missed  *[lateMemory]expectation // made at the first miss
@@ -55,7 +54,8 @@ type programRun struct {
 // time.Duration since the wheel's epoch (wheel.clock), 8 bytes where a
 // time.Time takes 24, so that a device stays small.
 
-// stepState is the state of one publish step.
+// stepState is the state of one source: a publish step (a reaction uses
+// only seq).
 type stepState struct {
 	next      time.Duration // Periodic: intended time of the next publish (engine clock)
 	burstAt   time.Duration // the next message of the current burst (engine clock)
@@ -63,8 +63,9 @@ type stepState struct {
 	burstLeft int           // messages of the current burst still to send
 }
 
-// A source is what sent a message: publish step i (OnConnect, then
-// Periodic) is source i, reaction k is source len(steps)+k.
+// A source is what sends messages: publish step i (OnConnect, then
+// Periodic) is source i, reaction k is source len(OnConnect) +
+// len(Periodic) + k.
 
 // pendingAck is a publish awaiting its PUBACK.
 type pendingAck struct {
@@ -108,18 +109,19 @@ func (m *machine) initRun(now time.Time) {
 }
 
 func (r *programRun) init(p *Program) {
-	r.steps = make([]stepState, len(p.OnConnect)+len(p.Periodic))
-	if len(p.Reactions) > 0 {
-		r.replies = make([]uint64, len(p.Reactions))
-	}
+	r.steps = make([]stepState, p.publishes()+len(p.Reactions))
 	if p.StateSize > 0 {
 		r.state = make([]float64, p.StateSize)
 	}
 }
 
+// publishes returns how many publish steps p has: the source of its first
+// reaction.
+func (p *Program) publishes() int { return len(p.OnConnect) + len(p.Periodic) }
+
 // expectOf returns the expectation of source src (nil for none).
 func (p *Program) expectOf(src int) *Expect {
-	if n := len(p.OnConnect) + len(p.Periodic); src >= n {
+	if n := p.publishes(); src >= n {
 		return p.Reactions[src-n].Expect
 	}
 	return p.step(src).Expect
@@ -386,7 +388,7 @@ func (m *machine) programMessage(topic, payload []byte, now time.Time) {
 	s.v.Topic, s.v.Payload = topic, payload
 	matched := false
 sources:
-	for i := range len(r.steps) + len(p.Reactions) {
+	for i := range r.steps {
 		x := p.expectOf(i)
 		if x == nil {
 			continue
@@ -432,7 +434,7 @@ sources:
 func (m *machine) react(s *scratch, now time.Time) {
 	r, w := &m.run, m.cfg.Engine.wheel
 	for k, x := range m.prog.Reactions {
-		src := len(r.steps) + k
+		src := m.prog.publishes() + k
 		s.filter = x.Filter.Append(s.filter[:0], &s.v)
 		if !topicMatch(s.filter, s.v.Topic) || (x.When != nil && !x.When(&s.v)) || m.awaiting(src, x.Expect) {
 			continue
@@ -441,8 +443,9 @@ func (m *machine) react(s *scratch, now time.Time) {
 			m.cfg.Recorder.Failure(x.Event, 0, msgTooManyDelayed)
 			continue
 		}
-		r.replies[k]++
-		s.v.Seq = r.replies[k]
+		st := &r.steps[src]
+		st.seq++
+		s.v.Seq = st.seq
 		s.topic = x.Reply.Topic.Append(s.topic[:0], &s.v)
 		s.payload = appendTemplate(s.payload[:0], x.Reply.Payload, &s.v)
 		key, hasKey := sentKey(x.Expect, s)
@@ -465,7 +468,7 @@ func (m *machine) sendDelayed(t time.Duration) {
 	for i := 0; i < len(r.later); {
 		if d := r.later[i]; t >= d.at {
 			x := m.prog.Reactions[d.reaction]
-			m.sendExpecting(uint16(len(r.steps))+d.reaction, x.Event, &x.Reply, d.topic, d.payload, d.at, d.key, d.hasKey)
+			m.sendExpecting(uint16(m.prog.publishes())+d.reaction, x.Event, &x.Reply, d.topic, d.payload, d.at, d.key, d.hasKey)
 			r.later = slices.Delete(r.later, i, i+1)
 			continue
 		}
