@@ -3,6 +3,7 @@ package sim_test
 import (
 	"io"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -36,7 +37,9 @@ func connectCapture(t *testing.T) (broker string, connects <-chan *packets.Conne
 // TestBackendAndKeptSession: a back end connects with the back-end
 // password, never asking the device's credentials, and a program that
 // keeps its session connects with the clean session flag off; a device
-// connects with its credentials and a clean session. On both clients.
+// connects with its credentials and a clean session, and a program's own
+// client id, user name, keepalive and will (which reads the state Init
+// filled) reach the CONNECT. On both clients.
 func TestBackendAndKeptSession(t *testing.T) {
 	t.Parallel()
 	quiet := func(backend, keep bool) *sim.Program {
@@ -53,6 +56,7 @@ func TestBackendAndKeptSession(t *testing.T) {
 		clean, minted bool
 	}{
 		{"back end", quiet(true, true), "backend-token", false, false},
+		{"connect fields", connectFields(quiet(false, false)), "device-jwt", true, true},
 		{"back end with its own password", func() *sim.Program { p := quiet(true, false); p.Password = sim.Literal("own"); return p }(), "own", true, false},
 		{"device", quiet(false, false), "device-jwt", true, true},
 	} {
@@ -62,6 +66,7 @@ func TestBackendAndKeptSession(t *testing.T) {
 				broker, connects := connectCapture(t)
 				cfg := testConfig(client, broker, "LTK00030", newRecorder())
 				cfg.Program, cfg.BackendPassword = tc.prog, "backend-token"
+				cfg.ClientID, cfg.Index = "projects/p/locations/l/registries/r/devices/LTK00030", 30
 				minted := make(chan struct{}, 4)
 				cfg.Credentials = sim.CredentialsFunc(func(time.Time) (string, time.Time, error) {
 					minted <- struct{}{}
@@ -78,9 +83,36 @@ func TestBackendAndKeptSession(t *testing.T) {
 				require.Equal(t, tc.password, string(c.Password))
 				require.Equal(t, tc.clean, c.CleanSession)
 				require.Equal(t, tc.minted, len(minted) > 0, "the device's credentials asked")
+				if tc.prog.Will == nil {
+					require.False(t, c.WillFlag)
+					require.Equal(t, "projects/p/locations/l/registries/r/devices/LTK00030", c.ClientIdentifier)
+					return
+				}
+				require.Equal(t, "ltk-echo-30", c.ClientIdentifier)
+				require.Equal(t, "svc", c.Username)
+				require.Equal(t, uint16(7), c.Keepalive)
+				require.True(t, c.WillFlag)
+				require.True(t, c.WillRetain)
+				require.Equal(t, byte(1), c.WillQos)
+				require.Equal(t, "/devices/LTK00030/state", c.WillTopic)
+				require.Equal(t, "offline at 42", string(c.WillMessage), "Init filled the state before the connect")
 			})
 		})
 	}
+}
+
+// connectFields gives p a client id, user name, keepalive and will of its
+// own; the will reads the device's state, which Init fills.
+func connectFields(p *sim.Program) *sim.Program {
+	p.ClientID, p.Username, p.KeepAlive = sim.TemplateFunc(func(dst []byte, v *sim.Vars) []byte {
+		return strconv.AppendInt(append(dst, "ltk-echo-"...), int64(v.Index), 10)
+	}), sim.Literal("svc"), 7*time.Second
+	p.StateSize, p.Init = 1, func(v *sim.Vars) { v.State[0] = 42 }
+	p.Will = &sim.Message{Topic: sim.Literal("/devices/LTK00030/state"), QoS: 1, Retain: true,
+		Payload: sim.TemplateFunc(func(dst []byte, v *sim.Vars) []byte {
+			return strconv.AppendFloat(append(dst, "offline at "...), v.State[0], 'f', -1, 64)
+		})}
+	return p
 }
 
 // TestReactionExpectChecked: New names a reaction's incomplete expectation.
