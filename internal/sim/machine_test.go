@@ -90,6 +90,16 @@ func BenchmarkEchoPath(b *testing.B) {
 	}
 }
 
+// numberKey is the key of a message whose payload is a decimal number: the
+// number.
+func numberKey(v *Vars) (uint64, bool) {
+	n, err := strconv.ParseUint(string(v.Payload), 10, 64)
+	return n, err == nil
+}
+
+// seqPayload renders the step's sequence number.
+var seqPayload = TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, v.Seq, 10) })
+
 // TestBurstsAndTheExpectationBound drives a program of bursts through the
 // machine on a simulated clock: each interval sends its burst, BurstGap
 // apart; replies are awaited (not exclusively) up to maxExpected at once,
@@ -102,17 +112,13 @@ func TestBurstsAndTheExpectationBound(t *testing.T) {
 		evMiss
 		evLate
 	)
-	key := func(v *Vars) (uint64, bool) {
-		n, err := strconv.ParseUint(string(v.Payload), 10, 64)
-		return n, err == nil
-	}
 	prog := &Program{
 		Periodic: []*Publish{{
 			Event:   evSent,
-			Message: Message{Topic: Literal("/devices/LTK00042/events"), Payload: TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, v.Seq, 10) })},
+			Message: Message{Topic: Literal("/devices/LTK00042/events"), Payload: seqPayload},
 			Every:   func(float64) time.Duration { return time.Second },
 			Burst:   3, BurstGap: 10 * time.Millisecond,
-			Expect: &Expect{Filter: Literal("/devices/LTK00042/commands"), SentKey: key, RecvKey: key,
+			Expect: &Expect{Filter: Literal("/devices/LTK00042/commands"), SentKey: numberKey, RecvKey: numberKey,
 				Timeout: time.Hour, Match: evGot, Miss: evMiss, Late: evLate, LastMiss: EventNone},
 		}},
 	}
@@ -186,18 +192,13 @@ func TestReactionExpect(t *testing.T) {
 		evLast
 		evDelayed
 	)
-	key := func(v *Vars) (uint64, bool) {
-		n, err := strconv.ParseUint(string(v.Payload), 10, 64)
-		return n, err == nil
-	}
-	seq := TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, v.Seq, 10) })
 	expect := func(match Event) *Expect {
-		return &Expect{Filter: Literal("$share/g//devices/+/responses"), SentKey: key, RecvKey: key,
+		return &Expect{Filter: Literal("$share/g//devices/+/responses"), SentKey: numberKey, RecvKey: numberKey,
 			Timeout: time.Second, Match: match, Miss: evMiss, Late: evLate, LastMiss: evLast}
 	}
 	prog := &Program{Kind: "backend", Backend: true, Reactions: []*Reaction{{
 		Event: evCmd, Filter: Literal("$share/g//devices/+/events"),
-		Reply:  Message{Topic: Literal("/devices/LTK00001/commands"), Payload: seq},
+		Reply:  Message{Topic: Literal("/devices/LTK00001/commands"), Payload: seqPayload},
 		Expect: expect(evGot),
 	}, {
 		Event: evDelayed, Filter: Literal("/devices/+/late"),

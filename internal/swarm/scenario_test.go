@@ -54,7 +54,7 @@ func loadExample(t *testing.T, name string, edits ...string) *sim.Plan {
 // planConfigs builds the fleet's device configurations from plan, as a
 // worker does: device i runs plan.Kinds[plan.KindOf(i)] with index i and
 // its column values (column "site" of device i is "site-<i%2>").
-func planConfigs(plan *sim.Plan, devs []device.Device, b *scenarioBroker, client string, rec sim.Recorder) []sim.Config {
+func planConfigs(plan *sim.Plan, devs []device.Device, b *scenarioBroker, client string, rec *fleet) []sim.Config {
 	cfgs := make([]sim.Config, len(devs))
 	for i, d := range devs {
 		c := sim.Config{
@@ -65,7 +65,7 @@ func planConfigs(plan *sim.Plan, devs []device.Device, b *scenarioBroker, client
 			LastMessageTimeout: 2 * time.Second,
 			ReconnectMin:       20 * time.Millisecond,
 			ReconnectMax:       100 * time.Millisecond,
-			Recorder:           rec,
+			Recorder:           deviceRecorder{rec, i},
 		}
 		b.configure(&c, d)
 		cfgs[i] = c
@@ -106,7 +106,7 @@ func TestScenarioExamples(t *testing.T) {
 				devs := testDevices(t, ex.clients)
 				forEachClient(t, func(t *testing.T, client string) {
 					b := startBroker(t, broker, devs, ex.echoApp)
-					rec := newTally()
+					rec := newFleet()
 					cfgs := planConfigs(plan, devs, b, client, rec)
 					var probe *probe
 					if len(plan.Columns) > 0 {
@@ -147,7 +147,7 @@ const enough = 20
 // everyStepRan reports whether every step of the fleet's programs was
 // recorded as a success: on-connect publishes once per device of the kind,
 // the others enough times, and every expectation matched enough times.
-func everyStepRan(plan *sim.Plan, cfgs []sim.Config, rec *tally) bool {
+func everyStepRan(plan *sim.Plan, cfgs []sim.Config, rec *fleet) bool {
 	for k, p := range plan.Kinds {
 		devices := 0
 		for i := range cfgs {
@@ -161,7 +161,7 @@ func everyStepRan(plan *sim.Plan, cfgs []sim.Config, rec *tally) bool {
 			if once {
 				want = devices
 			}
-			ran = ran && rec.ok(ev) >= want && (x == nil || rec.ok(x.Match) >= enough)
+			ran = ran && rec.total(ev, true) >= want && (x == nil || rec.total(x.Match, true) >= enough)
 		})
 		if !ran {
 			return false
@@ -175,7 +175,7 @@ func everyStepRan(plan *sim.Plan, cfgs []sim.Config, rec *tally) bool {
 // publish failed, and that each expectation's messages sent (their
 // publishes' successes) equal its replies matched plus missed plus missed
 // at the stop.
-func checkAccounting(t *testing.T, plan *sim.Plan, cfgs []sim.Config, rec *tally) {
+func checkAccounting(t *testing.T, plan *sim.Plan, cfgs []sim.Config, rec *fleet) {
 	t.Helper()
 	t.Logf("recorded: %v", rec.named(t, plan.Events))
 	subscribers := 0
@@ -185,22 +185,22 @@ func checkAccounting(t *testing.T, plan *sim.Plan, cfgs []sim.Config, rec *tally
 		}
 	}
 	require.Empty(t, rec.failures(), "no failures on a broker that answers everything")
-	require.Equal(t, len(cfgs), rec.ok(sim.EventConnect), "every client connected once")
-	require.Equal(t, subscribers, rec.ok(sim.EventSubscribe), "every client with subscriptions subscribed once")
-	require.Zero(t, rec.failed(sim.EventDisconnect))
+	require.Equal(t, len(cfgs), rec.total(sim.EventConnect, true), "every client connected once")
+	require.Equal(t, subscribers, rec.total(sim.EventSubscribe, true), "every client with subscriptions subscribed once")
+	require.Zero(t, rec.total(sim.EventDisconnect, false))
 	for _, p := range plan.Kinds {
 		steps(p, func(ev sim.Event, x *sim.Expect, _ bool) {
 			name := plan.Events[ev].Name
-			require.Zero(t, rec.failed(ev), "%s: no publish failed", name)
+			require.Zero(t, rec.total(ev, false), "%s: no publish failed", name)
 			if x == nil {
 				return
 			}
-			got := rec.ok(x.Match) + rec.failed(x.Miss)
+			got := rec.total(x.Match, true) + rec.total(x.Miss, false)
 			if x.LastMiss != x.Miss && x.LastMiss != sim.EventNone {
-				got += rec.failed(x.LastMiss)
+				got += rec.total(x.LastMiss, false)
 			}
-			require.Equal(t, rec.ok(ev), got, "%s: sent = matched + missed + missed at the stop", name)
-			require.Positive(t, rec.ok(x.Match), "%s: replies matched", name)
+			require.Equal(t, rec.total(ev, true), got, "%s: sent = matched + missed + missed at the stop", name)
+			require.Positive(t, rec.total(x.Match, true), "%s: replies matched", name)
 		})
 	}
 }
@@ -218,10 +218,10 @@ func TestEchoScenarioMatchesBuiltin(t *testing.T) {
 	forEachClient(t, func(t *testing.T, client string) {
 		runEcho := func(prog *sim.Program, names []sim.EventName) map[string]int {
 			b := startBroker(t, "embedded", devs, true)
-			rec := newTally()
+			rec := newFleet()
 			cfgs := make([]sim.Config, n)
 			for i, d := range devs {
-				cfgs[i] = sim.Config{Client: client, Program: prog, QoS: 1, WaitMin: time.Hour, Index: i, Recorder: rec}
+				cfgs[i] = sim.Config{Client: client, Program: prog, QoS: 1, WaitMin: time.Hour, Index: i, Recorder: deviceRecorder{rec, i}}
 				b.configure(&cfgs[i], d)
 			}
 			stop := runFleet(t, cfgs)
@@ -229,7 +229,7 @@ func TestEchoScenarioMatchesBuiltin(t *testing.T) {
 			if prog != nil {
 				echoed = prog.Periodic[0].Expect.Match
 			}
-			rec.waitUntil(t, "every device's echo", func() bool { return rec.ok(echoed) == n })
+			rec.waitUntil(t, "every device's echo", func() bool { return rec.total(echoed, true) == n })
 			require.NoError(t, stop())
 			return rec.named(t, names)
 		}
