@@ -112,7 +112,7 @@ func appendPublish[T ~string | ~[]byte](dst []byte, topic T, qos byte, retain bo
 	if qos > 0 {
 		n += 2
 	}
-	header := byte(typePublish<<4 | qos<<1)
+	header := typePublish<<4 | qos<<1
 	if retain {
 		header |= 0x01
 	}

@@ -148,7 +148,7 @@ func (l *pahoLink) subscribe(filter string, qos byte) (uint16, error) {
 		if tok.Error() != nil {
 			return // the connection is gone: Closed tells
 		}
-		granted := byte(qos)
+		granted := qos
 		if st, ok := tok.(*mqtt.SubscribeToken); ok {
 			granted = st.Result()[filter]
 		}

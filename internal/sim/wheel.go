@@ -80,7 +80,8 @@ func (w *wheel) clock(t time.Time) time.Duration { return t.Sub(w.epoch) }
 
 // clockCeil rounds c up to the wheel's grid.
 func (w *wheel) clockCeil(c time.Duration) time.Duration {
-	return (c + wheelTick - 1) / wheelTick * wheelTick
+	c += wheelTick - 1
+	return c - c%wheelTick
 }
 
 // time returns the time of c on the wheel's clock.
