@@ -241,4 +241,3 @@ func ceilSecond(t time.Time) time.Time {
 	}
 	return t
 }
-
