@@ -103,6 +103,7 @@ func (f *testFlags) headlessRun(env *Env, wait time.Duration) master.Headless {
 		OnlySummary:   f.onlySummary,
 		Out:           env.Stdout,
 		WaitWorkers:   wait,
+		Terminal:      isTerminal(env.Stdout),
 	}
 }
 

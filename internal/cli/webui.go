@@ -20,7 +20,7 @@ import (
 // devices gracefully and returns the test's final snapshot. Tests are
 // started, changed and stopped from the browser or the REST API.
 func serveUI(ctx context.Context, env *Env, f *testFlags, m *master.Master, capacity int,
-	rec *recording, log *slog.Logger) (stats.Snapshot, error) {
+	rec *recording, log *slog.Logger, hurry <-chan struct{}) (stats.Snapshot, error) {
 	cfg := f.web.webConfig()
 	cfg.Registry, cfg.Version, cfg.Log = prometheus.NewRegistry(), Version, log
 	cfg.Broker, cfg.Behavior, cfg.Local = m.Broker(), f.settings.Behavior, f.local
@@ -35,9 +35,16 @@ func serveUI(ctx context.Context, env *Env, f *testFlags, m *master.Master, capa
 	}
 	fmt.Fprintf(env.Stdout, "Web UI on http://%s (Ctrl-C to stop)\n", srv.Addr())
 	err = srv.Run(ctx)
-	fmt.Fprintln(env.Stdout, "Stopping: waiting for the last echoes, then disconnecting...")
-	m.StopAndWait(context.WithoutCancel(ctx), time.Minute)
-	return m.Collect(time.Now()), err
+	stopCtx := context.WithoutCancel(ctx)
+	if st := m.State(); st != master.StateReady && st != master.StateStopped {
+		fmt.Fprintln(env.Stdout, "Stopping: waiting for the last echoes, then disconnecting (Ctrl-C again: at once)...")
+		m.StopCountdown(stopCtx, master.Headless{Out: env.Stdout, Hurry: hurry, Terminal: isTerminal(env.Stdout)})
+	}
+	snap := m.Collect(time.Now())
+	// Workers of their own process quit with the master rather than wait
+	// for it up to --master-timeout.
+	m.Quit(stopCtx, "the master is stopping", 5*time.Second)
+	return snap, err
 }
 
 // masterController lets the web UI drive a master.

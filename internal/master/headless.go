@@ -30,7 +30,13 @@ type Headless struct {
 	// StopTimeout is how long the graceful stop may take; default the
 	// devices' last-message timeout plus 10 s.
 	StopTimeout time.Duration
-	Now         func() time.Time // default time.Now
+	// Hurry, when closed (a second Ctrl-C), cuts the graceful stop short:
+	// the summary is printed at once with what was recorded. Nil: never.
+	Hurry <-chan struct{}
+	// Terminal says Out is a terminal: the stop's countdown then rewrites
+	// one line instead of printing a line a second.
+	Terminal bool
+	Now      func() time.Time // default time.Now
 }
 
 // ErrWorkersMissing is returned by RunHeadless when the expected workers
@@ -41,15 +47,7 @@ var ErrWorkersMissing = errors.New("workers missing")
 // It ends when RunTime has passed or ctx is cancelled (Ctrl-C), in both cases
 // after a graceful stop.
 func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, error) {
-	if h.Now == nil {
-		h.Now = time.Now
-	}
-	if h.PrintInterval <= 0 {
-		h.PrintInterval = DefaultPrintInterval
-	}
-	if h.StopTimeout <= 0 {
-		h.StopTimeout = m.cfg.Settings.LastMessageTimeout + 10*time.Second
-	}
+	h = m.withDefaults(h)
 	if err := m.awaitWorkers(ctx, h); err != nil {
 		return stats.Snapshot{}, err
 	}
@@ -72,10 +70,10 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(h.Out, "Stopping: waiting for the last echoes, then disconnecting...")
+			fmt.Fprintf(h.Out, "Stopping: waiting up to %v for the last echoes, then disconnecting (Ctrl-C again: summary at once)...\n", h.StopTimeout)
 			return m.finish(ctx, h)
 		case <-deadline:
-			fmt.Fprintf(h.Out, "Run time limit (%v) reached. Stopping: waiting for the last echoes, then disconnecting...\n", h.RunTime)
+			fmt.Fprintf(h.Out, "Run time limit (%v) reached. Stopping: waiting up to %v for the last echoes, then disconnecting...\n", h.RunTime, h.StopTimeout)
 			return m.finish(ctx, h)
 		case <-tick.C:
 			tick.Reset(time.Until(start.Add(time.Duration(n+1) * h.PrintInterval)))
@@ -112,11 +110,16 @@ func (m *Master) awaitWorkers(ctx context.Context, h Headless) error {
 // prints the summary and tells the workers to quit.
 func (m *Master) finish(ctx context.Context, h Headless) (stats.Snapshot, error) {
 	stopCtx := context.WithoutCancel(ctx) // a Ctrl-C started the stop; let it finish
-	if !m.StopAndWait(stopCtx, h.StopTimeout) {
+	quitWithin := 5 * time.Second
+	switch m.StopCountdown(stopCtx, h) {
+	case StopHurried:
+		fmt.Fprintln(h.Out, "Second interrupt: not waiting for the last echoes; the summary holds what the workers reported so far")
+		quitWithin = time.Second
+	case StopTimedOut:
 		fmt.Fprintf(h.Out, "Some workers did not report their stop within %v; their last stats may be missing\n", h.StopTimeout)
 	}
 	snap := m.Collect(h.Now())
-	defer m.Quit(stopCtx, "the test is over", 5*time.Second)
+	defer m.Quit(stopCtx, "the test is over", quitWithin)
 	err := writeAll(h.Out,
 		func(w io.Writer) error { _, err := fmt.Fprint(w, "\nSummary\n"); return err },
 		func(w io.Writer) error { return stats.WriteFinalTable(w, snap) },
@@ -132,6 +135,70 @@ func (m *Master) finish(ctx context.Context, h Headless) (stats.Snapshot, error)
 			return stats.WriteFailures(w, snap)
 		})
 	return snap, err
+}
+
+// withDefaults fills h's zero fields with their defaults.
+func (m *Master) withDefaults(h Headless) Headless {
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	if h.PrintInterval <= 0 {
+		h.PrintInterval = DefaultPrintInterval
+	}
+	if h.StopTimeout <= 0 {
+		h.StopTimeout = m.cfg.Settings.LastMessageTimeout + 10*time.Second
+	}
+	return h
+}
+
+// StopOutcome is how a graceful stop ended.
+type StopOutcome int
+
+// The ways a graceful stop ends.
+const (
+	StopDone     StopOutcome = iota // every worker stopped and reported
+	StopTimedOut                    // StopTimeout passed first
+	StopHurried                     // Hurry was closed first
+)
+
+// StopCountdown stops the workers and waits for their last stats, like
+// StopAndWait for h.StopTimeout, counting down the seconds left on h.Out so
+// that nobody presses Ctrl-C again for want of news; closing h.Hurry ends
+// the wait. Only h's Out, StopTimeout, Hurry, Terminal and Now are used.
+func (m *Master) StopCountdown(ctx context.Context, h Headless) StopOutcome {
+	h = m.withDefaults(h)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan bool, 1)
+	go func() { done <- m.StopAndWait(ctx, h.StopTimeout) }()
+	end := h.Now().Add(h.StopTimeout)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	outcome := StopTimedOut
+	for {
+		select {
+		case ok := <-done:
+			if h.Terminal {
+				fmt.Fprint(h.Out, "\r\033[K") // clear the countdown line
+			}
+			if ok {
+				return StopDone
+			}
+			return outcome
+		case <-h.Hurry:
+			outcome = StopHurried
+			h.Hurry = nil // closed: receive once
+			cancel()      // StopAndWait returns, and done reports it
+		case <-tick.C:
+			left := max(end.Sub(h.Now()).Round(time.Second), 0)
+			line := fmt.Sprintf("Waiting for the last echoes: %v left, %d devices still running", left, m.Running())
+			if h.Terminal {
+				fmt.Fprint(h.Out, "\r\033[K"+line)
+			} else {
+				fmt.Fprintln(h.Out, line)
+			}
+		}
+	}
 }
 
 // writeAll runs the writers in order and returns the first error.
