@@ -104,6 +104,7 @@ func (f *testFlags) headlessRun(env *Env, wait time.Duration) master.Headless {
 		Out:           env.Stdout,
 		WaitWorkers:   wait,
 		Terminal:      isTerminal(env.Stdout),
+		LocalWorkers:  f.local,
 	}
 }
 

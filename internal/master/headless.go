@@ -24,6 +24,9 @@ type Headless struct {
 	PrintInterval time.Duration
 	OnlySummary   bool      // print only the final summary
 	Out           io.Writer // where tables go
+	// LocalWorkers says the workers are this process's own (ltk run): the
+	// wait for them is not news worth a line.
+	LocalWorkers bool
 	// WaitWorkers is how long to wait for the expected workers before the
 	// test starts; 0 = no limit.
 	WaitWorkers time.Duration
@@ -56,7 +59,18 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	}
 	start := h.Now()
 	fmt.Fprintf(h.Out, "Ramping to %d devices on the %s MQTT client %s%s\n",
-		h.Devices, m.cfg.Settings.MQTTClient, rate(h.SpawnRate), limit(h.RunTime))
+		h.Devices, m.cfg.Settings.MQTTClient, rate(h.Devices, h.SpawnRate), limit(h.RunTime))
+
+	spawnedCtx, stopWatch := context.WithCancel(ctx)
+	spawned := make(chan time.Time, 1)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		if m.waitFor(spawnedCtx, 0, func() bool { return m.running() >= h.Devices }) {
+			spawned <- h.Now()
+		}
+	}()
+	defer func() { stopWatch(); <-watched }()
 
 	var deadline <-chan time.Time
 	if h.RunTime > 0 {
@@ -66,8 +80,8 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	}
 	tick := time.NewTimer(h.PrintInterval)
 	defer tick.Stop()
-	spawned := false
-	for n := 1; ; n++ {
+	n := 1 // print intervals since start
+	for {
 		select {
 		case <-ctx.Done():
 			fmt.Fprintf(h.Out, "Stopping: waiting up to %v for the last echoes, then disconnecting (Ctrl-C again: summary at once)...\n", h.StopTimeout)
@@ -75,13 +89,12 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 		case <-deadline:
 			fmt.Fprintf(h.Out, "Run time limit (%v) reached. Stopping: waiting up to %v for the last echoes, then disconnecting...\n", h.RunTime, h.StopTimeout)
 			return m.finish(ctx, h)
+		case at := <-spawned:
+			fmt.Fprintf(h.Out, "All %d devices spawned (ramp took about %v)\n", h.Devices, at.Sub(start).Round(time.Second))
 		case <-tick.C:
-			tick.Reset(time.Until(start.Add(time.Duration(n+1) * h.PrintInterval)))
+			n++
+			tick.Reset(time.Until(start.Add(time.Duration(n) * h.PrintInterval)))
 			snap := m.Collect(h.Now())
-			if !spawned && m.Running() >= h.Devices {
-				spawned = true
-				fmt.Fprintf(h.Out, "All %d devices spawned (ramp took about %v)\n", h.Devices, h.Now().Sub(start).Round(time.Second))
-			}
 			if !h.OnlySummary {
 				m.printLive(h, snap, start)
 			}
@@ -95,7 +108,9 @@ func (m *Master) awaitWorkers(ctx context.Context, h Headless) error {
 	if m.Connected() >= want {
 		return nil
 	}
-	fmt.Fprintf(h.Out, "Waiting for %d workers (%d connected)\n", want, m.Connected())
+	if !h.LocalWorkers {
+		fmt.Fprintf(h.Out, "Waiting for %s (%d connected)\n", plural(want, "worker"), m.Connected())
+	}
 	if m.WaitForWorkers(ctx, want, h.WaitWorkers) {
 		return nil
 	}
@@ -221,11 +236,21 @@ func (m *Master) printLive(h Headless, snap stats.Snapshot, start time.Time) {
 	_ = stats.WriteTable(h.Out, snap) // a terminal that fails mid-test is not worth stopping the test for
 }
 
-func rate(r float64) string {
+// rate says how devices are started: all at once, or at r a second over a
+// ramp of devices/r.
+func rate(devices int, r float64) string {
 	if r <= 0 {
 		return "all at once"
 	}
-	return fmt.Sprintf("at %g devices/s", r)
+	ramp := time.Duration(float64(devices) / r * float64(time.Second))
+	return fmt.Sprintf("at %g devices/s (a %v ramp)", r, ramp.Round(100*time.Millisecond))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func limit(d time.Duration) string {

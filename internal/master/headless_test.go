@@ -44,7 +44,7 @@ func stubbornWorker(m *Master) *pipe {
 	return p
 }
 
-// TestStopCountdown: after Ctrl-C the wait for the last echoes counts down a
+// TestStopCountdown: the wait for local workers is silent; after Ctrl-C the wait for the last echoes counts down a
 // line a second, and closing Hurry (a second Ctrl-C) ends it at once with
 // the summary.
 func TestStopCountdown(t *testing.T) {
@@ -67,11 +67,12 @@ func TestStopCountdown(t *testing.T) {
 			close(hurry)
 		}()
 		var out bytes.Buffer
-		_, err = m.RunHeadless(ctx, Headless{Devices: 4, Out: &out, Hurry: hurry, OnlySummary: true})
+		_, err = m.RunHeadless(ctx, Headless{Devices: 4, Out: &out, Hurry: hurry, OnlySummary: true, LocalWorkers: true})
 		require.NoError(t, err, out.String())
 		require.Equal(t, 4500*time.Millisecond, hurried.Sub(stopped), out.String())
 		require.Less(t, time.Since(hurried), 2*time.Second, "the summary came at once, not after the 11 s stop")
 		text := out.String()
+		require.NotContains(t, text, "Waiting for 1 worker", "this process's own workers are not news")
 		require.Contains(t, text, "Stopping: waiting up to 11s for the last echoes, then disconnecting (Ctrl-C again: summary at once)")
 		for _, left := range []string{"10s", "9s", "8s", "7s"} {
 			require.Contains(t, text, "Waiting for the last echoes: "+left+" left, 4 devices still running\n")
