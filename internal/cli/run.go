@@ -237,7 +237,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	}
 	if embedded {
 		s.before = func(p *parts, rec *recording, cfg *master.Config) error {
-			f.echo.Observer = rec.run.ObserveExecution
+			f.echo.Observer = rec.observeExecution
 			t, err := startTarget(env, f, log)
 			if err != nil {
 				return err

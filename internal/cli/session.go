@@ -90,6 +90,7 @@ func (s *session) foreground(ctx context.Context, env *Env, rec *recording, p *p
 	if s.flags.headless {
 		h := s.flags.headlessRun(env, s.wait)
 		h.Hurry = hurry
+		h.OnStart = func() error { return rec.begin(h.Devices, h.SpawnRate) }
 		return m.RunHeadless(ctx, h)
 	}
 	return serveUI(ctx, env, s.flags, m, len(s.fleet), rec, s.log, hurry)

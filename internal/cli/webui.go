@@ -62,17 +62,38 @@ var (
 // WriteHistoryCSV writes the run's _stats_history.csv so far, with every
 // entry, from the results store: the same source and writer as --csv's.
 func (c *masterController) WriteHistoryCSV(w io.Writer) error {
-	data, err := c.rec.run.Data(context.Background())
+	run := c.rec.cur.Load()
+	if run == nil {
+		return results.WriteStatsHistoryCSV(w, &results.Data{}, true) // no test yet: the header
+	}
+	data, err := run.Data(context.Background())
 	if err != nil {
 		return fmt.Errorf("read the run back from the results store: %w", err)
 	}
 	return results.WriteStatsHistoryCSV(w, data, true)
 }
 
-func (c *masterController) Swarm(count int, rate float64) error { return c.m.Start(count, rate) }
+// Swarm starts a test, or changes the one spawning or running. A test
+// started when none is (the web UI's fresh test) is a run of its own in the
+// results store, with its own devices and spawn rate.
+func (c *masterController) Swarm(count int, rate float64) error {
+	st := c.m.State()
+	if err := c.m.Start(count, rate); err != nil {
+		return err
+	}
+	if st == master.StateSpawning || st == master.StateRunning {
+		return nil
+	}
+	if err := c.rec.begin(count, rate); err != nil {
+		c.m.Stop()
+		return fmt.Errorf("record the test: %w", err)
+	}
+	return nil
+}
 
 func (c *masterController) Stop() error {
 	c.m.Stop()
+	c.rec.stop()
 	return nil
 }
 

@@ -36,6 +36,9 @@ type Headless struct {
 	// Hurry, when closed (a second Ctrl-C), cuts the graceful stop short:
 	// the summary is printed at once with what was recorded. Nil: never.
 	Hurry <-chan struct{}
+	// OnStart, if set, is called once the test has started (after the wait
+	// for workers); an error from it stops the test and ends RunHeadless.
+	OnStart func() error
 	// Terminal says Out is a terminal: the stop's countdown then rewrites
 	// one line instead of printing a line a second.
 	Terminal bool
@@ -56,6 +59,12 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 	}
 	if err := m.Start(h.Devices, h.SpawnRate); err != nil {
 		return stats.Snapshot{}, err
+	}
+	if h.OnStart != nil {
+		if err := h.OnStart(); err != nil {
+			m.Stop()
+			return stats.Snapshot{}, err
+		}
 	}
 	start := h.Now()
 	fmt.Fprintf(h.Out, "Ramping to %d devices on the %s MQTT client %s%s\n",
