@@ -91,6 +91,12 @@ func (s *session) foreground(ctx context.Context, env *Env, rec *recording, p *p
 		h := s.flags.headlessRun(env, s.wait)
 		h.Hurry = hurry
 		h.OnStart = func() error { return rec.begin(h.Devices, h.SpawnRate) }
+		var stopKeys func()
+		h.Adjust, stopKeys = readKeys(ctx, env)
+		defer stopKeys()
+		if h.Adjust != nil {
+			fmt.Fprintln(env.Stdout, keysHelp)
+		}
 		return m.RunHeadless(ctx, h)
 	}
 	return serveUI(ctx, env, s.flags, m, len(s.fleet), rec, s.log, hurry)

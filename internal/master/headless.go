@@ -36,6 +36,10 @@ type Headless struct {
 	// Hurry, when closed (a second Ctrl-C), cuts the graceful stop short:
 	// the summary is printed at once with what was recorded. Nil: never.
 	Hurry <-chan struct{}
+	// Adjust, if set, receives changes to the device count while the test
+	// runs (Locust's w/W/s/S keys: +1, +10, -1, -10); the count stays
+	// between 0 and the device list's size.
+	Adjust <-chan int
 	// OnStart, if set, is called once the test has started (after the wait
 	// for workers); an error from it stops the test and ends RunHeadless.
 	OnStart func() error
@@ -98,6 +102,14 @@ func (m *Master) RunHeadless(ctx context.Context, h Headless) (stats.Snapshot, e
 		case <-deadline:
 			fmt.Fprintf(h.Out, "Run time limit (%v) reached. Stopping: waiting up to %v for the last echoes, then disconnecting...\n", h.RunTime, h.StopTimeout)
 			return m.finish(ctx, h)
+		case d := <-h.Adjust:
+			n := min(max(h.Devices+d, 0), len(m.cfg.Devices))
+			if err := m.Start(n, h.SpawnRate); err != nil {
+				fmt.Fprintf(h.Out, "Cannot change to %s: %v\n", plural(n, "device"), err)
+				continue
+			}
+			h.Devices = n
+			fmt.Fprintf(h.Out, "Changing to %s\n", plural(n, "device"))
 		case at := <-spawned:
 			fmt.Fprintf(h.Out, "All %d devices spawned (ramp took about %v)\n", h.Devices, at.Sub(start).Round(time.Second))
 		case <-tick.C:

@@ -82,3 +82,39 @@ func TestStopCountdown(t *testing.T) {
 		require.Contains(t, text, "Summary")
 	})
 }
+
+// TestAdjust: Locust's w/W/s/S keys change the device count of a running
+// headless test, within the device list.
+func TestAdjust(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		m, err := newMaster(testConfig(12, 1, nil))
+		require.NoError(t, err)
+		start(t, m)
+		w := connect(m, &ltkv1.Hello{WorkerId: "a", Ordinal: 0})
+		adjust := make(chan int)
+		go func() {
+			time.Sleep(3 * time.Second)
+			for _, d := range []int{+1, +10, -1, -10, -10} {
+				adjust <- d
+				synctest.Wait()
+				time.Sleep(time.Second)
+			}
+		}()
+		var out bytes.Buffer
+		_, err = m.RunHeadless(t.Context(), Headless{Devices: 2, RunTime: 9 * time.Second, Out: &out, OnlySummary: true, Adjust: adjust})
+		require.NoError(t, err)
+		text := out.String()
+		for _, want := range []string{"Changing to 3 devices", "Changing to 12 devices", "Changing to 11 devices", "Changing to 1 device", "Changing to 0 devices"} {
+			require.Contains(t, text, want+"\n")
+		}
+		var counts []int32
+		w.mu.Lock()
+		for _, s := range w.spawns {
+			counts = append(counts, s.GetCount())
+		}
+		w.mu.Unlock()
+		require.Equal(t, []int32{2, 3, 12, 11, 1, 0}, counts, "13 is more than the list: 12")
+		require.NoError(t, <-w.served)
+	})
+}
