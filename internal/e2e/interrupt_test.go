@@ -44,3 +44,23 @@ func TestSecondInterrupt(t *testing.T) {
 	runs.waitFor(t, `(?m)^\s*1\s+interrupted\s+\S+\s+\S+\s+\S+`, time.Second)
 	require.NotContains(t, runs.out.String(), "not ended", "the run has a stop time")
 }
+
+// TestUIMasterInterruptQuitsWorkers: Ctrl-C of a master serving the web UI
+// tells its workers to quit, rather than leave them retrying for
+// --master-timeout.
+func TestUIMasterInterruptQuitsWorkers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	m := start(t, "master", ltkBin, dir, "master", "--broker", "tcp://127.0.0.1:1", "--auth", "none",
+		"--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--web-host", "127.0.0.1", "--web-port", "0",
+		"--expect-workers", "1", "--cluster-token", "t0ken")
+	addr := m.waitFor(t, `ltk master on (127\.0\.0\.1:\d+)`, 20*time.Second)[1]
+	m.waitFor(t, `Web UI on http://`, 20*time.Second)
+	w := startWorker(t, "worker", ltkBin, addr, "--cluster-token", "t0ken", "--master-timeout", "10m")
+	m.waitFor(t, `Worker 0 .*connected|worker.*joined|joined`, 20*time.Second)
+
+	require.NoError(t, m.cmd.Process.Signal(syscall.SIGINT))
+	require.Equal(t, 0, m.wait(t, 30*time.Second), m.out.String())
+	require.Equal(t, 0, w.wait(t, 20*time.Second), "the worker quits with the master, not after --master-timeout 10m")
+	w.waitFor(t, `The master says quit: the master is stopping`, time.Second)
+}
