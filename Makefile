@@ -27,13 +27,17 @@ GOBIN              ?= $(shell $(GO) env GOPATH)/bin
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT         ?= $(GOBIN)/golangci-lint
 
-.PHONY: help build demo test vet lint lint-install fuzz bench bench-micro bench-fleet clean proto
+.PHONY: help build install demo test vet lint lint-install fuzz bench bench-micro bench-fleet clean proto
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/ltk (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ltk
+
+install: ## go install ./cmd/ltk: ltk into GOBIN ($(GOBIN)), which should be on PATH
+	CGO_ENABLED=0 GOBIN='$(GOBIN)' $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/ltk
+	@case ":$$PATH:" in *":$(GOBIN):"*) ;; *) echo 'add $(GOBIN) to PATH: export PATH="$$PATH:$(GOBIN)"';; esac
 
 demo: build ## build, create 100 devices if there are none, run a one-minute headless test on the embedded target
 	@[ -s devicelist.csv ] || ./$(BIN) devices create 1 $(DEMO_DEVICES) --alg ES256

@@ -224,7 +224,11 @@ func setupSettings(env *Env, cfg *kube.Config) error {
 	if v := s["LTK_REGISTRY"]; v == registryLocal || v == registryIoTCore {
 		delete(s, "LTK_REGISTRY") // a registry backend (ltk devices --registry), not a registry id
 	}
-	if s["LTK_BROKER"] == "" {
+	if b := s["LTK_BROKER"]; b != "" {
+		if err := runset.CheckBroker(b); err != nil {
+			return usageError(fmt.Errorf("LTK_BROKER: %w", err))
+		}
+	} else {
 		switch b, ok := iotcoreDefaultBroker(env); {
 		case cfg.Values.Target:
 			s["LTK_BROKER"] = "tcp://ltk-target:1883"
