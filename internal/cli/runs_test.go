@@ -62,6 +62,11 @@ func TestWebTestsAreRuns(t *testing.T) {
 		return base != ""
 	}, 20*time.Second, 20*time.Millisecond, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
 
+	// The local worker connects to the master after the UI serves: wait for it, as a person waits for READY.
+	require.Eventually(t, func() bool {
+		var n int
+		return json.Unmarshal(requestsKeys(t, base)["worker_count"], &n) == nil && n == 1
+	}, 20*time.Second, 20*time.Millisecond, "the local worker never connected")
 	for _, test := range []struct{ count, rate string }{{"3", "3"}, {"2", "0"}} {
 		code, body := httpDo(t, http.MethodPost, base+"/swarm", url.Values{"user_count": {test.count}, "spawn_rate": {test.rate}})
 		require.Equal(t, http.StatusOK, code, body)
