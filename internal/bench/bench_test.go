@@ -259,3 +259,31 @@ func TestWriteTableAndJSON(t *testing.T) {
 	require.Len(t, back, 2)
 	require.Equal(t, *rs[0], back[0])
 }
+
+func TestWriteComparison(t *testing.T) {
+	t.Parallel()
+	run := func(scenario, client string, cpu, rss float64) *bench.Result {
+		return &bench.Result{Scenario: scenario, Client: client, CPUPerEchoUs: cpu, CPUPerMessageUs: cpu / 2, RSSPerDeviceKB: rss,
+			Kinds: []bench.KindResult{{Kind: "device", Devices: 10, SentPerS: 10, RepliesPerS: 9.5}}}
+	}
+	rs := []*bench.Result{
+		run("echo", "lean", 22, 3), run(bench.BuiltinEcho, "lean", 20, 3),
+		run("echo", "lean", 30, 3), run(bench.BuiltinEcho, "lean", 21, 2), // medians: 26 ÷ 21, 3 ÷ 2.5
+		run("echo", "lean", 26, 3), run(bench.BuiltinEcho, "lean", 40, 2.5),
+		run("echo", "paho", 50, 9), // no built-in run on paho: no ratio
+	}
+	var b bytes.Buffer
+	require.NoError(t, bench.WriteComparison(&b, rs))
+	require.Equal(t, "echo ÷ builtin on the lean client (medians of 3 and 3 runs): CPU per echo 1.24×, CPU per message 1.24×, RSS per device 1.20×\n", b.String())
+
+	b.Reset()
+	require.NoError(t, bench.WriteComparison(&b, rs[:1]))
+	require.Empty(t, b.String(), "nothing to compare")
+
+	b.Reset()
+	require.NoError(t, bench.WriteTable(&b, rs[:2]))
+	out := regexp.MustCompile(` {2,}`).ReplaceAllString(b.String(), "  ")
+	require.Contains(t, out, "scenario  echo  builtin")
+	require.Contains(t, out, "device: devices, sent/s, replies/s  10, 10.0, 9.5  10, 10.0, 9.5")
+	require.Contains(t, out, "CPU per message  11.0 µs  10.0 µs")
+}
