@@ -90,7 +90,12 @@ func WriteTable(w io.Writer, results []*Result) error {
 	row("scenario", func(r *Result) string { return r.Scenario })
 	row("MQTT client", func(r *Result) string { return r.Client })
 	row("devices (connected)", func(r *Result) string { return fmt.Sprintf("%d (%d)", r.Devices, r.Connected) })
-	row("auth, QoS", func(r *Result) string { return fmt.Sprintf("%s, %d", r.Alg, r.QoS) })
+	row("auth, QoS", func(r *Result) string {
+		if r.Scenario != BuiltinEcho && r.Scenario != "" {
+			return r.Alg + ", the scenario's"
+		}
+		return fmt.Sprintf("%s, %d", r.Alg, r.QoS)
+	})
 	row("processors (GOMAXPROCS)", func(r *Result) string { return fmt.Sprint(r.GoMaxProcs) })
 	row("interval, window", func(r *Result) string {
 		if r.IntervalS == 0 {

@@ -60,10 +60,13 @@ target counted them), the CPU per message and each kind's rates. Without
 publish runs at that interval. "builtin" is the built-in echo device, so
 --scenario echo,builtin runs the echo scenario and the built-in echo side by
 side and prints their ratios; --rounds 3 alternates them three times (A B A
-B A B) so that a machine's changing load hits both alike. Back-end kinds
-(count:) run only with --alg none: with device auth on they would need the
-target's back-end token, which devices cannot be given yet. --alg ES256 or RS256 makes a
-key per device and has the target verify JWTs; none skips authentication.
+B A B) so that a machine's changing load hits both alike. A scenario sets its
+own QoS (--qos is the built-in echo's). Back-end kinds (count:) run only
+with --alg none: with device auth on they would need the target's back-end
+token, which devices cannot be given yet.
+
+--alg ES256 or RS256 makes a key per device and has the target verify JWTs;
+none skips authentication.
 
 A process may open only so many files: the devices' sockets and the
 target's both count against that limit, each in its own process.
