@@ -147,7 +147,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.CPUPercent = 100 * (cpu1 - cpu0).Seconds() / window.Seconds()
 	echoes := entry(snap, sim.EventEchoReceive)
 	r.EchoesPerS = float64(echoes.NumRequests-echoes.NumFailures) / window.Seconds()
-	r.EchoRatio = r.EchoesPerS / r.ExpectedEchoesPerS
+	if r.ExpectedEchoesPerS > 0 {
+		r.EchoRatio = r.EchoesPerS / r.ExpectedEchoesPerS
+	}
 	r.EchoP50Ms = millis(echoes.Percentile(0.5))
 	r.EchoP99Ms = millis(echoes.Percentile(0.99))
 	r.EchoMaxMs = millis(echoes.Max)

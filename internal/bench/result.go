@@ -115,6 +115,9 @@ func WriteTable(w io.Writer, results []*Result) error {
 		})
 	}
 	row("echoes/s (expected)", func(r *Result) string {
+		if r.ExpectedEchoesPerS == 0 {
+			return fmt.Sprintf("%.0f (none awaited)", r.EchoesPerS)
+		}
 		return fmt.Sprintf("%.0f (%.0f, %.1f%%)", r.EchoesPerS, r.ExpectedEchoesPerS, 100*r.EchoRatio)
 	})
 	row("echo p50 / p99 / max", func(r *Result) string {
