@@ -3,6 +3,7 @@ package bench_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -143,6 +144,8 @@ func TestRunScenarioFleet(t *testing.T) {
 	require.Greater(t, r.MessagesPerS, sensor.SentPerS+gateway.SentPerS, "and the target echoes the sensors' telemetry to their commands topic")
 	require.Positive(t, r.CPUPerMessageUs)
 	require.Zero(t, r.EchoesPerS)
+	require.Zero(t, r.EchoRatio, "none awaited: no ratio, and no NaN that JSON could not encode")
+	require.NoError(t, bench.WriteJSON(io.Discard, []*bench.Result{r}))
 	require.Zero(t, r.Failures, "%v", r.FailureSamples)
 }
 
