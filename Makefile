@@ -19,7 +19,7 @@ BENCH_CLIENTS   ?= lean,paho
 BENCH_FLAGS     ?=
 # ltk bench (make bench-scenario): the echo scenario against the built-in echo, alternated, busy and idle; then fleet.yaml.
 BENCH_AB_DEVICES    ?= 2000
-BENCH_AB_ROUNDS     ?= 3
+BENCH_AB_ROUNDS     ?= 4
 BENCH_FLEET_DEVICES ?= 10000
 # Protobuf code generators, pinned so that `make proto` regenerates the committed code byte for byte.
 PROTOC_GEN_GO      ?= v1.36.12

@@ -59,8 +59,9 @@ target counted them), the CPU per message and each kind's rates. Without
 --interval the scenario's own schedules hold; with it, every periodic
 publish runs at that interval. "builtin" is the built-in echo device, so
 --scenario echo,builtin runs the echo scenario and the built-in echo side by
-side and prints their ratios; --rounds 3 alternates them three times (A B A
-B A B) so that a machine's changing load hits both alike. A scenario sets its
+side and prints their ratios; --rounds 4 runs them four times, alternated
+(A B, B A, A B, B A), so that a machine's changing load and the first run's
+warm-up hit both alike. A scenario sets its
 own QoS (--qos is the built-in echo's). Back-end kinds (count:) run only
 with --alg none: with device auth on they would need the target's back-end
 token, which devices cannot be given yet.
@@ -74,7 +75,7 @@ target's both count against that limit, each in its own process.
   ltk bench --devices 10000
   ltk bench --devices 19000 --interval 60s --duration 2m
   ltk bench --devices 1000 --mqtt-client lean,paho --json > bench.json
-  ltk bench --devices 2000 --scenario echo,builtin --rounds 3
+  ltk bench --devices 2000 --scenario echo,builtin --rounds 4
   ltk bench --devices 10000 --scenario fleet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, env, &f) },
@@ -88,7 +89,7 @@ target's both count against that limit, each in its own process.
 	fs.Float64VarP(&c.SpawnRate, "spawn-rate", "r", bench.DefaultSpawnRate, "devices started per second during the ramp (-1: all at once)")
 	fs.StringVar(&f.clients, "mqtt-client", sim.ClientLean, "MQTT client engine: lean, paho, or both as lean,paho")
 	fs.StringVar(&f.scenarios, "scenario", bench.BuiltinEcho, "what the devices do: a scenario file, an example's name (ltk scenario example), or builtin (the built-in echo); several, comma-separated, run side by side")
-	fs.IntVar(&f.rounds, "rounds", 1, "run the scenarios and clients this many times, alternated, for a fair A/B on a busy machine")
+	fs.IntVar(&f.rounds, "rounds", 1, "run the scenarios and clients this many times, alternated (A B, B A, …), for a fair A/B on a busy machine")
 	fs.StringVar(&c.Alg, "alg", bench.DefaultAlg, "device auth: ES256 or RS256 (a key per device, JWTs verified by the target) or none")
 	fs.Uint8Var(&c.QoS, "qos", runset.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
 	fs.IntVar(&c.PerSource, "per-source", 0, "connections per loopback source address (0: 95% of half the ephemeral port range); more devices spread over 127.0.0.2, 127.0.0.3, …")
@@ -167,7 +168,8 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 	var results []*bench.Result
 	for round := range f.rounds {
 		for _, client := range clients {
-			for i, s := range scens {
+			for _, i := range roundOrder(len(scens), round) {
+				s := scens[i]
 				c := cfg
 				c.Client, c.Scenario = client, s
 				if s != nil && !intervalSet {
@@ -191,6 +193,20 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 		return err
 	}
 	return bench.WriteComparison(env.Stdout, results)
+}
+
+// roundOrder is the order in which round runs n variants: forwards in even
+// rounds and backwards in odd ones (A B, B A, A B, …), so that neither is
+// always the first run of the process, which pays for warming it up.
+func roundOrder(n, round int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if round%2 == 1 {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
 }
 
 // benchScenarios loads the scenarios --scenario names: files, examples'
