@@ -160,9 +160,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			r.TargetCPUPerEchoUs = float64((tcpu1 - tcpu0).Microseconds()) / float64(n)
 		}
 	}
-	r.MessagesPerS = traffic1.sub(traffic0).messages() / window.Seconds()
-	if n := traffic1.sub(traffic0).messages(); n > 0 {
-		r.CPUPerMessageUs = float64((cpu1 - cpu0).Microseconds()) / n
+	// The counts are a rate over their own reads, which a busy target may
+	// answer late, rather than over the window.
+	r.MessagesPerS = traffic1.perSecond(traffic0)
+	if r.MessagesPerS > 0 {
+		r.CPUPerMessageUs = float64((cpu1 - cpu0).Microseconds()) / window.Seconds() / r.MessagesPerS
 	}
 	r.Kinds = kindResults(fp, window, sent1, sent0, replies1, replies0)
 	if terr == nil && terr1 == nil {

@@ -16,17 +16,24 @@ const (
 	metricSent     = "ltk_target_messages_sent_total"     // PUBLISHes written to the devices
 )
 
-// scrapeTimeout bounds one read of the target's metrics.
-const scrapeTimeout = 5 * time.Second
+// scrapeTimeout bounds one read of the target's metrics: generous, since a
+// target on a loaded machine can take seconds to answer.
+const scrapeTimeout = 30 * time.Second
 
 // traffic is what the target counted: the messages the devices published
-// and those it delivered to them.
-type traffic struct{ received, sent float64 }
+// and those it delivered to them, by the time at reads them.
+type traffic struct {
+	received, sent float64
+	at             time.Time
+}
 
 // messages is every message the devices handled: sent and received.
 func (t traffic) messages() float64 { return t.received + t.sent }
 
-func (t traffic) sub(o traffic) traffic { return traffic{t.received - o.received, t.sent - o.sent} }
+// perSecond returns the messages per second from o to t.
+func (t traffic) perSecond(o traffic) float64 {
+	return (t.messages() - o.messages()) / t.at.Sub(o.at).Seconds()
+}
 
 // traffic reads the target's message counters from its metrics endpoint.
 // The broker counts every message a device sent or was sent, including
@@ -70,6 +77,7 @@ func (t *targetProc) traffic(ctx context.Context) (traffic, error) {
 	if err := sc.Err(); err != nil {
 		return traffic{}, fmt.Errorf("read the target's message counts: %w", err)
 	}
+	tr.at = time.Now()
 	if found != 2 {
 		return traffic{}, fmt.Errorf("read the target's message counts: %s does not list %s and %s", t.mURL, metricReceived, metricSent)
 	}
