@@ -80,7 +80,7 @@ func TestRunBothClients(t *testing.T) {
 }
 
 // loadExample loads one of the example scenarios shipped with ltk.
-func loadExample(t *testing.T, name string) *scenario.Scenario {
+func loadExample(t testing.TB, name string) *scenario.Scenario {
 	src, ok := scenarios.Get(name)
 	require.True(t, ok, name)
 	s, err := scenario.Load(name+".yaml", src)
