@@ -89,20 +89,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := ramp(ctx, &cfg, sw, rec, r); err != nil {
 		return nil, err
 	}
-	if err := sleep(ctx, min(maxSettle, 2*cfg.Interval)); err != nil {
+	settle := maxSettle // a scenario's own schedules (Interval 0) may be long
+	if cfg.Interval > 0 {
+		settle = min(maxSettle, 2*cfg.Interval)
+	}
+	if err := sleep(ctx, settle); err != nil {
 		return nil, err
 	}
+	traffic0, err := tp.traffic(ctx) // before the window: its read may be slow
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Progress, "measuring for %v\n", cfg.Duration)
 	begin := time.Now()
 	rampSnap, err := rec.window(begin)
 	if err != nil {
 		return nil, err
 	}
 	r.RampFailures = rampSnap.Total.NumFailures
-	fmt.Fprintf(cfg.Progress, "measuring for %v\n", cfg.Duration)
-	traffic0, err := tp.traffic(ctx)
-	if err != nil {
-		return nil, err
-	}
 	sent0, replies0 := rec.counts()
 	cpu0 := selfCPU()
 	tcpu0, terr := procCPU(tp.pid())
