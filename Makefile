@@ -17,6 +17,10 @@ BENCH_IDLE      ?= 19000
 BENCH_IDLE_TIME ?= 60s
 BENCH_CLIENTS   ?= lean,paho
 BENCH_FLAGS     ?=
+# ltk bench (make bench-scenario): the echo scenario against the built-in echo, alternated, busy and idle; then fleet.yaml.
+BENCH_AB_DEVICES    ?= 2000
+BENCH_AB_ROUNDS     ?= 4
+BENCH_FLEET_DEVICES ?= 10000
 # Protobuf code generators, pinned so that `make proto` regenerates the committed code byte for byte.
 PROTOC_GEN_GO      ?= v1.36.12
 PROTOC_GEN_GO_GRPC ?= v1.6.2
@@ -73,6 +77,12 @@ bench-micro: ## hot-path benchmarks: histogram recording, payload encoding, JWTs
 
 bench-fleet: ## CPU per echo and memory per device for FLEET devices (default 1000,10000; target in a child process)
 	$(GO) test -run '^$$' -bench BenchmarkEchoFleet -benchtime 1x -timeout 30m ./internal/swarm -fleet=$(FLEET)
+
+.PHONY: bench-scenario
+bench-scenario: build ## ltk bench --scenario: echo.yaml vs the built-in echo (CPU per echo, RSS per idle device), then fleet.yaml (CPU per message)
+	./$(BIN) bench --devices $(BENCH_AB_DEVICES) --duration $(BENCH_TIME) --scenario echo,builtin --rounds $(BENCH_AB_ROUNDS) $(BENCH_FLAGS)
+	./$(BIN) bench --devices $(BENCH_AB_DEVICES) --interval 60s --duration $(BENCH_IDLE_TIME) --scenario echo,builtin --rounds $(BENCH_AB_ROUNDS) $(BENCH_FLAGS)
+	./$(BIN) bench --devices $(BENCH_FLEET_DEVICES) --duration $(BENCH_TIME) --scenario fleet $(BENCH_FLAGS)
 
 .PHONY: bench-e2e
 bench-e2e: build ## ltk bench: CPU per echo, memory per device, connects/s for BENCH_DEVICES at 1 msg/s and BENCH_IDLE idle devices, on each MQTT client
