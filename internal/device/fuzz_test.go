@@ -187,4 +187,3 @@ func FuzzDecodeFleet(f *testing.F) {
 		}
 	})
 }
-

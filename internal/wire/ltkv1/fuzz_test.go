@@ -63,4 +63,3 @@ func sameDelta(a, b *stats.Delta) bool {
 			slices.Equal(x.Hist, y.Hist) && slices.Equal(x.Seconds, y.Seconds)
 	})
 }
-
