@@ -58,6 +58,7 @@ environment, and the environment beats .env.`,
 		root.AddCommand(add(env))
 	}
 	usageArgs(root)
+	addSecretFileFlags(root)
 	return root
 }
 
@@ -117,6 +118,9 @@ func bindEnv(env *Env, cmd *cobra.Command) error {
 		return err
 	}
 	warnUnknownKeys(env, cmd.Root())
+	if err := readSecretFiles(env, cmd); err != nil {
+		return err
+	}
 	var errs []error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if f.Changed || f.Name == "help" || f.Name == "version" {

@@ -33,7 +33,7 @@ func FuzzFeed(f *testing.F) {
 				t.Fatalf("error %v", err)
 			}
 		}
-		if (!slices.Equal(whole.msgs, cut.msgs) || !slices.Equal(whole.acks, cut.acks)) {
+		if !slices.Equal(whole.msgs, cut.msgs) || !slices.Equal(whole.acks, cut.acks) {
 			t.Fatalf("whole: %q %v; in reads: %q %v", whole.msgs, whole.acks, cut.msgs, cut.acks)
 		}
 		for _, m := range whole.msgs {
