@@ -36,7 +36,7 @@ func TestParseDotenv(t *testing.T) {
 				return
 			}
 			var de *dotenvError
-			require.True(t, errors.As(err, &de), "%v", err)
+			require.ErrorAs(t, err, &de)
 			require.Equal(t, tc.errLine, de.Line)
 			require.Nil(t, got)
 		})
