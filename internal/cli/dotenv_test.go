@@ -2,6 +2,9 @@ package cli
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -103,4 +106,20 @@ func unquotable(vars []dotenvVar) bool {
 		}
 	}
 	return false
+}
+
+// TestSampleEnvKeysKnown: every variable .sample.env documents, commented
+// out or not, is one ltk reads, so a copied .env gets no typo warning.
+func TestSampleEnvKeysKnown(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", ".sample.env"))
+	require.NoError(t, err)
+	uncommented := regexp.MustCompile(`(?m)^# (LTK_[A-Z0-9_]+=)`).ReplaceAll(data, []byte("$1"))
+	vars, err := parseDotenv(".sample.env", uncommented)
+	require.NoError(t, err)
+	require.Greater(t, len(vars), 20)
+	known := knownEnvKeys(NewRootCmd(&Env{Getenv: func(string) (string, bool) { return "", false }}))
+	for _, v := range vars {
+		require.Contains(t, known, v.Key, ".sample.env line %d", v.Line)
+	}
 }
