@@ -45,7 +45,8 @@ const (
 // (an inline comment needs a space before its #), in 'single quotes'
 // (taken as is) or in "double quotes" (\n, \t, \", \\ and \$ are escapes).
 // Quoted values may span lines. A UTF-8 byte order mark at the start is
-// skipped. Every error names name and the line, never a value.
+// skipped. $VAR is not expanded. Every error names name and the line, never
+// a value.
 func parseDotenv(name string, data []byte) ([]dotenvVar, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	src := strings.ReplaceAll(string(data), "\r\n", "\n")
