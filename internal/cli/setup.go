@@ -156,7 +156,11 @@ func runSetup(cmd *cobra.Command, env *Env, f *setupFlags) error {
 		cfg.Secrets.WebUser, cfg.Secrets.WebPassword = user, pass
 	}
 	cfg.Secrets.ClusterToken = f.clusterToken
-	cfg.Secrets.MQTTPassword, _ = env.lookup("LTK_PASSWORD")
+	pass, err := lookupSecret(env, "LTK_PASSWORD")
+	if err != nil {
+		return err
+	}
+	cfg.Secrets.MQTTPassword = pass
 	cfg.Values.MQTTPassword = cfg.Secrets.MQTTPassword != ""
 	if err := readSetupFiles(env, f, &cfg); err != nil {
 		return err
