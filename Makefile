@@ -63,7 +63,7 @@ lint: lint-install ## golangci-lint with .golangci.yml: package layering, error 
 test: vet lint ## vet, lint, then every test (with the race detector) and a few seconds of each fuzzer; needs Debian's mosquitto for the Mosquitto tests
 	$(GO) test -race -count=1 ./...
 	cd echoappcf && $(GO) vet ./... && $(GO) test -race -count=1 ./...
-	$(MAKE) fuzz FUZZTIME=5s
+	$(MAKE) fuzz FUZZTIME=3s
 
 FUZZTIME ?= 60s
 # The fuzzers are found in the test files (func FuzzX in internal/), so a new one runs without a

@@ -59,7 +59,7 @@ func newFleetPlan(cfg *Config) (*fleetPlan, error) {
 			continue
 		}
 		fp.skipped = append(fp.skipped, fmt.Sprintf(
-			"back-end kind %s (%d clients) left out: with --alg %s back ends need the target's back-end token, which the device engine cannot pass yet; run with --alg none to include them",
+			"back-end kind %s (%d clients) left out: with --alg %s back ends need a back-end token, and bench starts its target without one; run with --alg none to include them",
 			p.Kinds[k].Kind, n, cfg.Alg))
 	}
 	fp.ids = make([]string, len(fp.indices))
