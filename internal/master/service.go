@@ -66,6 +66,9 @@ func (m *Master) serve(ctx context.Context, st serverStream) error {
 	if err != nil {
 		return err
 	}
+	// The host name reaches terminals and logs, even when the worker is
+	// refused: escape what could forge lines or drive the terminal.
+	hello.Hostname = printable(hello.GetHostname(), maxHostname)
 	if err := m.admit(hello); err != nil {
 		m.printf("Refused the worker on %s (ordinal %d): %s", hello.GetHostname(), hello.GetOrdinal(), status.Convert(err).Message())
 		return err
@@ -205,33 +208,35 @@ func (m *Master) handle(st serverStream, mem *member, msg *ltkv1.WorkerMessage) 
 	switch w := msg.GetMsg().(type) {
 	case *ltkv1.WorkerMessage_Heartbeat:
 		hb := w.Heartbeat
+		cpu := cpuPercent(hb.GetCpuPercent())
 		m.mu.Lock()
 		mem.state, mem.running, mem.applied = hb.GetState(), int(hb.GetRunning()), hb.GetAppliedSeq()
-		mem.cpuPercent, mem.memoryBytes = hb.GetCpuPercent(), hb.GetMemoryBytes()
-		if cores := max(mem.cores, 1); !mem.cpuWarned && hb.GetCpuPercent() > 90*float64(cores) {
+		mem.cpuPercent, mem.memoryBytes = cpu, hb.GetMemoryBytes()
+		if cores := max(mem.cores, 1); !mem.cpuWarned && cpu > 90*float64(cores) {
 			mem.cpuWarned = true
 			m.printf("Worker %d (%s) uses %.0f%% CPU of its %d cores: it may measure late; run more workers with fewer devices each",
-				mem.ordinal, mem.hostname, hb.GetCpuPercent(), cores)
+				mem.ordinal, mem.hostname, cpu, cores)
 		}
 		m.ring()
+		ack := &ltkv1.HeartbeatAck{ReportSeq: m.reportSeq[mem.workerID]}
 		m.mu.Unlock()
-		_ = st.Send(&ltkv1.MasterMessage{Msg: &ltkv1.MasterMessage_HeartbeatAck{HeartbeatAck: &ltkv1.HeartbeatAck{}}})
+		_ = st.Send(&ltkv1.MasterMessage{Msg: &ltkv1.MasterMessage_HeartbeatAck{HeartbeatAck: ack}})
 	case *ltkv1.WorkerMessage_Report:
 		for _, md := range w.Report.GetDeltas() {
-			d, err := ltkv1.DecodeDelta(md)
-			if err != nil {
-				m.cfg.Logger.Warn("dropped a worker's stats report", "worker", mem.ordinal, "err", err)
-				continue
-			}
-			m.merge(mem.ordinal, d)
+			m.report(mem, md)
 		}
 	case *ltkv1.WorkerMessage_Exception:
-		m.mu.Lock()
-		host := mem.hostname
-		m.mu.Unlock()
-		m.printf("Worker %d (%s): %s", mem.ordinal, host, w.Exception.GetMessage())
-		if m.cfg.OnException != nil {
-			m.cfg.OnException(mem.ordinal, host, w.Exception.GetMessage())
-		}
+		m.exception(mem, printable(w.Exception.GetMessage(), maxException))
+	}
+}
+
+// exception shows and hands on one exception of a worker's.
+func (m *Master) exception(mem *member, msg string) {
+	m.mu.Lock()
+	host := mem.hostname
+	m.mu.Unlock()
+	m.printf("Worker %d (%s): %s", mem.ordinal, host, msg)
+	if m.cfg.OnException != nil {
+		m.cfg.OnException(mem.ordinal, host, msg)
 	}
 }
