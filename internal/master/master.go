@@ -176,7 +176,6 @@ func (m *Master) Collect(now time.Time) stats.Snapshot { return m.agg.Snapshot(n
 // Reset forgets the stats collected so far (Locust's "reset stats").
 func (m *Master) Reset() { m.agg.Reset() }
 
-
 // ring wakes everyone waiting for a change. m.mu is held.
 func (m *Master) ring() {
 	close(m.bell)

@@ -141,7 +141,9 @@ func TestRefusesOverflowingReport(t *testing.T) {
 			func(d *stats.Delta) { // per-second counts that wrap around to the entry's
 				d.Entries[0].Seconds = []stats.Second{{Unix: 1000, Requests: math.MaxInt64}, {Unix: 1001, Requests: math.MaxInt64}, {Unix: 1002, Requests: 7}}
 			},
-			func(d *stats.Delta) { d.Entries[0].Requests, d.Entries[0].Hist[len(d.Entries[0].Hist)-1] = math.MaxInt64, math.MaxInt64 },
+			func(d *stats.Delta) {
+				d.Entries[0].Requests, d.Entries[0].Hist[len(d.Entries[0].Hist)-1] = math.MaxInt64, math.MaxInt64
+			},
 			func(d *stats.Delta) { d.Entries[0].Sum = math.MaxInt64 },
 		} {
 			d := echoes(5)

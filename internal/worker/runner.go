@@ -41,8 +41,8 @@ type runner struct {
 	cur        *instance // the Worker running (or stopping); nil if none
 	next       *spawnCmd // a spawn waiting for cur to stop
 	state      ltkv1.State
-	applied    uint64 // seq of the last command applied
-	stopSeq    uint64 // seq of the stop in progress
+	applied    uint64     // seq of the last command applied
+	stopSeq    uint64     // seq of the stop in progress
 	pending    []numbered // drained, not yet acknowledged by the master; oldest first
 	sent       int        // how many of pending went out in this session
 	seq        uint64     // the last delta's sequence number
