@@ -294,3 +294,22 @@ func TestWriterSurvivesOverflowingDelta(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 3, d.Total().Count, "only the good delta")
 }
+
+// TestExceptionNodesOnce: an exception a host reports many times names the
+// host once, in memory and read back from the store.
+func TestExceptionNodesOnce(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t)
+	run, err := st.Begin(RunMeta{Start: time.Unix(1000, 0)})
+	require.NoError(t, err)
+	for range 3 {
+		run.AddException("w-0", "spawn failed")
+		run.AddException("w-1", "spawn failed")
+	}
+	want := []stats.Exception{{Count: 6, Message: "spawn failed", Nodes: []string{"w-0", "w-1"}}}
+	require.Equal(t, want, run.Exceptions())
+	require.NoError(t, run.End(time.Unix(1001, 0)))
+	d, err := run.Data(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, want, d.Exceptions)
+}
