@@ -205,3 +205,26 @@ func TestWorkerTextEscaped(t *testing.T) {
 		require.Equal(t, `"h\x1b[2J\nWorker 7 (x) connected: block of 10 devices"`, m.Workers()[0].Hostname)
 	})
 }
+
+// TestOrdinalBeyondTheBlocksRefused: a worker asking for an ordinal past
+// the device list's blocks (it would run nothing) is refused, and does not
+// count toward the expected workers.
+func TestOrdinalBeyondTheBlocksRefused(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var events syncbuf.Buffer
+		m, err := newMaster(testConfig(10, 2, &events)) // blocks 0 and 1 of 5 devices
+		require.NoError(t, err)
+		start(t, m)
+		for _, ord := range []int32{2, 1e9} {
+			w := dial(t, m, &ltkv1.Hello{WorkerId: "far", Hostname: "h", Ordinal: ord})
+			err := <-w.served
+			require.Equal(t, codes.InvalidArgument, status.Code(err), err)
+			require.ErrorContains(t, err, "is beyond the device list's 2 blocks of 5 devices: give the worker an ordinal from 0 to 1")
+		}
+		require.Zero(t, m.Connected())
+		w := dial(t, m, &ltkv1.Hello{WorkerId: "near", Hostname: "h", Ordinal: 1})
+		w.ack(t, 0)
+		require.Equal(t, 1, m.Connected())
+	})
+}

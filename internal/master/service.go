@@ -120,7 +120,20 @@ func (m *Master) admit(h *ltkv1.Hello) error {
 			"worker version %s (protocol %d) does not match master version %s (protocol %d): run the same ltk version on the master and every worker",
 			h.GetVersion(), h.GetProtocol(), m.cfg.Version, ltkv1.ProtocolVersion)
 	}
+	if blocks := m.blocks(); h.GetOrdinal() >= int32(blocks) {
+		return status.Errorf(codes.InvalidArgument,
+			"ordinal %d is beyond the device list's %d blocks of %d devices: give the worker an ordinal from 0 to %d, or none to have one assigned",
+			h.GetOrdinal(), blocks, m.cfg.BlockSize, blocks-1)
+	}
 	return nil
+}
+
+// blocks returns how many blocks the device list has (at least one).
+func (m *Master) blocks() int {
+	if m.cfg.BlockSize <= 0 {
+		return 1
+	}
+	return max((len(m.cfg.Devices)+m.cfg.BlockSize-1)/m.cfg.BlockSize, 1)
 }
 
 // session sends the welcome and the block, resynchronises the worker with
