@@ -14,6 +14,7 @@ import (
 const (
 	maxHostname  = 253  // bytes of a worker's host name (a DNS name's limit)
 	maxException = 2000 // bytes of one exception message
+	maxVersion   = 100  // bytes of a worker's ltk version
 	maxCPU       = 1e6  // % of one core: 10,000 cores busy
 )
 

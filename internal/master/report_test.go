@@ -29,7 +29,10 @@ type rawWorker struct {
 func dial(t *testing.T, m *Master, hello *ltkv1.Hello) *rawWorker {
 	t.Helper()
 	w := &rawWorker{p: newPipe(), served: make(chan error, 1)}
-	hello.Version, hello.Protocol = m.cfg.Version, ltkv1.ProtocolVersion
+	if hello.Version == "" {
+		hello.Version = m.cfg.Version
+	}
+	hello.Protocol = ltkv1.ProtocolVersion
 	go func() {
 		err := m.serve(w.p.ctx, w.p)
 		w.p.cancel()
@@ -185,6 +188,8 @@ func TestWorkerTextEscaped(t *testing.T) {
 
 		refused := dial(t, m, &ltkv1.Hello{WorkerId: "a", Hostname: forged, Ordinal: 0})
 		require.Equal(t, codes.Unauthenticated, status.Code(<-refused.served))
+		refused = dial(t, m, &ltkv1.Hello{WorkerId: "a", Hostname: "h", Ordinal: 0, ClusterToken: "s3cret", Version: "v\x1b[2J\nWorker 3 (y) connected"})
+		require.Equal(t, codes.FailedPrecondition, status.Code(<-refused.served))
 		w := dial(t, m, &ltkv1.Hello{WorkerId: "b", Hostname: forged, Ordinal: 0, ClusterToken: "s3cret"})
 		w.p.toMaster <- &ltkv1.WorkerMessage{Msg: &ltkv1.WorkerMessage_Exception{Exception: &ltkv1.Exception{
 			Message: "boom\r\nWorker 3 (y) missing: forged\x07"}}}
@@ -202,6 +207,7 @@ func TestWorkerTextEscaped(t *testing.T) {
 		}
 		require.Contains(t, out, `Refused the worker on "h\x1b[2J\nWorker 7 (x) connected: block of 10 devices"`)
 		require.Contains(t, out, `"boom\r\nWorker 3 (y) missing: forged\a"`)
+		require.Contains(t, out, `worker version "v\x1b[2J\nWorker 3 (y) connected" (protocol 2) does not match`)
 		require.Equal(t, `"h\x1b[2J\nWorker 7 (x) connected: block of 10 devices"`, m.Workers()[0].Hostname)
 	})
 }

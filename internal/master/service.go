@@ -66,9 +66,10 @@ func (m *Master) serve(ctx context.Context, st serverStream) error {
 	if err != nil {
 		return err
 	}
-	// The host name reaches terminals and logs, even when the worker is
-	// refused: escape what could forge lines or drive the terminal.
+	// The host name and version reach terminals and logs, even when the
+	// worker is refused: escape what could forge lines or drive the terminal.
 	hello.Hostname = printable(hello.GetHostname(), maxHostname)
+	hello.Version = printable(hello.GetVersion(), maxVersion)
 	if err := m.admit(hello); err != nil {
 		m.printf("Refused the worker on %s (ordinal %d): %s", hello.GetHostname(), hello.GetOrdinal(), status.Convert(err).Message())
 		return err
