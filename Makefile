@@ -58,9 +58,10 @@ test: vet lint ## vet, lint, then every test (with the race detector) and a few 
 	$(MAKE) fuzz FUZZTIME=5s
 
 FUZZTIME ?= 60s
-fuzz: ## the scenario loader's and template engine's fuzzers, FUZZTIME each (default 60s)
+fuzz: ## the scenario loader's, template engine's and worker-report fuzzers, FUZZTIME each (default 60s)
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/scenario/
 	$(GO) test -run '^$$' -fuzz '^FuzzTemplate$$' -fuzztime $(FUZZTIME) ./internal/scenario/
+	$(GO) test -run '^$$' -fuzz '^FuzzReport$$' -fuzztime $(FUZZTIME) ./internal/master/
 
 bench: bench-micro bench-fleet ## every benchmark: the hot paths, then the echo fleet at FLEET devices
 
