@@ -6,4 +6,5 @@ if [ $# -lt 2 ]; then
   echo "usage: $0 FROM TO [ltk devices create flags]   e.g. $0 1 100" >&2
   exit 2
 fi
-exec "${LTK:-ltk}" devices create "$@"
+. "$(dirname "${BASH_SOURCE[0]}")/ltk.sh"
+exec "$LTK" devices create "$@"

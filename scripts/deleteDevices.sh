@@ -6,4 +6,5 @@ if [ $# -lt 1 ]; then
   echo "usage: $0 FROM TO | --all" >&2
   exit 2
 fi
-exec "${LTK:-ltk}" devices delete "$@"
+. "$(dirname "${BASH_SOURCE[0]}")/ltk.sh"
+exec "$LTK" devices delete "$@"

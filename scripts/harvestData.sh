@@ -7,4 +7,5 @@ if [ $# -lt 3 ]; then
   echo "usage: $0 RUN_DIR START END [ltk harvest flags]   e.g. $0 100t1 2026-11-25T20:00:00Z 2026-11-25T21:00:00Z" >&2
   exit 2
 fi
-exec "${LTK:-ltk}" harvest "$@"
+. "$(dirname "${BASH_SOURCE[0]}")/ltk.sh"
+exec "$LTK" harvest "$@"

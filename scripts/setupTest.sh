@@ -4,4 +4,5 @@
 # builds and pushes the image, creates the Secrets, deploys the master and the
 # worker StatefulSet, and prints the web UI's address. Settings come from .env.
 set -euo pipefail
-exec "${LTK:-ltk}" setup "$@"
+. "$(dirname "${BASH_SOURCE[0]}")/ltk.sh"
+exec "$LTK" setup "$@"

@@ -3,4 +3,5 @@
 # deletes what setupTest.sh made (the cluster only if setup created it).
 # Pass --yes to skip the question.
 set -euo pipefail
-exec "${LTK:-ltk}" teardown "$@"
+. "$(dirname "${BASH_SOURCE[0]}")/ltk.sh"
+exec "$LTK" teardown "$@"

@@ -36,7 +36,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("make a directory for the run's registry: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	devs, registryFile, err := makeKeys(ctx, &cfg, dir)
+	fp, err := newFleetPlan(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range fp.skipped {
+		fmt.Fprintln(cfg.Progress, s)
+	}
+	devs, registryFile, err := makeKeys(ctx, &cfg, fp.ids, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -47,19 +54,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer tp.stop()
 	fmt.Fprintf(cfg.Progress, "target: MQTT on %s (process %d, auth %s)\n", tp.addr, tp.pid(), authOf(registryFile))
 
-	rec := newRecorder()
+	rec := newRecorder(fp.plan)
 	eng := sim.NewEngine() // the benchmark's loops and timing wheel, shared by its devices
 	defer eng.Wait()
-	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, devs, "tcp://"+tp.addr, rec, eng), Engine: eng})
+	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, fp, devs, "tcp://"+tp.addr, rec, eng), Engine: eng})
 	if err != nil {
 		return nil, err
 	}
 	devs = nil
 
 	r := &Result{
+		Scenario: fp.name, Skipped: fp.skipped,
 		Client: cfg.Client, Devices: cfg.Devices, Alg: cfg.Alg, QoS: cfg.QoS,
 		IntervalS: cfg.Interval.Seconds(), Sources: cfg.sources(), GoMaxProcs: runtime.GOMAXPROCS(0),
-		ExpectedEchoesPerS: float64(cfg.Devices) / cfg.Interval.Seconds(),
+		ExpectedEchoesPerS: fp.awaitedPerS,
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -81,16 +89,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := ramp(ctx, &cfg, sw, rec, r); err != nil {
 		return nil, err
 	}
-	if err := sleep(ctx, min(maxSettle, 2*cfg.Interval)); err != nil {
+	settle := maxSettle // a scenario's own schedules (Interval 0) may be long
+	if cfg.Interval > 0 {
+		settle = min(maxSettle, 2*cfg.Interval)
+	}
+	if err := sleep(ctx, settle); err != nil {
 		return nil, err
 	}
+	traffic0, err := tp.traffic(ctx) // before the window: its read may be slow
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Progress, "measuring for %v\n", cfg.Duration)
 	begin := time.Now()
 	rampSnap, err := rec.window(begin)
 	if err != nil {
 		return nil, err
 	}
 	r.RampFailures = rampSnap.Total.NumFailures
-	fmt.Fprintf(cfg.Progress, "measuring for %v\n", cfg.Duration)
+	sent0, replies0 := rec.counts()
 	cpu0 := selfCPU()
 	tcpu0, terr := procCPU(tp.pid())
 	if err := measure(ctx, cfg.Duration, measureStep, cfg.Progress); err != nil {
@@ -99,6 +116,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cpu1 := selfCPU()
 	tcpu1, terr1 := procCPU(tp.pid())
 	end := time.Now()
+	sent1, replies1 := rec.counts()
+	traffic1, err := tp.traffic(ctx)
+	if err != nil {
+		return nil, err
+	}
 	snap, err := rec.window(end)
 	if err != nil {
 		return nil, err
@@ -122,14 +144,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	window := end.Sub(begin)
 	r.WindowS = window.Seconds()
-	r.Connected = int(min(rec.subscribed.Load(), int64(cfg.Devices)))
+	r.Connected = int(min(rec.ready.Load(), int64(cfg.Devices)))
 	r.RSSPerDeviceKB = float64(rss1-rss0) / 1024 / float64(cfg.Devices)
 	r.RSSPerDeviceRaw = float64(rawRSS-rss0) / 1024 / float64(cfg.Devices)
 	r.HeapPerDeviceKB = float64(heap1-heap0) / 1024 / float64(cfg.Devices)
 	r.CPUPercent = 100 * (cpu1 - cpu0).Seconds() / window.Seconds()
 	echoes := entry(snap, sim.EventEchoReceive)
 	r.EchoesPerS = float64(echoes.NumRequests-echoes.NumFailures) / window.Seconds()
-	r.EchoRatio = r.EchoesPerS / r.ExpectedEchoesPerS
+	if r.ExpectedEchoesPerS > 0 {
+		r.EchoRatio = r.EchoesPerS / r.ExpectedEchoesPerS
+	}
 	r.EchoP50Ms = millis(echoes.Percentile(0.5))
 	r.EchoP99Ms = millis(echoes.Percentile(0.99))
 	r.EchoMaxMs = millis(echoes.Max)
@@ -140,6 +164,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			r.TargetCPUPerEchoUs = float64((tcpu1 - tcpu0).Microseconds()) / float64(n)
 		}
 	}
+	// The counts are a rate over their own reads, which a busy target may
+	// answer late, rather than over the window.
+	r.MessagesPerS = traffic1.perSecond(traffic0)
+	if r.MessagesPerS > 0 {
+		r.CPUPerMessageUs = float64((cpu1 - cpu0).Microseconds()) / window.Seconds() / r.MessagesPerS
+	}
+	r.Kinds = kindResults(fp, window, sent1, sent0, replies1, replies0)
 	if terr == nil && terr1 == nil {
 		r.TargetCPUPercent = 100 * (tcpu1 - tcpu0).Seconds() / window.Seconds()
 	}
@@ -150,10 +181,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		r.FailureSamples = append(r.FailureSamples, fmt.Sprintf("%s: %s (%d×)", f.Name, f.Message, f.Occurrences))
 	}
-	if r.EchoesPerS == 0 && cfg.Interval <= cfg.Duration/2 {
+	if r.EchoesPerS == 0 && r.ExpectedEchoesPerS*cfg.Duration.Seconds() >= 2 {
 		return r, errNoEchoes
 	}
 	return r, nil
+}
+
+// kindResults returns each kind's devices and message rates over the
+// window, from the counts at its start (sent0, replies0) and end.
+func kindResults(fp *fleetPlan, window time.Duration, sent1, sent0, replies1, replies0 []int64) []KindResult {
+	ks := make([]KindResult, len(fp.plan.Kinds))
+	for k, prog := range fp.plan.Kinds {
+		ks[k] = KindResult{
+			Kind: prog.Kind, Backend: prog.Backend,
+			SentPerS:    float64(sent1[k]-sent0[k]) / window.Seconds(),
+			RepliesPerS: float64(replies1[k]-replies0[k]) / window.Seconds(),
+		}
+	}
+	for _, i := range fp.indices {
+		ks[fp.plan.KindOf(i)].Devices++
+	}
+	return ks
 }
 
 // ramp starts every device and waits until all subscribed, reporting
@@ -176,18 +224,18 @@ func ramp(ctx context.Context, cfg *Config, sw *swarm.Swarm, rec *recorder, r *R
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	lastReport := begin
-	for rec.subscribed.Load() < int64(cfg.Devices) {
+	for rec.ready.Load() < int64(cfg.Devices) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case now := <-tick.C:
 			if now.Sub(begin) > limit {
 				return fmt.Errorf("only %d of %d devices connected within %v: see the failures with a smaller fleet, or lower --spawn-rate",
-					rec.subscribed.Load(), cfg.Devices, limit.Round(time.Second))
+					rec.ready.Load(), cfg.Devices, limit.Round(time.Second))
 			}
 			if now.Sub(lastReport) >= time.Second {
 				lastReport = now
-				fmt.Fprintf(cfg.Progress, "ramp: %d/%d connected\n", rec.subscribed.Load(), cfg.Devices)
+				fmt.Fprintf(cfg.Progress, "ramp: %d/%d connected\n", rec.ready.Load(), cfg.Devices)
 			}
 		}
 	}

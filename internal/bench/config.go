@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/runset"
+	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
@@ -38,7 +39,9 @@ type Config struct {
 	// open-file limit. Zero = DefaultDevices.
 	Devices int `json:"devices"`
 	// Interval is each device's wait between publishes: 1 s for the
-	// tutorial's load, 60 s for a mostly idle fleet. Zero = DefaultInterval.
+	// tutorial's load, 60 s for a mostly idle fleet. With a Scenario it
+	// replaces the schedule of every periodic publish, and zero keeps the
+	// scenario's own; without one, zero = DefaultInterval.
 	Interval time.Duration `json:"interval"`
 	// Duration is the measurement window, after every device connected.
 	// Zero = DefaultDuration.
@@ -46,6 +49,13 @@ type Config struct {
 	// SpawnRate is how many devices start per second during the ramp;
 	// negative = all at once. Zero = DefaultSpawnRate.
 	SpawnRate float64 `json:"spawn_rate"`
+	// Scenario, when set, is what the devices do: each device runs the
+	// program of its kind (Plan().KindOf of its fleet index). Nil = the
+	// built-in echo behaviour. Back-end kinds run only with Alg "none"
+	// (with device auth on they would need the target's back-end token,
+	// which a device cannot be given yet); otherwise they are left out and
+	// Result.Skipped says so.
+	Scenario *scenario.Scenario `json:"-"`
 	// Client is the MQTT client engine: sim.ClientLean or sim.ClientPaho.
 	// Empty = sim.ClientLean.
 	Client string `json:"client"`
@@ -77,7 +87,7 @@ func (c *Config) setDefaults() {
 	if c.Devices == 0 {
 		c.Devices = DefaultDevices
 	}
-	if c.Interval == 0 {
+	if c.Interval == 0 && c.Scenario == nil {
 		c.Interval = DefaultInterval
 	}
 	if c.Duration == 0 {
@@ -110,7 +120,7 @@ func (c *Config) Validate(fdLimit int) error {
 		errs = append(errs, fmt.Errorf("%d devices need %d sockets in this process (and as many in the target's), but a process may open %d files: run at most %d devices, or raise the limit (ulimit -n)",
 			c.Devices, c.Devices, fdLimit, fdLimit-fdReserve))
 	}
-	if c.Interval < time.Millisecond {
+	if c.Interval < time.Millisecond && (c.Interval != 0 || c.Scenario == nil) {
 		errs = append(errs, fmt.Errorf("interval %v: use at least 1ms", c.Interval))
 	}
 	if c.Duration < time.Second {

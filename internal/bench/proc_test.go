@@ -25,15 +25,20 @@ func TestProcMeasures(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestListenAddr(t *testing.T) {
+func TestListenAddrs(t *testing.T) {
 	t.Parallel()
-	for line, want := range map[string]string{
-		"ltk target: MQTT on 127.0.0.1:41234 (auth none, project p, region r, registry g)\n": "127.0.0.1:41234",
-		"ltk target: MQTT on 127.0.0.1:1883, MQTT over TLS on :8883 (auth jwt":               "127.0.0.1:1883",
-		"": "", "error: unknown command": "",
+	for line, want := range map[string][2]string{
+		"ltk target: MQTT on 127.0.0.1:41234 (auth none, project p, region r, registry g), metrics on 127.0.0.1:40001/metrics\n": {"127.0.0.1:41234", "127.0.0.1:40001"},
+		"ltk target: MQTT on 127.0.0.1:1883, MQTT over TLS on :8883 (auth jwt, project p), metrics on 127.0.0.1:9883/metrics":    {"127.0.0.1:1883", "127.0.0.1:9883"},
+		"ltk target: MQTT on 127.0.0.1:1883 (auth jwt, project p)":                                                               {}, // no metrics: bench cannot count messages
+		"": {}, "error: unknown command": {},
 	} {
-		got, ok := listenAddr(line)
-		require.Equal(t, want, got, line)
-		require.Equal(t, want != "", ok, line)
+		mqtt, metrics, ok := listenAddrs(line)
+		if want == [2]string{} {
+			require.False(t, ok, line)
+			continue
+		}
+		require.True(t, ok, line)
+		require.Equal(t, want, [2]string{mqtt, metrics}, line)
 	}
 }

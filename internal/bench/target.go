@@ -30,6 +30,7 @@ const (
 type targetProc struct {
 	cmd    *exec.Cmd
 	addr   string        // the MQTT listener, host:port
+	mURL   string        // its metrics, http://host:port/metrics
 	stderr *tailBuffer   // the end of what it wrote to stderr
 	output chan struct{} // closed when its stdout reached EOF
 }
@@ -39,7 +40,7 @@ type targetProc struct {
 // registry for auth jwt; empty means auth none.
 func startTarget(cfg *Config, registryFile string) (*targetProc, error) {
 	args := append(slices.Clone(cfg.TargetCommand[1:]),
-		"--addr", "127.0.0.1:0", "--metrics-addr", "", "--loglevel", "error",
+		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--loglevel", "error",
 		"--project", benchProject, "--region", benchRegion, "--registry", benchRegistry)
 	if registryFile == "" {
 		args = append(args, "--auth", "none")
@@ -72,26 +73,32 @@ func startTarget(cfg *Config, registryFile string) (*targetProc, error) {
 	case line = <-first:
 	case <-timer.C:
 	}
-	addr, ok := listenAddr(line)
+	addr, metrics, ok := listenAddrs(line)
 	if !ok {
 		t.stop()
 		return nil, fmt.Errorf("the target did not report its MQTT address within %v (it printed %q; stderr: %s)",
 			targetStartTimeout, strings.TrimSpace(line), t.stderr.String())
 	}
-	t.addr = addr
+	t.addr, t.mURL = addr, "http://"+metrics+"/metrics"
 	return t, nil
 }
 
-// listenAddr finds the address in the target's first line,
-// "ltk target: MQTT on 127.0.0.1:PORT (auth …".
-func listenAddr(line string) (string, bool) {
+// listenAddrs finds the MQTT and metrics addresses in the target's first
+// line, "ltk target: MQTT on 127.0.0.1:PORT (auth …), metrics on
+// 127.0.0.1:PORT/metrics".
+func listenAddrs(line string) (mqtt, metrics string, ok bool) {
 	_, rest, ok := strings.Cut(line, "MQTT on ")
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	addr, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
-	addr = strings.TrimSuffix(addr, ",")
-	return addr, addr != ""
+	mqtt, _, _ = strings.Cut(strings.TrimSpace(rest), " ")
+	mqtt = strings.TrimSuffix(mqtt, ",")
+	_, rest, ok = strings.Cut(rest, "metrics on ")
+	if !ok {
+		return "", "", false
+	}
+	metrics, _, _ = strings.Cut(strings.TrimSpace(rest), "/")
+	return mqtt, metrics, mqtt != "" && metrics != ""
 }
 
 // pid returns the target's process id.

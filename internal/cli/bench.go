@@ -12,8 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ltk-dev/ltk/examples/scenarios"
 	"github.com/ltk-dev/ltk/internal/bench"
 	"github.com/ltk-dev/ltk/internal/runset"
+	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
@@ -23,6 +25,8 @@ func init() { register(newBenchCmd) }
 type benchFlags struct {
 	cfg        bench.Config
 	clients    string  // --mqtt-client: one engine or a comma-separated list
+	scenarios  string  // --scenario: files, example names or "builtin", comma-separated
+	rounds     int     // --rounds: how many times to run the variants, alternated
 	rate       float64 // --rate: publishes per second of the whole fleet
 	json       bool
 	cpuProfile string // --cpuprofile: pprof CPU profile of this process, the whole run
@@ -31,10 +35,10 @@ type benchFlags struct {
 }
 
 func newBenchCmd(env *Env) *cobra.Command {
-	f := benchFlags{clients: sim.ClientLean}
+	f := benchFlags{clients: sim.ClientLean, scenarios: bench.BuiltinEcho, rounds: 1}
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure what generating load costs ltk: CPU per echo, memory per device, connect rate",
+		Short: "Measure what generating load costs ltk: CPU per echo and per message, memory per device, connect rate",
 		Long: `Bench starts the embedded IoT target in a child process, runs --devices
 simulated devices with the tutorial's echo behaviour in this process, and
 measures this process alone: echoes per second achieved against those
@@ -45,15 +49,34 @@ target's CPU for context.
 Each device publishes every --interval (1s is the tutorial's load, 60s an
 idle fleet); --rate sets the interval from a total publish rate instead.
 --mqtt-client lean,paho runs the same benchmark on both MQTT clients, one
-after the other, and prints them side by side. --alg ES256 or RS256 makes a
-key per device and has the target verify JWTs; none skips authentication.
+after the other, and prints them side by side.
+
+--scenario FILE (or the name of an example, see ltk scenario example) runs
+the fleet with a scenario's devices instead: each device runs its kind's
+program, devicelist.csv columns get made-up values (site-1 … site-5), and
+the table adds the messages per second (published and received, as the
+target counted them), the CPU per message and each kind's rates. Without
+--interval the scenario's own schedules hold; with it, every periodic
+publish runs at that interval. "builtin" is the built-in echo device, so
+--scenario echo,builtin runs the echo scenario and the built-in echo side by
+side and prints their ratios; --rounds 4 runs them four times, alternated
+(A B, B A, A B, B A), so that a machine's changing load and the first run's
+warm-up hit both alike. A scenario sets its
+own QoS (--qos is the built-in echo's). Back-end kinds (count:) run only
+with --alg none: with device auth on they would need the target's back-end
+token, which devices cannot be given yet.
+
+--alg ES256 or RS256 makes a key per device and has the target verify JWTs;
+none skips authentication.
 
 A process may open only so many files: the devices' sockets and the
 target's both count against that limit, each in its own process.
 
   ltk bench --devices 10000
   ltk bench --devices 19000 --interval 60s --duration 2m
-  ltk bench --devices 1000 --mqtt-client lean,paho --json > bench.json`,
+  ltk bench --devices 1000 --mqtt-client lean,paho --json > bench.json
+  ltk bench --devices 2000 --scenario echo,builtin --rounds 4
+  ltk bench --devices 10000 --scenario fleet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, env, &f) },
 	}
@@ -65,6 +88,8 @@ target's both count against that limit, each in its own process.
 	fs.DurationVarP(&c.Duration, "duration", "t", bench.DefaultDuration, "measurement window, after every device connected")
 	fs.Float64VarP(&c.SpawnRate, "spawn-rate", "r", bench.DefaultSpawnRate, "devices started per second during the ramp (-1: all at once)")
 	fs.StringVar(&f.clients, "mqtt-client", sim.ClientLean, "MQTT client engine: lean, paho, or both as lean,paho")
+	fs.StringVar(&f.scenarios, "scenario", bench.BuiltinEcho, "what the devices do: a scenario file, an example's name (ltk scenario example), or builtin (the built-in echo); several, comma-separated, run side by side")
+	fs.IntVar(&f.rounds, "rounds", 1, "run the scenarios and clients this many times, alternated (A B, B A, …), for a fair A/B on a busy machine")
 	fs.StringVar(&c.Alg, "alg", bench.DefaultAlg, "device auth: ES256 or RS256 (a key per device, JWTs verified by the target) or none")
 	fs.Uint8Var(&c.QoS, "qos", runset.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
 	fs.IntVar(&c.PerSource, "per-source", 0, "connections per loopback source address (0: 95% of half the ephemeral port range); more devices spread over 127.0.0.2, 127.0.0.3, …")
@@ -108,6 +133,14 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 	if err := check.Validate(0); err != nil {
 		return usageError(err)
 	}
+	if f.rounds < 1 {
+		return usageError(fmt.Errorf("--rounds %d: run at least 1 round", f.rounds))
+	}
+	scens, names, err := benchScenarios(env, f.scenarios)
+	if err != nil {
+		return usageError(err)
+	}
+	intervalSet := cmd.Flags().Changed("interval") || f.rate != 0
 	if f.procs < 0 {
 		return usageError(fmt.Errorf("--procs %d: give a number of processors, or 0 for all", f.procs))
 	}
@@ -133,17 +166,78 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 		cfg.HeapProfile = env.path(f.memProfile)
 	}
 	var results []*bench.Result
-	for _, client := range clients {
-		c := cfg
-		c.Client = client
-		r, err := bench.Run(ctx, c)
-		if err != nil {
-			return fmt.Errorf("bench on the %s client: %w", client, err)
+	for round := range f.rounds {
+		for _, client := range clients {
+			for _, i := range roundOrder(len(scens), round) {
+				s := scens[i]
+				c := cfg
+				c.Client, c.Scenario = client, s
+				if s != nil && !intervalSet {
+					c.Interval = 0 // the scenario's own schedules
+				}
+				if f.rounds > 1 {
+					fmt.Fprintf(env.Stderr, "round %d of %d: %s on the %s client\n", round+1, f.rounds, names[i], client)
+				}
+				r, err := bench.Run(ctx, c)
+				if err != nil {
+					return fmt.Errorf("bench %s on the %s client: %w", names[i], client, err)
+				}
+				results = append(results, r)
+			}
 		}
-		results = append(results, r)
 	}
 	if f.json {
 		return bench.WriteJSON(env.Stdout, results)
 	}
-	return bench.WriteTable(env.Stdout, results)
+	if err := bench.WriteTable(env.Stdout, results); err != nil {
+		return err
+	}
+	return bench.WriteComparison(env.Stdout, results)
+}
+
+// roundOrder is the order in which round runs n variants: forwards in even
+// rounds and backwards in odd ones (A B, B A, A B, …), so that neither is
+// always the first run of the process, which pays for warming it up.
+func roundOrder(n, round int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		if round%2 == 1 {
+			order[i] = n - 1 - i
+		}
+	}
+	return order
+}
+
+// benchScenarios loads the scenarios --scenario names: files, examples'
+// names, or bench.BuiltinEcho (nil: the built-in echo behaviour).
+func benchScenarios(env *Env, list string) ([]*scenario.Scenario, []string, error) {
+	names := strings.Split(list, ",")
+	scens := make([]*scenario.Scenario, len(names))
+	for i, name := range names {
+		name = strings.TrimSpace(name)
+		names[i] = name
+		if name == bench.BuiltinEcho {
+			continue
+		}
+		s, err := loadScenario(env, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		scens[i] = s
+	}
+	return scens, names, nil
+}
+
+// loadScenario loads the scenario file at name, or else the example called
+// name.
+func loadScenario(env *Env, name string) (*scenario.Scenario, error) {
+	if _, err := os.Stat(env.path(name)); err == nil {
+		return scenario.LoadFile(env.path(name))
+	}
+	if src, ok := scenarios.Get(name); ok {
+		return scenario.Load(name+".yaml", src)
+	}
+	return nil, fmt.Errorf("--scenario %q is neither a file nor an example: give a scenario file, one of the examples (%s), or %s for the built-in echo",
+		name, strings.Join(scenarios.Names(), ", "), bench.BuiltinEcho)
 }

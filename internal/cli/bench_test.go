@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -29,6 +31,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"qos", []string{"--qos", "2"}, "QoS 2 is not supported: use 0 or 1"},
 		{"procs", []string{"--procs", "-1"}, "--procs -1: give a number of processors, or 0 for all"},
 		{"arguments", []string{"extra"}, "unknown command"},
+		{"scenario", []string{"--scenario", "echo,fleeet"}, `--scenario "fleeet" is neither a file nor an example: give a scenario file, one of the examples (command-response, echo, fleet`},
+		{"rounds", []string{"--rounds", "0"}, "--rounds 0: run at least 1 round"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -55,7 +59,18 @@ func TestBenchHelp(t *testing.T) {
 	t.Parallel()
 	e := clitest.NewEnv(t)
 	require.Equal(t, cli.ExitOK, e.Run("bench", "--help"))
-	for _, flag := range []string{"--devices", "--rate", "--interval", "--duration", "--spawn-rate", "--mqtt-client", "--alg", "--json", "--per-source", "--procs", "--cpuprofile", "--memprofile"} {
+	for _, flag := range []string{"--devices", "--rate", "--interval", "--duration", "--spawn-rate", "--mqtt-client", "--alg", "--json", "--per-source", "--procs", "--cpuprofile", "--memprofile", "--scenario", "--rounds"} {
 		require.Contains(t, e.Stdout(), flag)
 	}
+}
+
+func TestBenchScenarioFileErrors(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	bad := "version: 1\nkinds:\n  device:\n    wieght: 1\n"
+	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, "bad.yaml"), []byte(bad), 0o600))
+	require.Equal(t, cli.ExitUsage, e.Run("bench", "--scenario", "builtin,bad.yaml"), e.Stderr())
+	require.Contains(t, e.Stderr(), "bad.yaml:4:5")
+	require.Contains(t, e.Stderr(), "weight")
+	require.Empty(t, e.Stdout())
 }

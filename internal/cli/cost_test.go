@@ -25,7 +25,7 @@ func TestCostCommand(t *testing.T) {
 	out := e.Stdout()
 	for _, s := range []string{
 		`Cost estimate from run 1 "100t1"`, "peak 10 devices, 1.00 device-hours",
-		"target per month", "9785.54 USD", "7200.00 USD", "12977.86 USD per month", "Assumptions",
+		"target per month", "9785.54 USD", "72.00 USD", "12977.86 USD per month", "Assumptions",
 	} {
 		require.Contains(t, out, s)
 	}

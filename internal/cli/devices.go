@@ -75,7 +75,9 @@ keys in the local registry. It adds to what is there: after create 1 100,
 create 101 200 makes 100 more. It refuses ids that exist already.
 
 Nothing is written until every key is made, so Ctrl-C or an error leaves both
-files as they were.`,
+files as they were (Ctrl-C says so and exits 130). One command makes at most
+100000 devices: every key is held in memory until the one write; make a larger
+fleet in several ranges.`,
 		Args: rangeArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.reg.resolve(cmd, env); err != nil {
@@ -96,10 +98,23 @@ func addIDFlags(fs *pflag.FlagSet, f *devicesFlags) {
 	fs.IntVar(&f.width, "width", 5, "digits of the device number in an id (LTK00001 has 5)")
 }
 
+// maxCreate is the most devices one devices create makes. Every key and
+// row is held in memory until both files are written at once (so that an
+// interruption leaves them as they were): about 2.5 KB a device with ES256
+// and 5 KB with RS256, so 100000 devices take a few hundred MB, and as many
+// RSA-2048 keys about an hour on two cores. A larger range would grow
+// until the machine runs out of memory.
+const maxCreate = 100_000
+
 func createDevices(ctx context.Context, env *Env, f *devicesFlags, args []string) error {
 	r, err := parseRange(f, args)
 	if err != nil {
 		return err
+	}
+	if r.num > maxCreate {
+		return withHint(usageError(fmt.Errorf("%s in one command is more than the %d ltk makes at once: every key is held in memory until both files are written (about 2.5 KB a device with ES256, 5 KB with RS256)",
+			plural(r.num, "device"), maxCreate)),
+			fmt.Sprintf("create the fleet in ranges of at most %d, e.g. ltk devices create %d %d, then %d %d", maxCreate, r.from, r.from+maxCreate-1, r.from+maxCreate, min(r.to, r.from+2*maxCreate-1)))
 	}
 	alg, err := device.ParseAlg(f.alg)
 	if err != nil {
@@ -121,12 +136,16 @@ func createDevices(ctx context.Context, env *Env, f *devicesFlags, args []string
 	for n := r.from; n <= r.to; n++ {
 		ids = append(ids, r.id(n))
 	}
+	sigCtx, again, stop := env.signals(ctx)
+	defer stop()
+	go hardStop(env, again)
 	bar := newKeyProgress(env, r.num, alg, f.quiet)
-	devs, err := device.GenerateAll(ctx, ids, alg, bar.step)
+	devs, err := device.GenerateAll(sigCtx, ids, alg, bar.step)
 	bar.finish()
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted: no devices created; %s and %s are unchanged", list.name, regName)
+		if sigCtx.Err() != nil {
+			return withExitCode(fmt.Errorf("interrupted: no devices created (%d of %d keys were made and dropped); %s and %s are unchanged",
+				bar.made(), r.num, list.name, regName), ExitInterrupted)
 		}
 		return err
 	}
@@ -254,6 +273,13 @@ func (p *keyProgress) step() {
 		return
 	}
 	_ = p.bar.Add(1)
+}
+
+// made returns how many keys were made so far.
+func (p *keyProgress) made() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
 }
 
 // finish clears the bar, if one was shown. step must not be called after.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,11 +260,67 @@ func TestDevicesCreateCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	e.Reset()
-	require.Equal(t, cli.ExitError, e.RunContext(ctx, "devices", "create", "3", "200", "--alg", "ES256"))
-	require.Contains(t, e.Stderr(), "interrupted: no devices created; devicelist.csv and registry.csv are unchanged")
+	require.Equal(t, cli.ExitInterrupted, e.RunContext(ctx, "devices", "create", "3", "200", "--alg", "ES256"))
+	require.Contains(t, e.Stderr(), "interrupted: no devices created (0 of 198 keys were made and dropped); devicelist.csv and registry.csv are unchanged")
 	d2, r2 := fleetFiles(t, e)
 	require.Equal(t, devs, d2)
 	require.Equal(t, reg, r2)
+}
+
+// TestDevicesCreateCtrlC: Ctrl-C (the process's first interrupt, as
+// Env.Signals reports it) stops create with exit code 130 and says that
+// nothing was written.
+func TestDevicesCreateCtrlC(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	run(t, e, cli.ExitOK, "devices", "create", "1", "2", "--alg", "ES256")
+	devs, reg := fleetFiles(t, e)
+	e.Signals = func(parent context.Context) (context.Context, <-chan struct{}, func()) {
+		ctx, cancel := context.WithCancel(parent)
+		cancel() // Ctrl-C as the keys are being made
+		return ctx, nil, cancel
+	}
+	e.Reset()
+	require.Equal(t, cli.ExitInterrupted, e.Run("devices", "create", "3", "200", "--alg", "ES256", "--quiet"))
+	require.Contains(t, e.Stderr(), "interrupted: no devices created")
+	require.Contains(t, e.Stderr(), "devicelist.csv and registry.csv are unchanged")
+	d2, r2 := fleetFiles(t, e)
+	require.Equal(t, devs, d2)
+	require.Equal(t, reg, r2)
+}
+
+// TestDevicesCreateRefusesHugeRange: a range beyond what one command holds
+// in memory is refused at once, with ranges to use instead.
+func TestDevicesCreateRefusesHugeRange(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	require.Equal(t, cli.ExitUsage, e.Run("devices", "create", "1", "999999999", "--width", "9"))
+	require.Contains(t, e.Stderr(), "999999999 devices in one command is more than the 100000 ltk makes at once")
+	require.Contains(t, e.Stderr(), "ltk devices create 1 100000, then 100001 200000")
+	require.NoFileExists(t, filepath.Join(e.Dir, "devicelist.csv"))
+	e.Reset()
+	require.Equal(t, cli.ExitUsage, e.Run("devices", "create", "5", "100005", "--width", "6"))
+	require.Contains(t, e.Stderr(), "100001 devices")
+}
+
+// TestDevicesWarnsReadableList: a device list whose mode lets group or
+// others read it gets a warning with the chmod to run; a 0600 one none.
+func TestDevicesWarnsReadableList(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	run(t, e, cli.ExitOK, "devices", "create", "1", "1", "--alg", "ES256")
+	require.NotContains(t, e.Stderr(), "warning")
+	path := filepath.Join(e.Dir, "devicelist.csv")
+	for mode, who := range map[os.FileMode]string{0o644: "its group and others", 0o640: "its group", 0o604: "others"} {
+		require.NoError(t, os.Chmod(path, mode))
+		e.Reset()
+		run(t, e, cli.ExitOK, "devices", "list")
+		require.Contains(t, e.Stderr(), fmt.Sprintf("warning: devicelist.csv holds private keys, but its mode %04o lets %s read it: chmod 600 devicelist.csv", mode, who))
+	}
+	require.NoError(t, os.Chmod(path, 0o600))
+	e.Reset()
+	run(t, e, cli.ExitOK, "devices", "list")
+	require.NotContains(t, e.Stderr(), "warning")
 }
 
 func TestDevicesCreateRestoresListWhenRegistryFails(t *testing.T) {

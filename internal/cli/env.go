@@ -29,7 +29,9 @@ type Env struct {
 	// Exit ends the process at once (a second Ctrl-C); nil in tests.
 	Exit func(code int)
 
-	dotenvVals map[string]string // .env contents, read once
+	dotenvVals   map[string]string // .env contents, read once
+	dotenvLines  []dotenvVar       // the same in file order, with lines
+	dotenvWarned bool              // unknown LTK_* keys of .env were reported
 }
 
 // NewProcessEnv returns the Env of the running process.

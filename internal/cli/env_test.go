@@ -3,6 +3,7 @@ package cli_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -96,4 +97,62 @@ func TestIoTCoreBackendDefaultsBroker(t *testing.T) {
 	require.NotContains(t, e.Stdout(), "Embedded IoT target", "no embedded target with the iotcore backend")
 	require.Equal(t, cli.ExitFailures, code, "nothing listens on the bridge: connects fail; stdout: %s", e.Stdout())
 	require.Contains(t, e.Stdout(), "MQTT connect")
+}
+
+// TestDotenvErrorHidesValues: a .env syntax error names the file and line
+// but prints none of the file, which holds tokens and passwords; the same
+// through a .env symlinked to another file.
+func TestDotenvErrorHidesValues(t *testing.T) {
+	t.Parallel()
+	const secrets = "LTK_CLUSTER_TOKEN=tok-s3cr3t\nLTK_WEB_AUTH=ltk:pw-s3cr3t\nLTK_PASSWORD=mqtt-s3cr3t\n"
+	for _, tc := range []struct {
+		name, src string
+		line      string
+	}{
+		{"unterminated quote", "LTK_DEVICES='5\n" + secrets, ".env:1:"},
+		{"no equals at the end", secrets + "LTK_OOPS", ".env:4:"},
+		{"no equals in the middle", "LTK_DEVICES=5\nhunter2-s3cr3t\n" + secrets, ".env:2:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := clitest.NewEnv(t)
+			require.NoError(t, os.WriteFile(filepath.Join(e.Dir, ".env"), []byte(tc.src), 0o600))
+			require.Equal(t, cli.ExitUsage, e.Run("devices", "list"))
+			require.Contains(t, e.Stderr(), tc.line)
+			require.NotContains(t, e.Stderr(), "s3cr3t")
+		})
+	}
+	t.Run("symlink", func(t *testing.T) {
+		t.Parallel()
+		e := clitest.NewEnv(t)
+		other := filepath.Join(t.TempDir(), "other")
+		require.NoError(t, os.WriteFile(other, []byte("root:x:0:0:s3cr3t\n"+secrets), 0o600))
+		require.NoError(t, os.Symlink(other, filepath.Join(e.Dir, ".env")))
+		require.Equal(t, cli.ExitUsage, e.Run("devices", "list"))
+		require.Contains(t, e.Stderr(), ".env:1:")
+		require.NotContains(t, e.Stderr(), "s3cr3t")
+		require.NotContains(t, e.Stderr(), "root:x")
+	})
+}
+
+// TestDotenvTypoWarns: an LTK_* key of .env that no flag has is named in a
+// warning with the closest valid key; the command still runs.
+func TestDotenvTypoWarns(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, ".env"),
+		[]byte("LTK_ROOT=\nLTK_WIDHT=4\nOTHER_THING=1\nLTK_NUM_GKE_NODES=2\n"), 0o600))
+	require.Equal(t, cli.ExitOK, e.Run("devices", "create", "1", "1", "--quiet"), e.Stderr())
+	require.Contains(t, e.Stderr(), ".env:2: LTK_WIDHT is no flag's variable and is ignored; did you mean LTK_WIDTH?")
+	require.Equal(t, 1, strings.Count(e.Stderr(), "warning"), e.Stderr())
+}
+
+// TestDotenvBOM: a .env saved with a UTF-8 byte order mark is read.
+func TestDotenvBOM(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, ".env"), []byte("\uFEFFLTK_PREFIX=BOM\r\n"), 0o600))
+	require.Equal(t, cli.ExitOK, e.Run("devices", "create", "1", "1", "--quiet", "--width", "2"), e.Stderr())
+	require.Contains(t, e.Stdout(), "BOM01")
+	require.NotContains(t, e.Stderr(), "warning")
 }

@@ -19,6 +19,9 @@ const (
 	ExitError    ExitCode = 2  // ltk could not do what was asked
 	ExitUsage    ExitCode = 3  // bad flags, arguments or configuration
 	ExitPanic    ExitCode = 70 // a bug in ltk: a command panicked
+	// ExitInterrupted ends a command that Ctrl-C stopped before it finished
+	// (128 + SIGINT, as a shell reports a process the signal killed).
+	ExitInterrupted ExitCode = 130
 )
 
 // exitError is an error that carries the process exit code and an optional

@@ -89,11 +89,30 @@ func readDeviceList(env *Env, f *fleetFlags) (*deviceList, error) {
 		return nil, fmt.Errorf("read device list: %w", err)
 	}
 	l.existed, l.raw = true, raw
+	warnReadable(env, l.path, l.name)
 	l.devs, err = device.DecodeFleet(bytes.NewReader(raw), l.name)
 	if err != nil {
 		return nil, withHint(err, "fix or remove that row by hand; ltk does not change a device list it cannot read")
 	}
 	return l, nil
+}
+
+// warnReadable warns when the mode of the device list at path lets group
+// or others read it: it holds every device's private key.
+func warnReadable(env *Env, path, name string) {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o044 == 0 {
+		return
+	}
+	who := "others"
+	switch fi.Mode().Perm() & 0o044 {
+	case 0o040:
+		who = "its group"
+	case 0o044:
+		who = "its group and others"
+	}
+	fmt.Fprintf(env.Stderr, "ltk: warning: %s holds private keys, but its mode %04o lets %s read it: chmod 600 %s\n",
+		name, fi.Mode().Perm(), who, name)
 }
 
 // replace writes data as the new device list (0600, atomically), then runs

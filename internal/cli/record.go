@@ -3,9 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -29,15 +32,27 @@ func addOutputFlags(fs *pflag.FlagSet, f *outputFlags) {
 	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report of the run to FILE at the end")
 }
 
-// recording is one test's run in the results store.
+// recording is a session's runs in the results store: one for each test
+// started (a headless run's one, or each one started from the web UI), none
+// when no test started (a busy port, Ctrl-C while waiting for workers), so
+// that nothing that did not test becomes --run last.
 type recording struct {
-	st  *results.Store
-	run *results.Run
-	log *slog.Logger
+	st   *results.Store
+	log  *slog.Logger
+	env  *Env
+	f    *testFlags
+	meta results.RunMeta // the runs' meta, less their devices and spawn rate
 
-	// The --csv rewrites run from startRecording until finish, which stops
-	// them and waits for them before the final write.
-	stopCSV context.CancelFunc // nil without --csv
+	// cur is the run of the test in progress, or of the last one; nil
+	// before the first. The hooks (deltas, exceptions, the target's
+	// execution times) go to it without a lock.
+	cur atomic.Pointer[results.Run]
+
+	mu      sync.Mutex // Guards the fields below, and begin and end.
+	stopped time.Time  // when cur's test was stopped; zero while it runs
+	// The --csv rewrites of cur run until it ends; end stops them and
+	// waits for them before the final write.
+	stopCSV context.CancelFunc // nil without --csv or a run
 	csvDone chan struct{}      // closed when the rewrites have stopped
 }
 
@@ -45,7 +60,8 @@ type recording struct {
 // Locust rewrites them every CSV_STATS_INTERVAL_SEC (1 s).
 const csvEvery = time.Second
 
-// startRecording opens the results store and begins a run in it.
+// startRecording opens the results store; the runs begin as tests start
+// (recording.begin).
 func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.Logger) (*recording, error) {
 	st, err := results.Open(resultsPath(env, f.output.results))
 	if err != nil {
@@ -56,25 +72,69 @@ func startRecording(env *Env, f *testFlags, target string, nodes int, log *slog.
 	if f.scenario != nil {
 		settings.ScenarioName = f.scenario.Name // the scenario's text is in Settings.Scenario
 	}
-	run, err := st.Begin(results.RunMeta{
-		Name: f.output.name, Start: time.Now(), Devices: f.devices, SpawnRate: f.spawnRate,
-		Nodes: nodes, Target: target, Settings: settings,
-	})
+	meta := results.RunMeta{Name: f.output.name, Nodes: nodes, Target: target, Settings: settings}
+	return &recording{st: st, log: log, env: env, f: f, meta: meta}, nil
+}
+
+// begin begins the run of a test of devices started at rate a second,
+// ending the previous test's run (at the time it was stopped).
+func (r *recording) begin(devices int, rate float64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.endLocked()
+	meta := r.meta
+	meta.Start, meta.Devices, meta.SpawnRate = time.Now(), devices, rate
+	run, err := r.st.Begin(meta)
 	if err != nil {
-		_ = st.Close()
-		return nil, err
+		return err
 	}
-	r := &recording{st: st, run: run, log: log}
-	if f.csvPrefix != "" {
+	r.cur.Store(run)
+	r.stopped = time.Time{}
+	if r.f.csvPrefix != "" {
 		ctx, cancel := context.WithCancel(context.Background())
 		r.stopCSV, r.csvDone = cancel, make(chan struct{})
-		live := run.LiveCSV(f.csvFull)
+		live, done := run.LiveCSV(r.f.csvFull), r.csvDone
 		go func() {
-			defer close(r.csvDone)
-			r.rewriteCSV(ctx, env.path(f.csvPrefix), live)
+			defer close(done)
+			r.rewriteCSV(ctx, r.env.path(r.f.csvPrefix), live)
 		}()
 	}
-	return r, nil
+	return nil
+}
+
+// stop notes that the current test was stopped now (the web UI's Stop);
+// its run takes in the last stats until the next test begins or the
+// session ends, and ends at this time.
+func (r *recording) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped.IsZero() {
+		r.stopped = time.Now()
+	}
+}
+
+// endLocked stops cur's --csv rewrites and ends it, if it has not ended.
+// r.mu is held.
+func (r *recording) endLocked() {
+	if r.stopCSV != nil {
+		r.stopCSV()
+		<-r.csvDone // the last rewrite must not replace the final files
+		r.stopCSV, r.csvDone = nil, nil
+	}
+	run := r.cur.Load()
+	if run == nil {
+		return
+	}
+	at := r.stopped
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if err := run.End(at); err != nil && !errors.Is(err, results.ErrEnded) {
+		r.log.Warn("results store: the run's last samples may be missing", "run", run.ID(), "err", err)
+	}
+	if n := run.Dropped(); n > 0 {
+		fmt.Fprintf(r.env.Stderr, "ltk: warning: the results store fell behind and dropped %d reports of run %d\n", n, run.ID())
+	}
 }
 
 // rewriteCSV rewrites --csv's four files every csvEvery until ctx ends,
@@ -130,40 +190,54 @@ type storedSettings struct {
 	ScenarioName string `json:",omitempty"`
 }
 
-// onDelta is the master's OnDelta hook: every worker delta goes to the store,
-// with the number of devices running at that moment.
+// onDelta is the master's OnDelta hook: every worker delta goes to the
+// current run, with the number of devices running at that moment.
 func (r *recording) onDelta(running func() int) func(int, *stats.Delta) {
 	return func(_ int, d *stats.Delta) {
-		r.run.AddDelta(d)
-		r.run.SetDevices(d.End, running())
+		if run := r.cur.Load(); run != nil {
+			run.AddDelta(d)
+			run.SetDevices(d.End, running())
+		}
 	}
 }
 
 // onException is the master's OnException hook.
-func (r *recording) onException(_ int, host, message string) { r.run.AddException(host, message) }
+func (r *recording) onException(_ int, host, message string) {
+	if run := r.cur.Load(); run != nil {
+		run.AddException(host, message)
+	}
+}
 
-// finish stops the --csv rewrites, ends the run and writes the
-// end-of-test files, --html and --csv's four Locust files, all from the
-// run as the store holds it: one source, so the files agree with each
-// other and with ltk harvest of the run.
+// observeExecution records an echo execution time of the embedded target
+// (echo.Config.Observer) into the current run.
+func (r *recording) observeExecution(d time.Duration) {
+	if run := r.cur.Load(); run != nil {
+		run.ObserveExecution(d)
+	}
+}
+
+// finish ends the last run and writes the end-of-test files, --html and
+// --csv's four Locust files, all from the run as the store holds it: one
+// source, so the files agree with each other and with ltk harvest of the
+// run. With no test run, nothing was recorded and no file is written.
 func (r *recording) finish(ctx context.Context, env *Env, f *testFlags) error {
 	defer r.st.Close()
-	if r.stopCSV != nil {
-		r.stopCSV()
-		<-r.csvDone // the last rewrite must not replace the final files
+	r.mu.Lock()
+	r.endLocked()
+	r.mu.Unlock()
+	run := r.cur.Load()
+	if run == nil {
+		if f.output.html != "" || f.csvPrefix != "" {
+			fmt.Fprintln(env.Stderr, "ltk: no test ran: nothing recorded, no --csv or --html files written")
+		}
+		return nil
 	}
-	if err := r.run.End(time.Now()); err != nil {
-		r.log.Warn("results store: the run's last samples may be missing", "err", err)
-	}
-	if n := r.run.Dropped(); n > 0 {
-		fmt.Fprintf(env.Stderr, "ltk: warning: the results store fell behind and dropped %d reports\n", n)
-	}
-	id := r.run.ID()
+	id := run.ID()
 	fmt.Fprintf(env.Stdout, "Recorded as run %d in %s; its distributions and report: ltk harvest run-%d --run %d\n", id, r.st.Path(), id, id)
 	if f.output.html == "" && f.csvPrefix == "" {
 		return nil
 	}
-	data, err := r.run.Data(ctx)
+	data, err := run.Data(ctx)
 	if err != nil {
 		return fmt.Errorf("read the run back from the results store: %w", err)
 	}
@@ -190,8 +264,22 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-// exceptionList returns the exceptions reported so far, most frequent first.
-func (r *recording) exceptionList() []stats.Exception { return r.run.Exceptions() }
+// exceptionList returns the exceptions the current test's workers reported
+// so far, most frequent first.
+func (r *recording) exceptionList() []stats.Exception {
+	if run := r.cur.Load(); run != nil {
+		return run.Exceptions()
+	}
+	return nil
+}
 
-// resetExceptions forgets the exceptions (the UI's "reset stats").
-func (r *recording) resetExceptions() { r.run.ResetExceptions() }
+// resetExceptions forgets the exceptions of the test running (the UI's
+// "reset stats"); those of a stopped test stay with its run, as the UI
+// resets the stats before it starts the next test.
+func (r *recording) resetExceptions() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if run := r.cur.Load(); run != nil && r.stopped.IsZero() {
+		run.ResetExceptions()
+	}
+}

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/joho/godotenv"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -58,6 +58,7 @@ environment, and the environment beats .env.`,
 		root.AddCommand(add(env))
 	}
 	usageArgs(root)
+	addSecretFileFlags(root)
 	return root
 }
 
@@ -79,18 +80,28 @@ func (env *Env) lookup(key string) (string, bool) {
 }
 
 // dotenv returns the variables of .env in the working directory, read once;
-// a missing file is empty, a malformed one an error naming it.
+// a missing file is empty, a malformed one an error naming its file and
+// line (never its text: .env holds tokens and passwords).
 func (env *Env) dotenv() (map[string]string, error) {
 	if env.dotenvVals == nil {
 		path := filepath.Join(env.Dir, ".env")
-		m, err := godotenv.Read(path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			m = map[string]string{}
-		case err != nil:
-			return nil, usageError(fmt.Errorf("read %s: %w (fix the file or remove it)", path, err))
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			env.dotenvVals = map[string]string{}
+			return env.dotenvVals, nil
 		}
-		env.dotenvVals = m
+		if err != nil {
+			return nil, usageError(fmt.Errorf("read %s: %w", path, err))
+		}
+		vars, err := parseDotenv(path, data)
+		if err != nil {
+			return nil, withHint(usageError(err), "fix that line of the file or remove the file")
+		}
+		env.dotenvVals = make(map[string]string, len(vars))
+		for _, v := range vars {
+			env.dotenvVals[v.Key] = v.Value
+		}
+		env.dotenvLines = vars
 	}
 	return env.dotenvVals, nil
 }
@@ -104,6 +115,10 @@ func EnvName(flag string) string {
 // its LTK_* variable (or .env). A value that does not parse names the variable.
 func bindEnv(env *Env, cmd *cobra.Command) error {
 	if _, err := env.dotenv(); err != nil {
+		return err
+	}
+	warnUnknownKeys(env, cmd.Root())
+	if err := readSecretFiles(env, cmd); err != nil {
 		return err
 	}
 	var errs []error

@@ -126,6 +126,8 @@ func (f *testFlags) headlessRun(env *Env, wait time.Duration) master.Headless {
 		OnlySummary:   f.onlySummary,
 		Out:           env.Stdout,
 		WaitWorkers:   wait,
+		Terminal:      isTerminal(env.Stdout),
+		LocalWorkers:  f.local,
 	}
 }
 
@@ -258,7 +260,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	}
 	if embedded {
 		s.before = func(p *parts, rec *recording, cfg *master.Config) error {
-			f.echo.Observer = rec.run.ObserveExecution
+			f.echo.Observer = rec.observeExecution
 			t, err := startTarget(env, f, log)
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -45,23 +46,28 @@ func (s *session) run(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	hurry := make(chan struct{})
+	go onLaterInterrupts(env, again, hurry)
 	// The foreground ends on Ctrl-C or when a part fails; the parts run on
 	// contexts of their own, so that a Ctrl-C first stops the devices
 	// gracefully through the master.
 	g, fg := errgroup.WithContext(ctx)
 	p := &parts{g: g, base: context.WithoutCancel(ctx)}
-	snap, err := s.foreground(fg, env, rec, p, again)
-	if perr := p.stop(); perr != nil && err == nil {
-		err = perr
-	}
+	snap, err := s.foreground(fg, env, rec, p, hurry)
+	// The recording ends before the parts are stopped: the foreground has
+	// collected the workers' last stats, and after a second Ctrl-C the
+	// summary, the files and the stop time must not wait for devices.
 	if rerr := rec.finish(context.WithoutCancel(ctx), env, s.flags); rerr != nil && err == nil {
 		err = rerr
+	}
+	if perr := p.stop(hurry); perr != nil && err == nil {
+		err = perr
 	}
 	return s.flags.result(env, s.fleet, snap, err)
 }
 
 // foreground starts the parts and runs the test; run stops the parts.
-func (s *session) foreground(ctx context.Context, env *Env, rec *recording, p *parts, again <-chan struct{}) (stats.Snapshot, error) {
+func (s *session) foreground(ctx context.Context, env *Env, rec *recording, p *parts, hurry <-chan struct{}) (stats.Snapshot, error) {
 	cfg := s.master
 	if s.before != nil {
 		if err := s.before(p, rec, &cfg); err != nil {
@@ -81,11 +87,38 @@ func (s *session) foreground(ctx context.Context, env *Env, rec *recording, p *p
 			return stats.Snapshot{}, err
 		}
 	}
-	go hardStop(env, again)
 	if s.flags.headless {
-		return m.RunHeadless(ctx, s.flags.headlessRun(env, s.wait))
+		h := s.flags.headlessRun(env, s.wait)
+		h.Hurry = hurry
+		h.OnStart = func() error { return rec.begin(h.Devices, h.SpawnRate) }
+		var stopKeys func()
+		h.Adjust, stopKeys = readKeys(ctx, env)
+		defer stopKeys()
+		if h.Adjust != nil {
+			fmt.Fprintln(env.Stdout, keysHelp)
+		}
+		return m.RunHeadless(ctx, h)
 	}
-	return serveUI(ctx, env, s.flags, m, len(s.fleet), rec, s.log)
+	return serveUI(ctx, env, s.flags, m, len(s.fleet), rec, s.log, hurry)
+}
+
+// onLaterInterrupts handles the interrupts after the first (which began the
+// graceful stop): the second closes hurry, so that the stop stops waiting
+// for the last echoes yet the summary, the --csv/--html files and the run's
+// stop time are still written (timeout(1) may deliver its signal twice); a
+// third exits at once. It returns when again is closed.
+func onLaterInterrupts(env *Env, again <-chan struct{}, hurry chan<- struct{}) {
+	if again == nil {
+		return
+	}
+	if _, ok := <-again; !ok {
+		return
+	}
+	close(hurry)
+	if _, ok := <-again; ok && env.Exit != nil {
+		fmt.Fprintln(env.Stderr, "ltk: third interrupt, exiting without the summary or the requested files")
+		env.Exit(int(ExitError))
+	}
 }
 
 // parts are the components that run beside a session's foreground: the
@@ -105,10 +138,30 @@ func (p *parts) start(run func(context.Context) error) {
 }
 
 // stop stops the parts, the latest started first (workers, master,
-// target), and returns once all have returned, with the first error.
-func (p *parts) stop() error {
+// target), and returns once all have returned, with the first error. Once
+// hurry is closed (a second Ctrl-C) it waits at most hurriedWait: local
+// workers stop their devices gracefully, awaiting each one's last echo,
+// and the user asked not to wait; the process's exit closes what is left.
+func (p *parts) stop(hurry <-chan struct{}) error {
 	for i := len(p.cancels) - 1; i >= 0; i-- {
 		p.cancels[i]()
 	}
-	return p.g.Wait()
+	done := make(chan error, 1)
+	go func() { done <- p.g.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-hurry:
+	}
+	t := time.NewTimer(hurriedWait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return nil
+	}
 }
+
+// hurriedWait is how long the parts may take to stop after a second Ctrl-C.
+const hurriedWait = time.Second

@@ -17,7 +17,7 @@ import (
 
 // addSettingsFlags binds the flags that say how devices connect and behave.
 func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
-	fs.StringVar(&s.Broker, "broker", "", "MQTT broker to drive: tcp://host:1883 or ssl://host:8883 (empty: start the embedded target in-process)")
+	fs.Var((*brokerURL)(&s.Broker), "broker", "MQTT broker to drive: tcp://host:1883 or ssl://host:8883 (empty: start the embedded target in-process)")
 	fs.StringVar(&s.CAFile, "ca", "", "PEM CA bundle to verify an ssl:// broker")
 	fs.BoolVar(&s.Insecure, "insecure", false, "skip TLS certificate verification (self-signed test brokers only)")
 	fs.StringVar(&s.Auth, "auth", runset.AuthJWT, "device auth: jwt (IoT Core style, signed with each device's key), password, or none")
@@ -39,6 +39,25 @@ func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
 	fs.IntVar(&s.PayloadSize, "payload-size", 0, "pad each published payload to this many bytes (0: natural size, about 60 bytes)")
 	s.MQTTClient = sim.ClientLean
 	fs.Var((*mqttClient)(&s.MQTTClient), "mqtt-client", "MQTT client engine of every device: lean (ltk's own, least CPU and memory) or paho (Eclipse Paho); a master's choice holds for its workers")
+}
+
+// brokerURL is the --broker flag: an MQTT URL runset.CheckBroker accepts,
+// refused at parsing otherwise (so LTK_BROKER is checked the same way, and
+// "127.0.0.1:1883" is a usage error before anything starts).
+type brokerURL string
+
+func (b *brokerURL) String() string { return string(*b) }
+func (b *brokerURL) Type() string   { return "url" }
+func (b *brokerURL) Set(s string) error {
+	if s == "" {
+		*b = "" // the embedded target
+		return nil
+	}
+	if err := runset.CheckBroker(s); err != nil {
+		return err
+	}
+	*b = brokerURL(s)
+	return nil
 }
 
 // mqttClient is the --mqtt-client flag: one of sim.ClientNames, refused at

@@ -42,7 +42,7 @@ func TestRunMQTTClient(t *testing.T) {
 			}
 			code := e.Run(append(args, tc.args...)...)
 			require.Equal(t, cli.ExitOK, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
-			require.Contains(t, e.Stdout(), "Ramping to 5 devices on the "+tc.want+" MQTT client at 5 devices/s for 3s")
+			require.Contains(t, e.Stdout(), "Ramping to 5 devices on the "+tc.want+" MQTT client at 5 devices/s (a 1s ramp) for 3s")
 			require.Contains(t, e.Stderr(), `msg="starting devices" devices=5 mqtt_client=`+tc.want)
 			require.NotContains(t, e.Stderr(), "mqtt_client="+tc.other)
 			require.Contains(t, e.Stdout(), "Summary")

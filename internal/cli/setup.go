@@ -156,7 +156,11 @@ func runSetup(cmd *cobra.Command, env *Env, f *setupFlags) error {
 		cfg.Secrets.WebUser, cfg.Secrets.WebPassword = user, pass
 	}
 	cfg.Secrets.ClusterToken = f.clusterToken
-	cfg.Secrets.MQTTPassword, _ = env.lookup("LTK_PASSWORD")
+	pass, err := lookupSecret(env, "LTK_PASSWORD")
+	if err != nil {
+		return err
+	}
+	cfg.Secrets.MQTTPassword = pass
 	cfg.Values.MQTTPassword = cfg.Secrets.MQTTPassword != ""
 	if err := readSetupFiles(env, f, &cfg); err != nil {
 		return err
@@ -224,7 +228,11 @@ func setupSettings(env *Env, cfg *kube.Config) error {
 	if v := s["LTK_REGISTRY"]; v == registryLocal || v == registryIoTCore {
 		delete(s, "LTK_REGISTRY") // a registry backend (ltk devices --registry), not a registry id
 	}
-	if s["LTK_BROKER"] == "" {
+	if b := s["LTK_BROKER"]; b != "" {
+		if err := runset.CheckBroker(b); err != nil {
+			return usageError(fmt.Errorf("LTK_BROKER: %w", err))
+		}
+	} else {
 		switch b, ok := iotcoreDefaultBroker(env); {
 		case cfg.Values.Target:
 			s["LTK_BROKER"] = "tcp://ltk-target:1883"

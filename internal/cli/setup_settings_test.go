@@ -32,6 +32,11 @@ func TestSetupSettingsHoldEveryRunSetting(t *testing.T) {
 	require.Contains(t, want, "LTK_MQTT_CLIENT")
 	env := &Env{Dir: t.TempDir(), Getenv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
 	cfg := kube.Config{}
+	vars["LTK_BROKER"] = "value-of-broker:1883"
+	err := setupSettings(env, &cfg)
+	require.Equal(t, ExitUsage, exitCodeOf(err))
+	require.ErrorContains(t, err, `LTK_BROKER: broker "value-of-broker:1883" has no scheme: write tcp://value-of-broker:1883`)
+	vars["LTK_BROKER"] = "tcp://value-of-broker:1883"
 	require.NoError(t, setupSettings(env, &cfg))
 	for _, k := range want {
 		require.Equal(t, vars[k], cfg.Values.Settings[k], "%s in the ltk-settings ConfigMap", k)

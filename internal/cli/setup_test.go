@@ -130,6 +130,20 @@ func TestSetupCommandErrors(t *testing.T) {
 			args: []string{"--web-auth", "nocolon"},
 			code: cli.ExitUsage, want: []string{"--web-auth (LTK_WEB_AUTH): want user:password"},
 		},
+		"bad web auth file": {
+			edit: func(t *testing.T, e *clitest.Env, _ *kubetest.Tools) {
+				require.NoError(t, os.WriteFile(filepath.Join(e.Dir, "web-auth"), []byte("nocolon\n"), 0o600))
+				e.Vars["LTK_WEB_AUTH_FILE"] = "web-auth"
+			},
+			code: cli.ExitUsage, want: []string{"--web-auth (LTK_WEB_AUTH): want user:password"},
+		},
+		"empty MQTT password file": {
+			edit: func(t *testing.T, e *clitest.Env, _ *kubetest.Tools) {
+				require.NoError(t, os.WriteFile(filepath.Join(e.Dir, "mqtt-pass"), nil, 0o600))
+				e.Vars["LTK_PASSWORD_FILE"] = "mqtt-pass"
+			},
+			code: cli.ExitUsage, want: []string{"LTK_PASSWORD_FILE: the secret file", "mqtt-pass is empty"},
+		},
 		"no project": {
 			edit: func(_ *testing.T, e *clitest.Env, _ *kubetest.Tools) { e.Vars["LTK_DRIVER_PROJECT_ID"] = "" },
 			code: cli.ExitError, want: []string{"LTK_DRIVER_PROJECT_ID", "--use-context"},

@@ -20,7 +20,7 @@ import (
 // devices gracefully and returns the test's final snapshot. Tests are
 // started, changed and stopped from the browser or the REST API.
 func serveUI(ctx context.Context, env *Env, f *testFlags, m *master.Master, capacity int,
-	rec *recording, log *slog.Logger) (stats.Snapshot, error) {
+	rec *recording, log *slog.Logger, hurry <-chan struct{}) (stats.Snapshot, error) {
 	cfg := f.web.webConfig()
 	cfg.Registry, cfg.Version, cfg.Log = prometheus.NewRegistry(), Version, log
 	cfg.Broker, cfg.Behavior, cfg.Local = m.Broker(), f.settings.Behavior, f.local
@@ -35,9 +35,16 @@ func serveUI(ctx context.Context, env *Env, f *testFlags, m *master.Master, capa
 	}
 	fmt.Fprintf(env.Stdout, "Web UI on http://%s (Ctrl-C to stop)\n", srv.Addr())
 	err = srv.Run(ctx)
-	fmt.Fprintln(env.Stdout, "Stopping: waiting for the last echoes, then disconnecting...")
-	m.StopAndWait(context.WithoutCancel(ctx), time.Minute)
-	return m.Collect(time.Now()), err
+	stopCtx := context.WithoutCancel(ctx)
+	if st := m.State(); st != master.StateReady && st != master.StateStopped {
+		fmt.Fprintln(env.Stdout, "Stopping: waiting for the last echoes, then disconnecting (Ctrl-C again: at once)...")
+		m.StopCountdown(stopCtx, master.Headless{Out: env.Stdout, Hurry: hurry, Terminal: isTerminal(env.Stdout)})
+	}
+	snap := m.Collect(time.Now())
+	// Workers of their own process quit with the master rather than wait
+	// for it up to --master-timeout.
+	m.Quit(stopCtx, "the master is stopping", 5*time.Second)
+	return snap, err
 }
 
 // masterController lets the web UI drive a master.
@@ -55,17 +62,38 @@ var (
 // WriteHistoryCSV writes the run's _stats_history.csv so far, with every
 // entry, from the results store: the same source and writer as --csv's.
 func (c *masterController) WriteHistoryCSV(w io.Writer) error {
-	data, err := c.rec.run.Data(context.Background())
+	run := c.rec.cur.Load()
+	if run == nil {
+		return results.WriteStatsHistoryCSV(w, &results.Data{}, true) // no test yet: the header
+	}
+	data, err := run.Data(context.Background())
 	if err != nil {
 		return fmt.Errorf("read the run back from the results store: %w", err)
 	}
 	return results.WriteStatsHistoryCSV(w, data, true)
 }
 
-func (c *masterController) Swarm(count int, rate float64) error { return c.m.Start(count, rate) }
+// Swarm starts a test, or changes the one spawning or running. A test
+// started when none is (the web UI's fresh test) is a run of its own in the
+// results store, with its own devices and spawn rate.
+func (c *masterController) Swarm(count int, rate float64) error {
+	st := c.m.State()
+	if err := c.m.Start(count, rate); err != nil {
+		return err
+	}
+	if st == master.StateSpawning || st == master.StateRunning {
+		return nil
+	}
+	if err := c.rec.begin(count, rate); err != nil {
+		c.m.Stop()
+		return fmt.Errorf("record the test: %w", err)
+	}
+	return nil
+}
 
 func (c *masterController) Stop() error {
 	c.m.Stop()
+	c.rec.stop()
 	return nil
 }
 

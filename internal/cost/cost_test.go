@@ -47,7 +47,8 @@ func measured(t *testing.T) Measured {
 //	1000 devices × 720 h = 720,000 device-hours → 12,974.4 million messages
 //	messaging: 1000 × 1.00 + 4000 × 0.80 + 7974.4 × 0.70 = 9,782.08
 //	connectivity: 720,000 × 60 = 43.2 million minutes × 0.08 = 3.456
-//	driver: 10 devices per node → 100 nodes × 720 h × 0.10 = 7,200
+//	driver: a node's capacity, not the test's 10 devices per node: 28,232
+//	        connections (CPU: 2 × 0.7 ÷ 25 µs at 1 message/s = 56,000) → 1 node × 720 h × 0.10 = 72
 //	the test: 18,020 messages = 0.01802, 60 connection-minutes = 0.0000048, over 0.1 h
 //	simple: 0.0180248 / 0.1 h × 1000 / 10 × 720 = 12,977.856
 func TestEstimateHandComputed(t *testing.T) {
@@ -63,8 +64,9 @@ func TestEstimateHandComputed(t *testing.T) {
 	require.InDelta(t, 9782.08, e.Month.Messaging, 1e-6)
 	require.InDelta(t, 3.456, e.Month.Connectivity, 1e-9)
 	require.InDelta(t, 9785.536, e.Month.Target, 1e-6)
-	require.Equal(t, 100, e.DriverNodesMonth)
-	require.InDelta(t, 7200, e.DriverMonth, 1e-9)
+	require.Equal(t, 1, e.DriverNodesMonth)
+	require.InDelta(t, 72, e.DriverMonth, 1e-9)
+	require.Equal(t, "connections", e.DriverBound)
 	require.InDelta(t, 0.01, e.DriverTest, 1e-12)
 	require.InDelta(t, 0.0180248, e.Test.Target, 1e-12)
 	require.InDelta(t, 12_977.856, e.Simple, 1e-6)
@@ -74,12 +76,43 @@ func TestEstimateHandComputed(t *testing.T) {
 	for _, s := range []string{
 		"Measured over 6m0s: peak 10 devices, 1.00 device-hours, 1 node(s)",
 		"1000 devices, 24x7 for 30 days (720 h): 720000 device-hours",
-		"9782.08 USD", "3.46 USD", "9785.54 USD", "7200.00 USD",
+		"9782.08 USD", "3.46 USD", "9785.54 USD", "72.00 USD",
+		"the driver needs one node per 28232 devices (connection-bound: driver.connections_per_node)",
 		"12977.86 USD per month",
 		"Assumptions",
 	} {
 		require.Contains(t, b.String(), s)
 	}
+}
+
+// TestDriverCapacity: the driver's nodes follow from a node's capacity for
+// devices like the test's, whichever of CPU, memory and connections runs
+// out first, not from how many devices each node ran in a small test.
+func TestDriverCapacity(t *testing.T) {
+	t.Parallel()
+	m := measured(t) // 10 devices on 1 node, 1 round trip per device-second
+	p := DefaultPricing()
+	e := Extrapolate(m, p, 10_000)
+	require.Equal(t, 1, e.DriverNodesMonth, "not 1,000 nodes of 10 devices")
+
+	p.Driver.ConnectionsPerNode = 0
+	e = Extrapolate(m, p, 100_000)
+	require.InDelta(t, 56_000, e.DevicesPerNode, 1e-9, "2 vCPUs × 70%% ÷ 25 µs per second")
+	require.Equal(t, "CPU", e.DriverBound)
+	require.Equal(t, 2, e.DriverNodesMonth)
+
+	m10 := m
+	m10.Publishes, m10.Deliveries = 10*m.Publishes, 10*m.Deliveries // 10 round trips per device-second
+	require.InDelta(t, 5_600, Extrapolate(m10, p, 100_000).DevicesPerNode, 1e-9)
+
+	p.Driver.MemoryMB = 100 // 100 MB × 70% ÷ 5 KB = 14,336
+	e = Extrapolate(m, p, 100_000)
+	require.InDelta(t, 14_336, e.DevicesPerNode, 1e-9)
+	require.Equal(t, "memory", e.DriverBound)
+	require.Equal(t, 7, e.DriverNodesMonth)
+
+	p.Driver.DevicesPerNode = 300
+	require.Equal(t, 34, Extrapolate(m, p, 10_000).DriverNodesMonth, "devices_per_node, when given, wins")
 }
 
 // TestPricingFile reads a JSON pricing file with a rules engine and a
@@ -108,6 +141,7 @@ func TestPricingFile(t *testing.T) {
 		{"messaging: {unit_bytes: 5120, tiers: [{up_to_millions: 10, per_million: 1}]}", "the last tier must have no limit"},
 		{"messaging: {unit_bytes: 5120, tiers: [{per_million: 1}]}\nconnectivity: {per_million_minutes: -1}", "connectivity.per_million_minutes -1 is negative"},
 		{"{", "see ltk cost --print-pricing"},
+		{"driver: {utilization: 1.5}", "driver.utilization 1.5: want a share above 0 and at most 1"},
 	} {
 		_, err := ParsePricing([]byte(tc.body))
 		require.ErrorContains(t, err, tc.want, tc.body)

@@ -101,6 +101,7 @@ type Estimate struct {
 	DriverNodesMonth int
 	DriverMonth      float64
 	DevicesPerNode   float64
+	DriverBound      string // what limits DevicesPerNode: "given", "CPU", "memory" or "connections"
 
 	// Simple is the tutorial's extrapolation: the test's target cost per
 	// hour × N / devices in the test × 720.
@@ -128,10 +129,7 @@ func Extrapolate(m Measured, p Pricing, devices int) Estimate {
 
 	testHours := m.Duration.Hours()
 	e.DriverTest = float64(m.Nodes) * testHours * p.Driver.NodeHour
-	e.DevicesPerNode = float64(p.Driver.DevicesPerNode)
-	if e.DevicesPerNode == 0 {
-		e.DevicesPerNode = float64(max(m.PeakDevices, 1)) / float64(m.Nodes)
-	}
+	e.DevicesPerNode, e.DriverBound = nodeCapacity(p.Driver, m)
 	e.DriverNodesMonth = int(math.Ceil(float64(devices) / e.DevicesPerNode))
 	e.DriverMonth = float64(e.DriverNodesMonth) * MonthHours * p.Driver.NodeHour
 
@@ -139,6 +137,27 @@ func Extrapolate(m Measured, p Pricing, devices int) Estimate {
 		e.Simple = e.Test.Target / testHours * float64(devices) / float64(m.PeakDevices) * MonthHours
 	}
 	return e
+}
+
+// nodeCapacity returns the devices one driver node runs, and what limits
+// it: d.DevicesPerNode if given, else the least of the node's CPU, memory
+// and connections allow for devices that send and receive what the test's
+// did. A round trip (a publish and its echo) is one message of ltk bench's
+// CPU per echo.
+func nodeCapacity(d Driver, m Measured) (float64, string) {
+	if d.DevicesPerNode > 0 {
+		return float64(d.DevicesPerNode), "given"
+	}
+	capacity, bound := d.MemoryMB*1024*d.Utilization/d.MemoryPerDeviceKB, "memory"
+	if perDeviceSecond := float64(max(m.Publishes, m.Deliveries)) / float64(m.DeviceSeconds); perDeviceSecond > 0 {
+		if c := d.VCPUs * d.Utilization * 1e6 / (d.CPUPerMessageMicros * perDeviceSecond); c < capacity {
+			capacity, bound = c, "CPU"
+		}
+	}
+	if c := float64(d.ConnectionsPerNode); c > 0 && c < capacity {
+		capacity, bound = c, "connections"
+	}
+	return math.Max(1, math.Floor(capacity)), bound
 }
 
 // price prices metered messages, connection-minutes and device publishes

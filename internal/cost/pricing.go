@@ -60,10 +60,20 @@ type Rules struct {
 	PerMillionActions float64 `yaml:"per_million_actions" json:"per_million_actions"`
 }
 
-// Driver prices the load generator.
+// Driver prices the load generator and says how many devices one of its
+// nodes runs: DevicesPerNode, or when it is 0 the node's capacity from its
+// size and a worker's measured costs (ltk bench's figures), at the message
+// rate the test's devices had.
 type Driver struct {
 	NodeHour       float64 `yaml:"node_hour" json:"node_hour"`
 	DevicesPerNode int     `yaml:"devices_per_node" json:"devices_per_node"`
+
+	VCPUs               float64 `yaml:"vcpus" json:"vcpus"`
+	MemoryMB            float64 `yaml:"memory_mb" json:"memory_mb"`
+	Utilization         float64 `yaml:"utilization" json:"utilization"` // share of CPU and memory to plan for, 0–1
+	CPUPerMessageMicros float64 `yaml:"cpu_per_message_us" json:"cpu_per_message_us"`
+	MemoryPerDeviceKB   float64 `yaml:"memory_per_device_kb" json:"memory_per_device_kb"`
+	ConnectionsPerNode  int     `yaml:"connections_per_node" json:"connections_per_node"` // 0 = no limit
 }
 
 // DefaultPricing returns the default pricing (AWS IoT Core, US East).
@@ -131,14 +141,24 @@ func (p *Pricing) Validate() error {
 		"connectivity.per_million_minutes": p.Connectivity.PerMillionMinutes,
 		"rules.per_publish":                p.Rules.PerPublish, "rules.actions_per_rule": p.Rules.ActionsPerRule,
 		"rules.per_million_rules": p.Rules.PerMillionRules, "rules.per_million_actions": p.Rules.PerMillionActions,
-		"driver.node_hour": p.Driver.NodeHour,
+		"driver.node_hour": p.Driver.NodeHour, "driver.vcpus": p.Driver.VCPUs, "driver.memory_mb": p.Driver.MemoryMB,
+		"driver.cpu_per_message_us": p.Driver.CPUPerMessageMicros, "driver.memory_per_device_kb": p.Driver.MemoryPerDeviceKB,
+		"driver.connections_per_node": float64(p.Driver.ConnectionsPerNode),
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s %g is negative", name, v))
 		}
 	}
 	if p.Driver.DevicesPerNode < 0 {
-		errs = append(errs, fmt.Errorf("driver.devices_per_node %d is negative (0: as in the test)", p.Driver.DevicesPerNode))
+		errs = append(errs, fmt.Errorf("driver.devices_per_node %d is negative (0: from the node's capacity)", p.Driver.DevicesPerNode))
+	}
+	if d := p.Driver; d.DevicesPerNode == 0 {
+		if d.Utilization <= 0 || d.Utilization > 1 {
+			errs = append(errs, fmt.Errorf("driver.utilization %g: want a share above 0 and at most 1, such as 0.7", d.Utilization))
+		}
+		if d.VCPUs <= 0 || d.MemoryMB <= 0 || d.CPUPerMessageMicros <= 0 || d.MemoryPerDeviceKB <= 0 {
+			errs = append(errs, errors.New("driver: with devices_per_node 0, give vcpus, memory_mb, cpu_per_message_us and memory_per_device_kb above 0 (or devices_per_node)"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -65,12 +65,26 @@ func (e Estimate) Write(w io.Writer) error {
 		"message sizes are the payloads' average; topic names and MQTT headers are not counted",
 		"connects and subscribes go on at the test's rate, which includes every device's first connection: an overestimate for long-lived devices",
 		"no free tier, no taxes, no other services (storage, functions, data transfer)",
-		fmt.Sprintf("the driver needs one node per %.0f devices, at %s an hour", e.DevicesPerNode, money(p.Driver.NodeHour)),
+		fmt.Sprintf("the driver needs one node per %.0f devices (%s), at %s an hour", e.DevicesPerNode, driverBoundText(e), money(p.Driver.NodeHour)),
 	} {
 		fmt.Fprintf(&b, "  - %s\n", a)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// driverBoundText says where the devices per node come from.
+func driverBoundText(e Estimate) string {
+	d := e.Pricing.Driver
+	switch e.DriverBound {
+	case "given":
+		return "driver.devices_per_node"
+	case "CPU":
+		return fmt.Sprintf("CPU-bound: %g vCPUs × %.0f%% at %g µs per message (driver.cpu_per_message_us)", d.VCPUs, 100*d.Utilization, d.CPUPerMessageMicros)
+	case "memory":
+		return fmt.Sprintf("memory-bound: %g MB × %.0f%% at %g KB per device (driver.memory_per_device_kb)", d.MemoryMB, 100*d.Utilization, d.MemoryPerDeviceKB)
+	}
+	return "connection-bound: driver.connections_per_node"
 }
 
 // moneyText formats an amount with two decimals, more below one cent.

@@ -285,9 +285,9 @@ func TestRunHeadless(t *testing.T) {
 		require.NoError(t, err)
 		text := out.String()
 		require.Contains(t, text, "Waiting for 2 workers (0 connected)")
-		require.Contains(t, text, "Ramping to 8 devices on the lean MQTT client at 4 devices/s for 9s", "no MQTT client set: lean")
+		require.Contains(t, text, "Ramping to 8 devices on the lean MQTT client at 4 devices/s (a 2s ramp) for 9s", "no MQTT client set: lean")
 		require.Contains(t, text, "Run time limit (9s) reached")
-		require.Contains(t, text, "All 8 devices spawned")
+		require.Contains(t, text, "All 8 devices spawned (ramp took about 1s)", "seen at the first heartbeat, not at the first table")
 		require.Equal(t, 4, strings.Count(text, "devices running"), text)
 		require.Contains(t, text, "Response time percentiles")
 		var sent int64

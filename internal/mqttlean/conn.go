@@ -26,9 +26,12 @@ type Options struct {
 	// addresses (127.0.0.2, 127.0.0.3, …) avoids running out of one address's
 	// ephemeral ports.
 	LocalAddr netip.Addr
-	// ClientID, Username and Password go in the CONNECT packet. The session
-	// is always clean.
+	// ClientID, Username and Password go in the CONNECT packet.
 	ClientID, Username, Password string
+	// KeepSession connects with the clean session flag off: the broker
+	// keeps the client's subscriptions and queues its QoS 1 messages while
+	// it is away. False (the zero value) is a clean session.
+	KeepSession bool
 	// KeepAlive is the MQTT keepalive (whole seconds, at most 65535 s); zero
 	// turns it off. The connection sends PINGREQ when it sent nothing for
 	// about KeepAlive, and counts as lost when no PINGRESP came KeepAlive/2
@@ -173,7 +176,7 @@ func Dial(o *Options, h Handler) (*Conn, error) {
 		}
 	}
 	c := &Conn{h: h, keepAlive: o.KeepAlive.Truncate(time.Second)}
-	connect := appendConnect(nil, o.ClientID, o.Username, o.Password, uint16(c.keepAlive/time.Second), o.Will)
+	connect := appendConnect(nil, o.ClientID, o.Username, o.Password, uint16(c.keepAlive/time.Second), o.Will, !o.KeepSession)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.timer = time.AfterFunc(timeout, c.onTimer)

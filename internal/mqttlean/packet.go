@@ -54,12 +54,15 @@ func appendString[T ~string | ~[]byte](dst []byte, s T) []byte {
 	return append(dst, s...)
 }
 
-// appendConnect appends an MQTT 3.1.1 CONNECT with a clean session. The
-// user name flag is set when username or password is non-empty (3.1.1 allows
+// appendConnect appends an MQTT 3.1.1 CONNECT, with a clean session when
+// clean is true. The user name flag is set when username or password is non-empty (3.1.1 allows
 // no password without a user name); the password flag when password is; the
 // will flags when will is not nil.
-func appendConnect(dst []byte, clientID, username, password string, keepAlive uint16, will *Message) []byte {
-	flags := byte(0x02) // clean session
+func appendConnect(dst []byte, clientID, username, password string, keepAlive uint16, will *Message, clean bool) []byte {
+	var flags byte
+	if clean {
+		flags = 0x02
+	}
 	n := 10 + 2 + len(clientID)
 	if will != nil {
 		flags |= 0x04 | will.QoS<<3

@@ -32,7 +32,7 @@ func TestEncodeConnectReadByPaho(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cp := readPaho(t, appendConnect(nil, "projects/p/locations/l/registries/r/devices/D1", tc.user, tc.pass, 60, nil))
+			cp := readPaho(t, appendConnect(nil, "projects/p/locations/l/registries/r/devices/D1", tc.user, tc.pass, 60, nil, true))
 			c, ok := cp.(*packets.ConnectPacket)
 			require.True(t, ok, "%T", cp)
 			require.Equal(t, "MQTT", c.ProtocolName)
@@ -252,7 +252,7 @@ func BenchmarkEncodeDecodeRoundTrip(b *testing.B) {
 func TestEncodeWillAndRetainReadByPaho(t *testing.T) {
 	t.Parallel()
 	will := &Message{Topic: []byte("/devices/D1/state"), Payload: []byte("offline"), QoS: 1, Retain: true}
-	c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, will)).(*packets.ConnectPacket)
+	c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, will, true)).(*packets.ConnectPacket)
 	require.True(t, ok)
 	require.True(t, c.WillFlag)
 	require.True(t, c.WillRetain)
@@ -266,6 +266,16 @@ func TestEncodeWillAndRetainReadByPaho(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, pub.Retain)
 	require.Equal(t, "/devices/D1/state", pub.TopicName)
+}
+
+func TestEncodeKeptSessionReadByPaho(t *testing.T) {
+	t.Parallel()
+	for _, clean := range []bool{true, false} {
+		c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, nil, clean)).(*packets.ConnectPacket)
+		require.True(t, ok)
+		require.Equal(t, clean, c.CleanSession)
+		require.Equal(t, byte(packets.Accepted), c.Validate())
+	}
 }
 
 func TestQoS2Refused(t *testing.T) {

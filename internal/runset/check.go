@@ -1,7 +1,10 @@
 package runset
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -33,4 +36,55 @@ func CheckPayloadSize(size int) error {
 		return fmt.Errorf("payload size %d is negative: use 0 for the natural size", size)
 	}
 	return nil
+}
+
+// BrokerSchemes maps the broker URL schemes devices can dial to whether they
+// use TLS.
+var BrokerSchemes = map[string]bool{
+	"tcp": false, "mqtt": false,
+	"ssl": true, "tls": true, "mqtts": true,
+}
+
+// CheckBroker reports whether broker is an MQTT URL devices can dial: a
+// scheme of BrokerSchemes, a host and a port. Its errors say what to write
+// instead, so that "127.0.0.1:1883" (Locust's and mosquitto_pub's habit) is
+// refused with "write tcp://127.0.0.1:1883" before a test starts.
+func CheckBroker(broker string) error {
+	if broker == "" {
+		return errors.New("broker is empty: write an MQTT URL such as tcp://127.0.0.1:1883 or ssl://mqtt.example.com:8883")
+	}
+	scheme, rest, ok := strings.Cut(broker, "://")
+	if !ok {
+		return fmt.Errorf("broker %q has no scheme: write tcp://%s (or ssl://%s for TLS)", broker, broker, broker)
+	}
+	hostPort, _, _ := strings.Cut(rest, "/")
+	if _, ok := BrokerSchemes[strings.ToLower(scheme)]; !ok {
+		why := ""
+		if s := strings.ToLower(scheme); s == "ws" || s == "wss" {
+			why = " (MQTT over WebSocket is not supported yet)"
+		}
+		return fmt.Errorf("broker %q: scheme %q is not supported%s: write tcp://%s (MQTT) or ssl://%s (MQTT over TLS)", broker, scheme, why, hostPort, hostPort)
+	}
+	u, err := url.Parse(broker)
+	if err != nil {
+		return fmt.Errorf("broker %q is not a URL (%w): write %s://HOST:PORT", broker, err, scheme)
+	}
+	switch {
+	case u.Hostname() == "":
+		return fmt.Errorf("broker %q has no host: write %s://HOST:%s", broker, scheme, portOr(u.Port(), scheme))
+	case u.Port() == "":
+		return fmt.Errorf("broker %q has no port: write %s://%s:%s", broker, scheme, u.Host, portOr("", scheme))
+	}
+	return nil
+}
+
+// portOr returns port, or MQTT's usual port for scheme when port is empty.
+func portOr(port, scheme string) string {
+	switch {
+	case port != "":
+		return port
+	case BrokerSchemes[strings.ToLower(scheme)]:
+		return "8883"
+	}
+	return "1883"
 }

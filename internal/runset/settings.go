@@ -63,6 +63,8 @@ func (s *Settings) Validate() error {
 	var errs []error
 	if s.Broker == "" {
 		errs = append(errs, errors.New("no broker URL (want tcp://host:port or ssl://host:port)"))
+	} else if err := CheckBroker(s.Broker); err != nil {
+		errs = append(errs, err)
 	}
 	switch s.Auth {
 	case AuthJWT, AuthPassword, AuthNone:

@@ -77,10 +77,14 @@ type Config struct {
 	// Username is the MQTT user name. Empty = "unused".
 	Username string
 	// Credentials yields the password before each connect; nil = no password.
+	// A back end (Program.Backend) never uses it.
 	Credentials Credentials
-	// BackendPassword is the password of a back-end client (a Program
-	// with Backend set) whose Program names none; back ends never use
-	// Credentials. On ltk's embedded target it is the back-end token.
+	// BackendPassword is the password a back-end client (Program.Backend)
+	// connects with when its Program sets no Password; empty = none. On
+	// ltk's embedded target it is the target's back-end token
+	// (target.Config.BackendToken), and a back end's client id must start
+	// with its back-end prefix (target.Config.BackendPrefix, "ltk-echo" by
+	// default).
 	BackendPassword string
 
 	// QoS is the MQTT QoS of publishes and of the command subscription, 0 or

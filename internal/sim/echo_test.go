@@ -147,8 +147,9 @@ func TestTelemetry(t *testing.T) {
 		tt := targettest.Start(t) // it echoes, and telemetry must ignore the echoes
 		r := newRecorder()
 		cfg := testConfig(client, tt.BrokerURL(), "LTK00005", r)
-		cfg.Behavior = sim.Telemetry
-		cfg.EchoTimeout = 100 * time.Millisecond
+		cfg.EchoTimeout = 100 * time.Millisecond // no echo is awaited: no "echo timeout" however short
+		cfg.Program = sim.TelemetryProgram(&cfg)
+		cfg.Program.AckTimeout = waitLimit // the PUBACKs' wait, which a busy machine may stretch past 100 ms
 		stop := run(t, newDevice(t, cfg))
 
 		r.waitFor(t, sim.EventPublish, true, 5)

@@ -22,6 +22,7 @@ func dialLean(m *machine, o *dialOptions) (link, error) {
 		Username:       o.username,
 		Password:       o.password,
 		KeepAlive:      o.keepAlive,
+		KeepSession:    o.keepSession,
 		ConnectTimeout: cfg.ConnectTimeout,
 		Loops:          m.cfg.Engine.loops,
 	}

@@ -50,7 +50,7 @@ func dialPaho(m *machine, o *dialOptions) (link, error) {
 		SetUsername(o.username).
 		SetPassword(o.password).
 		SetProtocolVersion(4). // MQTT 3.1.1, as IoT Core; explicit, so a refusal is not retried as 3.1
-		SetCleanSession(true).
+		SetCleanSession(!o.keepSession).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
 		SetOrderMatters(false). // the handler never blocks, but paho acks without waiting for it

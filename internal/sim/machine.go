@@ -89,7 +89,7 @@ const (
 // startMachine starts a run of d; done is called when it stopped.
 func startMachine(ctx context.Context, d *Device, done func(error)) {
 	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, done: done}
-	m.run.init(m.prog)
+	m.initRun(time.Now())
 	m.wt.fire = m.wake
 	m.mu.Lock()
 	defer m.unlock()

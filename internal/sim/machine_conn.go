@@ -48,6 +48,7 @@ type link interface {
 type dialOptions struct {
 	clientID, username, password string
 	keepAlive                    time.Duration
+	keepSession                  bool // clean session off
 	will                         *willMessage
 }
 
@@ -63,8 +64,12 @@ type willMessage struct {
 func (m *machine) connect(now time.Time) {
 	cfg, p := m.cfg, m.prog
 	m.minted, m.expires = now, time.Time{}
-	o := dialOptions{clientID: cfg.ClientID, username: cfg.Username, keepAlive: cfg.KeepAlive}
-	if cfg.Credentials != nil {
+	o := dialOptions{clientID: cfg.ClientID, username: cfg.Username, keepAlive: cfg.KeepAlive, keepSession: p.KeepSession}
+	switch {
+	case p.Password != nil: // rendered below
+	case p.Backend:
+		o.password = cfg.BackendPassword // never a device's credentials
+	case cfg.Credentials != nil:
 		pw, exp, err := cfg.Credentials.Password(now)
 		if err != nil {
 			cfg.Recorder.Failure(EventConnect, 0, "device "+cfg.DeviceID+" credentials: "+err.Error())

@@ -21,6 +21,9 @@ const (
 	lateMemory = 4
 	// maxDelayed bounds the reactions' replies waiting for their delay.
 	maxDelayed = 16
+	// maxSources bounds a program's publishes and reactions together: a
+	// device names them by a uint16.
+	maxSources = 1<<16 - 1
 )
 
 // Failure messages of expectations without their own, and of reactions:
@@ -38,7 +41,7 @@ const (
 // programRun is a device's own state of its Program for one run; the
 // Program itself is shared.
 type programRun struct {
-	steps   []stepState              // OnConnect, then Periodic
+	steps   []stepState              // one per source: OnConnect, Periodic, then Reactions (their seq only)
 	acks    []pendingAck             // QoS 1 publishes awaiting their PUBACK
 	exps    []expectation            // replies awaited, oldest first
 	missed  *[lateMemory]expectation // made at the first miss
@@ -51,7 +54,8 @@ type programRun struct {
 // time.Duration since the wheel's epoch (wheel.clock), 8 bytes where a
 // time.Time takes 24, so that a device stays small.
 
-// stepState is the state of one publish step.
+// stepState is the state of one source: a publish step (a reaction uses
+// only seq).
 type stepState struct {
 	next      time.Duration // Periodic: intended time of the next publish (engine clock)
 	burstAt   time.Duration // the next message of the current burst (engine clock)
@@ -59,37 +63,68 @@ type stepState struct {
 	burstLeft int           // messages of the current burst still to send
 }
 
+// A source is what sends messages: publish step i (OnConnect, then
+// Periodic) is source i, reaction k is source len(OnConnect) +
+// len(Periodic) + k.
+
 // pendingAck is a publish awaiting its PUBACK.
 type pendingAck struct {
 	at     time.Duration // its intended send time (engine clock)
 	key    uint64        // the expectation it registered, if hasKey
 	id     uint16
-	src    uint16 // the step index, or len(steps) + the reaction index
+	src    uint16 // its source
 	ev     Event
 	hasKey bool
 	size   int32
 }
 
-// expectation is an awaited reply: to step's message keyed key, sent
-// (intended) at sentAt.
+// expectation is an awaited reply: to the message keyed key that source
+// src sent (intended) at sentAt.
 type expectation struct {
 	sentAt time.Duration // engine clock
 	key    uint64
-	step   uint16
+	src    uint16
 }
 
 // delayedReply is a reaction's reply, rendered, waiting for its time.
 type delayedReply struct {
 	at             time.Duration // engine clock
 	topic, payload []byte
+	key            uint64 // the reaction's expectation's key, if hasKey
 	reaction       uint16
+	hasKey         bool
+}
+
+// initRun makes the device's state of its program for a run: its steps,
+// and Vars.State filled by Program.Init before the first connect (a will
+// may read it).
+func (m *machine) initRun(now time.Time) {
+	p := m.prog
+	m.run.init(p)
+	if p.Init != nil {
+		s := m.scratch(now)
+		p.Init(&s.v)
+		putScratch(s)
+	}
 }
 
 func (r *programRun) init(p *Program) {
-	r.steps = make([]stepState, len(p.OnConnect)+len(p.Periodic))
+	r.steps = make([]stepState, p.publishes()+len(p.Reactions))
 	if p.StateSize > 0 {
 		r.state = make([]float64, p.StateSize)
 	}
+}
+
+// publishes returns how many publish steps p has: the source of its first
+// reaction.
+func (p *Program) publishes() int { return len(p.OnConnect) + len(p.Periodic) }
+
+// expectOf returns the expectation of source src (nil for none).
+func (p *Program) expectOf(src int) *Expect {
+	if n := p.publishes(); src >= n {
+		return p.Reactions[src-n].Expect
+	}
+	return p.step(src).Expect
 }
 
 // step returns publish step i: OnConnect's, then Periodic's.
@@ -119,11 +154,6 @@ func (m *machine) programUp(now time.Time) {
 	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
 	if !m.started {
 		m.started = true
-		if p.Init != nil {
-			s := m.scratch(now)
-			p.Init(&s.v)
-			putScratch(s)
-		}
 		for j, pub := range p.Periodic {
 			st := &r.steps[len(p.OnConnect)+j]
 			first := now // the first publish at once, on the wheel's grid
@@ -145,14 +175,18 @@ func (m *machine) programWake(now time.Time) {
 	if !m.started || m.progDone {
 		return
 	}
+	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
+	t := w.clock(now)
 	if m.stopping {
-		if m.lastWait && !now.Before(m.lastBy) {
-			m.lastMisses()
+		if m.lastWait {
+			m.sendDelayed(t)
+			if !now.Before(m.lastBy) {
+				m.lastMisses()
+			}
+			m.settleLastWait()
 		}
 		return
 	}
-	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
-	t := w.clock(now)
 	ackTimeout := m.ackTimeout()
 	for i := 0; i < len(r.acks); {
 		if a := r.acks[i]; t-a.at >= ackTimeout {
@@ -165,22 +199,14 @@ func (m *machine) programWake(now time.Time) {
 	}
 	for i := 0; i < len(r.exps); {
 		e := r.exps[i]
-		if x := p.step(int(e.step)).Expect; t-e.sentAt >= x.Timeout {
+		if x := p.expectOf(int(e.src)); t-e.sentAt >= x.Timeout {
 			m.miss(e, x.Miss, missMessage(x.MissMessage, msgMiss))
 			r.exps = slices.Delete(r.exps, i, i+1)
 			continue
 		}
 		i++
 	}
-	for i := 0; i < len(r.later); {
-		if d := r.later[i]; t >= d.at {
-			x := p.Reactions[d.reaction]
-			m.send(uint16(len(r.steps))+d.reaction, x.Event, d.topic, d.payload, x.Reply.QoS, x.Reply.Retain, d.at, 0, false)
-			r.later = slices.Delete(r.later, i, i+1)
-			continue
-		}
-		i++
-	}
+	m.sendDelayed(t)
 	for j, pub := range p.Periodic {
 		i := len(p.OnConnect) + j
 		st := &r.steps[i]
@@ -209,17 +235,23 @@ func (m *machine) programWake(now time.Time) {
 // stepBusy reports whether step i must skip its publish: its previous
 // message awaits its PUBACK, or (Exclusive) its reply.
 func (m *machine) stepBusy(i int, pub *Publish) bool {
-	r := &m.run
-	for _, a := range r.acks {
+	for _, a := range m.run.acks {
 		if int(a.src) == i {
 			return true
 		}
 	}
-	if pub.Expect != nil && pub.Expect.Exclusive {
-		for _, e := range r.exps {
-			if int(e.step) == i {
-				return true
-			}
+	return m.awaiting(i, pub.Expect)
+}
+
+// awaiting reports whether source src, whose expectation is x, must wait
+// for the reply it awaits before it sends again (x.Exclusive).
+func (m *machine) awaiting(src int, x *Expect) bool {
+	if x == nil || !x.Exclusive {
+		return false
+	}
+	for _, e := range m.run.exps {
+		if int(e.src) == src {
+			return true
 		}
 	}
 	return false
@@ -238,18 +270,31 @@ func (m *machine) publishStepAt(i int, at time.Duration) {
 	s.v.Seq = st.seq
 	s.topic = pub.Topic.Append(s.topic[:0], &s.v)
 	s.payload = appendTemplate(s.payload[:0], pub.Payload, &s.v)
-	var (
-		key    uint64
-		hasKey bool
-	)
-	if x := pub.Expect; x != nil {
-		s.v.Topic, s.v.Payload = s.topic, s.payload
-		key, hasKey = x.SentKey(&s.v)
-	}
-	ok := m.send(uint16(i), pub.Event, s.topic, s.payload, pub.QoS, pub.Retain, at, key, hasKey)
+	key, hasKey := sentKey(pub.Expect, s)
+	m.sendExpecting(uint16(i), pub.Event, &pub.Message, s.topic, s.payload, at, key, hasKey)
 	putScratch(s)
+}
+
+// sentKey returns the key of the message rendered in s for expectation x
+// (none when x is nil). It leaves s.v's received message, if any, as it
+// found it.
+func sentKey(x *Expect, s *scratch) (uint64, bool) {
+	if x == nil {
+		return 0, false
+	}
+	topic, payload := s.v.Topic, s.v.Payload
+	s.v.Topic, s.v.Payload = s.topic, s.payload
+	key, ok := x.SentKey(&s.v)
+	s.v.Topic, s.v.Payload = topic, payload
+	return key, ok
+}
+
+// sendExpecting sends msg's rendering (topic, payload) for source src,
+// intended for at, and awaits its reply keyed key if hasKey.
+func (m *machine) sendExpecting(src uint16, ev Event, msg *Message, topic, payload []byte, at time.Duration, key uint64, hasKey bool) {
+	ok := m.send(src, ev, topic, payload, msg.QoS, msg.Retain, at, key, hasKey)
 	if ok && hasKey {
-		m.expect(expectation{sentAt: at, key: key, step: uint16(i)})
+		m.expect(expectation{sentAt: at, key: key, src: src})
 	}
 }
 
@@ -282,7 +327,7 @@ func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, re
 func (m *machine) expect(e expectation) {
 	r := &m.run
 	if len(r.exps) >= maxExpected {
-		m.miss(r.exps[0], m.prog.step(int(r.exps[0].step)).Expect.Miss, msgEvicted)
+		m.miss(r.exps[0], m.prog.expectOf(int(r.exps[0].src)).Miss, msgEvicted)
 		r.exps = slices.Delete(r.exps, 0, 1)
 	}
 	r.exps = append(r.exps, e)
@@ -315,7 +360,7 @@ func (m *machine) abandon(a pendingAck) {
 	}
 	r := &m.run
 	for i, e := range r.exps {
-		if int(e.step) == int(a.src) && e.key == a.key {
+		if e.src == a.src && e.key == a.key {
 			m.remember(e)
 			r.exps = slices.Delete(r.exps, i, i+1)
 			return
@@ -342,9 +387,9 @@ func (m *machine) programMessage(topic, payload []byte, now time.Time) {
 	s := m.scratch(now)
 	s.v.Topic, s.v.Payload = topic, payload
 	matched := false
-steps:
+sources:
 	for i := range r.steps {
-		x := p.step(i).Expect
+		x := p.expectOf(i)
 		if x == nil {
 			continue
 		}
@@ -357,19 +402,19 @@ steps:
 			continue
 		}
 		for j, e := range r.exps {
-			if int(e.step) == i && e.key == key {
+			if int(e.src) == i && e.key == key {
 				m.cfg.Recorder.Success(x.Match, t-e.sentAt, len(payload))
 				r.exps = slices.Delete(r.exps, j, j+1)
 				matched = true
-				break steps
+				break sources
 			}
 		}
 		for j := range min(r.nmissed, lateMemory) {
-			if e := r.missed[j]; int(e.step) == i && e.key == key {
+			if e := r.missed[j]; int(e.src) == i && e.key == key {
 				if x.Late != EventNone {
 					m.cfg.Recorder.Success(x.Late, t-e.sentAt, len(payload))
 				}
-				break steps
+				break sources
 			}
 		}
 	}
@@ -383,29 +428,51 @@ steps:
 }
 
 // react runs the reactions whose filter and condition hold for the message
-// in s.v: a reply at once, or rendered now and sent after its delay.
+// in s.v: a reply at once, or rendered now and sent after its delay. A
+// reaction whose reply awaits its own (Expect) registers it when the reply
+// goes out.
 func (m *machine) react(s *scratch, now time.Time) {
 	r, w := &m.run, m.cfg.Engine.wheel
 	for k, x := range m.prog.Reactions {
+		src := m.prog.publishes() + k
 		s.filter = x.Filter.Append(s.filter[:0], &s.v)
-		if !topicMatch(s.filter, s.v.Topic) || (x.When != nil && !x.When(&s.v)) {
+		if !topicMatch(s.filter, s.v.Topic) || (x.When != nil && !x.When(&s.v)) || m.awaiting(src, x.Expect) {
 			continue
 		}
-		s.topic = x.Reply.Topic.Append(s.topic[:0], &s.v)
-		s.payload = appendTemplate(s.payload[:0], x.Reply.Payload, &s.v)
-		src := uint16(len(r.steps) + k)
-		if x.Delay == nil {
-			m.send(src, x.Event, s.topic, s.payload, x.Reply.QoS, x.Reply.Retain, w.clock(now), 0, false)
-			continue
-		}
-		if len(r.later) >= maxDelayed {
+		if x.Delay != nil && len(r.later) >= maxDelayed {
 			m.cfg.Recorder.Failure(x.Event, 0, msgTooManyDelayed)
 			continue
 		}
+		st := &r.steps[src]
+		st.seq++
+		s.v.Seq = st.seq
+		s.topic = x.Reply.Topic.Append(s.topic[:0], &s.v)
+		s.payload = appendTemplate(s.payload[:0], x.Reply.Payload, &s.v)
+		key, hasKey := sentKey(x.Expect, s)
+		s.v.Seq = 0
+		if x.Delay == nil {
+			m.sendExpecting(uint16(src), x.Event, &x.Reply, s.topic, s.payload, w.clock(now), key, hasKey)
+			continue
+		}
 		r.later = append(r.later, delayedReply{
-			at: w.clock(now) + x.Delay(rand.Float64()), reaction: uint16(k),
+			at: w.clock(now) + x.Delay(rand.Float64()), reaction: uint16(k), key: key, hasKey: hasKey,
 			topic: slices.Clone(s.topic), payload: slices.Clone(s.payload),
 		})
+	}
+}
+
+// sendDelayed sends the reactions' delayed replies that are due at t
+// (engine clock).
+func (m *machine) sendDelayed(t time.Duration) {
+	r := &m.run
+	for i := 0; i < len(r.later); {
+		if d := r.later[i]; t >= d.at {
+			x := m.prog.Reactions[d.reaction]
+			m.sendExpecting(uint16(m.prog.publishes())+d.reaction, x.Event, &x.Reply, d.topic, d.payload, d.at, d.key, d.hasKey)
+			r.later = slices.Delete(r.later, i, i+1)
+			continue
+		}
+		i++
 	}
 }
 
@@ -438,14 +505,15 @@ func (m *machine) programConnLost(planned bool, now time.Time) {
 
 // programStop winds the program down when ctx ended: it waits up to
 // LastMessageTimeout for what is in flight, the PUBACKs (the broker may
-// have the message already) and the awaited replies.
+// have the message already), the awaited replies and the reactions'
+// replies waiting for their delay (a device finishes the work it took on;
+// it reacts to nothing new).
 func (m *machine) programStop(now time.Time) {
 	r := &m.run
-	r.later = nil
 	switch {
 	case !m.started: // never subscribed: nothing ran
 		m.progDone = true
-	case len(r.acks) > 0 || len(r.exps) > 0:
+	case len(r.acks) > 0 || len(r.exps) > 0 || len(r.later) > 0:
 		m.lastWait, m.lastBy = true, now.Add(m.cfg.LastMessageTimeout)
 		return
 	default:
@@ -455,26 +523,28 @@ func (m *machine) programStop(now time.Time) {
 }
 
 // lastMisses ends the stop's wait at its deadline: every reply still
-// awaited is a LastMiss; a PUBACK still missing is forgotten.
+// awaited is a LastMiss; a PUBACK still missing and a delayed reply not
+// sent yet are forgotten.
 func (m *machine) lastMisses() {
 	r := &m.run
 	for _, e := range r.exps {
-		x := m.prog.step(int(e.step)).Expect
+		x := m.prog.expectOf(int(e.src))
 		ev := x.LastMiss
 		if ev == EventNone {
 			ev = x.Miss
 		}
 		m.miss(e, ev, missMessage(x.LastMissMessage, msgLastMiss))
 	}
-	r.exps, r.acks = r.exps[:0], r.acks[:0]
+	r.exps, r.acks, r.later = r.exps[:0], r.acks[:0], nil
 	m.settleLastWait()
 }
 
 // settleLastWait ends the stop's wait once nothing is in flight any more:
-// the replies came (and the PUBACKs), or the connection took them away.
+// the replies came (and the PUBACKs, and the delayed replies went out), or
+// the connection took them away.
 func (m *machine) settleLastWait() {
 	r := &m.run
-	if m.lastWait && len(r.acks) == 0 && len(r.exps) == 0 {
+	if m.lastWait && len(r.acks) == 0 && len(r.exps) == 0 && len(r.later) == 0 {
 		m.lastWait = false
 		m.progDone = true
 		m.finishIfDone()
@@ -486,13 +556,16 @@ func (m *machine) programDeadlines(earliest func(time.Time)) {
 	if !m.started || m.progDone {
 		return
 	}
+	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
+	for _, d := range r.later {
+		earliest(w.time(d.at))
+	}
 	if m.stopping {
 		if m.lastWait {
 			earliest(m.lastBy)
 		}
 		return
 	}
-	p, r, w := m.prog, &m.run, m.cfg.Engine.wheel
 	for j := range p.Periodic {
 		st := &r.steps[len(p.OnConnect)+j]
 		earliest(w.time(st.next))
@@ -507,9 +580,6 @@ func (m *machine) programDeadlines(earliest func(time.Time)) {
 		}
 	}
 	for _, e := range r.exps {
-		earliest(w.time(e.sentAt + p.step(int(e.step)).Expect.Timeout))
-	}
-	for _, d := range r.later {
-		earliest(w.time(d.at))
+		earliest(w.time(e.sentAt + p.expectOf(int(e.src)).Timeout))
 	}
 }

@@ -42,7 +42,7 @@ func upMachine(t testing.TB, rec Recorder, prog *Program) (*machine, *loopback) 
 		ClientID: "projects/p/locations/l/registries/r/devices/LTK00042", Recorder: rec, Engine: NewEngine()})
 	require.NoError(t, err)
 	m := &machine{dev: d, cfg: &d.cfg, prog: d.cfg.Program, done: func(error) {}}
-	m.run.init(m.prog)
+	m.initRun(time.Now())
 	m.wt.fire = func() {}
 	m.unwatch = func() bool { return true }
 	l := &loopback{}
@@ -90,6 +90,16 @@ func BenchmarkEchoPath(b *testing.B) {
 	}
 }
 
+// numberKey is the key of a message whose payload is a decimal number: the
+// number.
+func numberKey(v *Vars) (uint64, bool) {
+	n, err := strconv.ParseUint(string(v.Payload), 10, 64)
+	return n, err == nil
+}
+
+// seqPayload renders the step's sequence number.
+var seqPayload = TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, v.Seq, 10) })
+
 // TestBurstsAndTheExpectationBound drives a program of bursts through the
 // machine on a simulated clock: each interval sends its burst, BurstGap
 // apart; replies are awaited (not exclusively) up to maxExpected at once,
@@ -102,17 +112,13 @@ func TestBurstsAndTheExpectationBound(t *testing.T) {
 		evMiss
 		evLate
 	)
-	key := func(v *Vars) (uint64, bool) {
-		n, err := strconv.ParseUint(string(v.Payload), 10, 64)
-		return n, err == nil
-	}
 	prog := &Program{
 		Periodic: []*Publish{{
 			Event:   evSent,
-			Message: Message{Topic: Literal("/devices/LTK00042/events"), Payload: TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, v.Seq, 10) })},
+			Message: Message{Topic: Literal("/devices/LTK00042/events"), Payload: seqPayload},
 			Every:   func(float64) time.Duration { return time.Second },
 			Burst:   3, BurstGap: 10 * time.Millisecond,
-			Expect: &Expect{Filter: Literal("/devices/LTK00042/commands"), SentKey: key, RecvKey: key,
+			Expect: &Expect{Filter: Literal("/devices/LTK00042/commands"), SentKey: numberKey, RecvKey: numberKey,
 				Timeout: time.Hour, Match: evGot, Miss: evMiss, Late: evLate, LastMiss: EventNone},
 		}},
 	}
@@ -170,4 +176,73 @@ func (e *eventLog) msgs(ev Event) []string {
 		}
 	}
 	return out
+}
+
+// TestReactionExpect drives a back end's reaction through the machine: each
+// message on the events topic is answered with a numbered command (the
+// reaction's own sequence), whose response is awaited as a publish's reply
+// is: matched, missed at its timeout, late after it, and missed at the
+// stop's last wait. A delayed reply awaits its response once it was sent.
+func TestReactionExpect(t *testing.T) {
+	const (
+		evCmd = Event(NumEvents) + iota
+		evGot
+		evMiss
+		evLate
+		evLast
+		evDelayed
+	)
+	expect := func(match Event) *Expect {
+		return &Expect{Filter: Literal("$share/g//devices/+/responses"), SentKey: numberKey, RecvKey: numberKey,
+			Timeout: time.Second, Match: match, Miss: evMiss, Late: evLate, LastMiss: evLast}
+	}
+	prog := &Program{Kind: "backend", Backend: true, Reactions: []*Reaction{{
+		Event: evCmd, Filter: Literal("$share/g//devices/+/events"),
+		Reply:  Message{Topic: Literal("/devices/LTK00001/commands"), Payload: seqPayload},
+		Expect: expect(evGot),
+	}, {
+		Event: evDelayed, Filter: Literal("/devices/+/late"),
+		Delay:  func(float64) time.Duration { return 10 * time.Millisecond },
+		Reply:  Message{Topic: Literal("/devices/LTK00001/commands"), Payload: TemplateFunc(func(dst []byte, v *Vars) []byte { return strconv.AppendUint(dst, 100+v.Seq, 10) })},
+		Expect: expect(evGot),
+	}}}
+	rec := &eventLog{}
+	m, l := upMachine(t, rec, prog)
+	events, responses := []byte("/devices/LTK00001/events"), []byte("/devices/LTK00001/responses")
+
+	m.onMessage(l, events, []byte("a"))
+	require.Equal(t, "1", string(l.last), "the reaction's first reply")
+	m.onMessage(l, events, []byte("b"))
+	require.Equal(t, "2", string(l.last))
+	m.onMessage(l, responses, []byte("1"))
+	require.Equal(t, 1, rec.count(evGot))
+	require.Equal(t, 2, rec.count(evCmd))
+
+	m.mu.Lock()
+	m.programWake(time.Now().Add(2 * time.Second)) // 2's timeout
+	m.mu.Unlock()
+	require.Equal(t, []string{msgMiss}, rec.msgs(evMiss))
+	m.onMessage(l, responses, []byte("2"))
+	require.Equal(t, 1, rec.count(evLate), "a response after its timeout")
+
+	m.onMessage(l, []byte("/devices/LTK00001/late"), []byte("c"))
+	require.Empty(t, m.run.exps, "a delayed reply awaits nothing before it is sent")
+	m.mu.Lock()
+	m.programWake(time.Now().Add(20 * time.Millisecond))
+	m.mu.Unlock()
+	require.Equal(t, "101", string(l.last))
+	require.Len(t, m.run.exps, 1)
+
+	m.onMessage(l, events, []byte("d")) // 3, in flight at the stop
+	m.stop()
+	require.True(t, m.lastWait)
+	m.onMessage(l, events, []byte("e"))
+	require.Equal(t, 4, rec.count(evCmd)+rec.count(evDelayed), "a stopping device reacts to nothing new")
+	m.onMessage(l, responses, []byte("101"))
+	m.mu.Lock()
+	m.programWake(m.lastBy)
+	m.mu.Unlock()
+	require.Equal(t, []string{msgLastMiss}, rec.msgs(evLast), "3 was still awaited")
+	require.Equal(t, 2, rec.count(evGot))
+	require.True(t, m.progDone)
 }

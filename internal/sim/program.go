@@ -18,14 +18,14 @@ type Program struct {
 	Kind string
 	// Backend marks a kind of back-end clients (a scenario's "count:"
 	// kinds): a few clients that take the fleet's first indices, before
-	// the devices, and are expected to connect with the back-end
-	// credentials (the embedded target's back-end token) rather than a
-	// device's, unless Password is set.
+	// the devices. A back end connects with Config.BackendPassword (the
+	// embedded target's back-end token), or with Password when it is set,
+	// and never with a device's Config.Credentials.
 	Backend bool
 
 	// ClientID, Username and Password, when set, replace Config.ClientID,
-	// Config.Username and the password of Config.Credentials. They are
-	// rendered before each connect.
+	// Config.Username and the password of Config.Credentials (which is
+	// then not asked). They are rendered before each connect.
 	ClientID, Username, Password Template
 	// KeepAlive, when positive, replaces Config.KeepAlive.
 	KeepAlive time.Duration
@@ -94,7 +94,7 @@ type Vars struct {
 	Rand     *rand.Rand
 	State    []float64 // Program.StateSize slots, the device's own
 
-	Seq uint64    // the step's sequence number: 1 for its first publish
+	Seq uint64    // the step's sequence number: 1 for its first publish (a reaction's: for its first reply)
 	Now time.Time // the step's intended time
 
 	// Topic and Payload are the received message's while a reaction or an
@@ -188,9 +188,13 @@ type Reaction struct {
 	When   func(v *Vars) bool
 	Delay  Schedule // nil = at once
 	Reply  Message
-	// Expect, when set, awaits a reply to each Reply, as a Publish's does:
-	// a back end reacts to a device's message with a command to that
-	// device and times the device's response.
+	// Expect, when set, awaits a reply to each Reply, as a Publish's does
+	// (Match, Miss, Late, LastMiss, the bound on replies awaited, the
+	// stop's last wait): a back end reacts to a device's message with a
+	// command to that device and times the device's response. SentKey
+	// sees the Reply as sent, rendered for the received message; with
+	// Exclusive the reaction does not reply while a reply to it is
+	// awaited.
 	Expect *Expect
 }
 

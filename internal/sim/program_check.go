@@ -38,24 +38,40 @@ func (p *Program) Check() error {
 		if i >= len(p.OnConnect) && pub.Every == nil {
 			errs = append(errs, fmt.Errorf("program %q: periodic %s has no schedule (Every)", p.Kind, what))
 		}
-		if x := pub.Expect; x != nil {
-			switch {
-			case x.Filter == nil || x.SentKey == nil || x.RecvKey == nil:
-				errs = append(errs, fmt.Errorf("program %q: %s: its expectation needs a filter, SentKey and RecvKey", p.Kind, what))
-			case x.Timeout <= 0:
-				errs = append(errs, fmt.Errorf("program %q: %s: its expectation's timeout %v is not positive", p.Kind, what, x.Timeout))
-			}
+		if err := pub.Expect.check(p.Kind, what); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for i, r := range p.Reactions {
+		what := fmt.Sprintf("reaction %d", i+1)
 		if r == nil || r.Filter == nil || r.Reply.Topic == nil {
-			errs = append(errs, fmt.Errorf("program %q: reaction %d needs a filter and a reply topic", p.Kind, i+1))
+			errs = append(errs, fmt.Errorf("program %q: %s needs a filter and a reply topic", p.Kind, what))
 			continue
 		}
-		qos(fmt.Sprintf("reaction %d", i+1), r.Reply.QoS)
+		qos(what, r.Reply.QoS)
+		if err := r.Expect.check(p.Kind, what); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n := len(p.OnConnect) + len(p.Periodic) + len(p.Reactions); n > maxSources {
+		errs = append(errs, fmt.Errorf("program %q: %d publishes and reactions: a program has at most %d", p.Kind, n, maxSources))
 	}
 	if p.StateSize < 0 {
-		errs = append(errs, errors.New("program "+fmt.Sprintf("%q", p.Kind)+": StateSize is negative"))
+		errs = append(errs, fmt.Errorf("program %q: StateSize is negative", p.Kind))
 	}
 	return errors.Join(errs...)
+}
+
+// check reports what is wrong with x, the expectation of step what of
+// program kind; a nil x is none.
+func (x *Expect) check(kind, what string) error {
+	switch {
+	case x == nil:
+		return nil
+	case x.Filter == nil || x.SentKey == nil || x.RecvKey == nil:
+		return fmt.Errorf("program %q: %s: its expectation needs a filter, SentKey and RecvKey", kind, what)
+	case x.Timeout <= 0:
+		return fmt.Errorf("program %q: %s: its expectation's timeout %v is not positive", kind, what, x.Timeout)
+	}
+	return nil
 }

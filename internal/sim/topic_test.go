@@ -19,6 +19,12 @@ func TestTopicMatch(t *testing.T) {
 		{"a/+", "a", false},
 		{"a/+", "a/", true},
 		{"a/b", "a", false},
+		{"$share/g//devices/+/events", "/devices/D/events", true},
+		{"$share/g//devices/+/events", "/devices/D/events/x", false},
+		{"$share/g/#", "/any/thing", true},
+		{"#", "$SYS/broker/uptime", false},
+		{"+/broker/uptime", "$SYS/broker/uptime", false},
+		{"$SYS/#", "$SYS/broker/uptime", true},
 	} {
 		if got := topicMatch([]byte(tc.filter), []byte(tc.topic)); got != tc.want {
 			t.Errorf("topicMatch(%q, %q) = %v, want %v", tc.filter, tc.topic, got, tc.want)

@@ -22,21 +22,62 @@ type key struct {
 	ok  bool
 }
 
-// fleet records the events of many devices, per device.
+// fleet records the events of many devices, per device, and keeps the
+// first failure messages.
 type fleet struct {
 	mu     sync.Mutex // Guards the fields below.
 	counts map[key]int
+	fails  []string      // the first failures, "device event: message"
 	notify chan struct{} // closed and replaced on each event
 }
 
 func newFleet() *fleet { return &fleet{counts: map[key]int{}, notify: make(chan struct{})} }
 
-func (f *fleet) add(k key) {
+func (f *fleet) add(k key, msg string) {
 	f.mu.Lock()
 	f.counts[k]++
+	if !k.ok && len(f.fails) < 10 {
+		f.fails = append(f.fails, fmt.Sprintf("device %d event %d: %s", k.dev, k.ev, msg))
+	}
 	close(f.notify)
 	f.notify = make(chan struct{})
 	f.mu.Unlock()
+}
+
+// total returns how many events of kind (ev, ok) the whole fleet recorded.
+func (f *fleet) total(ev sim.Event, ok bool) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for k, c := range f.counts {
+		if k.ev == ev && k.ok == ok {
+			n += c
+		}
+	}
+	return n
+}
+
+// named returns the fleet's totals by the events' names in names (a
+// Plan's Events), failing on an event that is not among them.
+func (f *fleet) named(tb testing.TB, names []sim.EventName) map[string]int {
+	tb.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for k, n := range f.counts {
+		if int(k.ev) >= len(names) {
+			tb.Fatalf("event %d recorded: not one of the plan's %d", k.ev, len(names))
+		}
+		out[fmt.Sprintf("%s/%s ok=%v", names[k.ev].Type, names[k.ev].Name, k.ok)] += n
+	}
+	return out
+}
+
+// failures returns the first failure messages.
+func (f *fleet) failures() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.fails...)
 }
 
 // count returns how many events of kind (ev, ok) device dev recorded.
@@ -74,7 +115,7 @@ func (f *fleet) waitUntil(t *testing.T, what string, cond func() bool) {
 		case <-timer.C:
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			t.Fatalf("waited %v for %s; counts: %v", waitLimit, what, f.counts)
+			t.Fatalf("waited %v for %s; counts: %v; failures: %q", waitLimit, what, f.counts, f.fails)
 		}
 	}
 }
@@ -85,9 +126,12 @@ type deviceRecorder struct {
 	dev int
 }
 
-func (r deviceRecorder) Success(ev sim.Event, _ time.Duration, _ int) { r.f.add(key{r.dev, ev, true}) }
-func (r deviceRecorder) Failure(ev sim.Event, _ time.Duration, _ string) {
-	r.f.add(key{r.dev, ev, false})
+func (r deviceRecorder) Success(ev sim.Event, _ time.Duration, _ int) {
+	r.f.add(key{r.dev, ev, true}, "")
+}
+
+func (r deviceRecorder) Failure(ev sim.Event, _ time.Duration, msg string) {
+	r.f.add(key{r.dev, ev, false}, msg)
 }
 
 // forEachClient runs test as a parallel subtest on each MQTT client engine.
