@@ -68,7 +68,7 @@ test: vet lint ## vet, lint, then every test (with the race detector) and a few 
 FUZZTIME ?= 60s
 # The fuzzers are found in the test files (func FuzzX in internal/), so a new one runs without a
 # change here. Each starts from its f.Add seeds and its committed corpus (testdata/fuzz/FuzzX).
-fuzz: ## every fuzzer in internal/ (devicelist, registry, PEM, .env, MQTT decoder, wire, histograms, forms, windows, scenarios, JWTs), FUZZTIME each (default 60s)
+fuzz: ## every fuzzer in internal/ (devicelist, registry, PEM, .env, MQTT decoder, wire, worker reports, histograms, forms, windows, scenarios, JWTs), FUZZTIME each (default 60s)
 	@grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' internal | sed 's|/[^/]*:func | |' | sort -u | \
 	while read dir name; do \
 		echo "== $$name ./$$dir ($(FUZZTIME))"; \

@@ -116,11 +116,23 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 		after: func(_ *parts, m *master.Master) error {
 			fmt.Fprintf(env.Stdout, "ltk master on %s: %d devices in blocks of %d for %d workers\n",
 				m.Addr(), len(fleet), m.BlockSize(), f.expectWorkers)
-			if f.token == "" && f.settings.Auth == runset.AuthJWT {
-				fmt.Fprintln(env.Stderr, "ltk: warning: no --cluster-token: any process that reaches this port gets the devices' private keys; set LTK_CLUSTER_TOKEN on the master and every worker")
+			if secrets := handedOut(f.settings.Auth); f.token == "" && secrets != "" {
+				fmt.Fprintf(env.Stderr, "ltk: warning: no --cluster-token: any process that reaches this port gets %s; set LTK_CLUSTER_TOKEN on the master and every worker\n", secrets)
 			}
 			return nil
 		},
 	}
 	return s.run(ctx, env)
+}
+
+// handedOut names the secrets the master hands every worker under auth,
+// or returns "" if none.
+func handedOut(auth string) string {
+	switch auth {
+	case runset.AuthJWT:
+		return "the devices' private keys"
+	case runset.AuthPassword:
+		return "the devices' private keys and the MQTT password"
+	}
+	return ""
 }

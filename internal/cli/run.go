@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,7 +35,7 @@ type testFlags struct {
 	headless      bool
 	devices       int
 	spawnRate     float64
-	runTime       timespan
+	runTime       runTimeFlag
 	printInterval time.Duration
 	onlySummary   bool
 	csvPrefix     string
@@ -71,13 +73,34 @@ func addTestFlags(fs *pflag.FlagSet, f *testFlags) {
 	addWebFlags(fs, &f.web)
 }
 
+// runTimeFlag is --run-time: a timespan that keeps the text it was given,
+// so that a given span that is not positive is refused rather than taken
+// as no limit.
+type runTimeFlag struct {
+	timespan
+	text string // empty if not given
+}
+
+func (r *runTimeFlag) Set(s string) error {
+	if n, err := strconv.ParseFloat(s, 64); err == nil && (math.IsNaN(n) || math.Abs(n) >= math.MaxInt64/float64(time.Second)) {
+		return fmt.Errorf("%q is not a time span (e.g. 300s, 20m, 1h30m)", s)
+	}
+	r.text = s
+	return r.timespan.Set(s)
+}
+
 // validate checks the flags every headless test needs.
 func (f *testFlags) validate() error {
 	if f.devices < 1 {
 		return usageError(fmt.Errorf("--devices %d: want at least 1 device", f.devices))
 	}
-	if f.spawnRate < 0 {
-		return usageError(fmt.Errorf("--spawn-rate %g: want 0 (all at once) or more devices per second", f.spawnRate))
+	if f.spawnRate < 0 || math.IsNaN(f.spawnRate) || math.IsInf(f.spawnRate, 0) {
+		return usageError(fmt.Errorf("--spawn-rate %g: want a number of devices per second, 0 (all at once) or more", f.spawnRate))
+	}
+	// 0 means no limit (as in Locust); a negative span, or one that rounds
+	// to 0 (1e-10), must not.
+	if f.runTime.timespan < 0 || f.runTime.timespan == 0 && strings.ContainsAny(f.runTime.text, "123456789") {
+		return usageError(fmt.Errorf("--run-time %s: want a positive time span such as 300s or 20m, or no --run-time to run until Ctrl-C", f.runTime.text))
 	}
 	return nil
 }
@@ -98,7 +121,7 @@ func (f *testFlags) headlessRun(env *Env, wait time.Duration) master.Headless {
 	return master.Headless{
 		Devices:       f.devices,
 		SpawnRate:     f.spawnRate,
-		RunTime:       time.Duration(f.runTime),
+		RunTime:       time.Duration(f.runTime.timespan),
 		PrintInterval: f.printInterval,
 		OnlySummary:   f.onlySummary,
 		Out:           env.Stdout,

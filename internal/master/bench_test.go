@@ -55,6 +55,7 @@ func BenchmarkMergeReport(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			mem := &member{workerID: "w"} // unnumbered deltas: each is merged
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))
 			for b.Loop() {
@@ -63,12 +64,11 @@ func BenchmarkMergeReport(b *testing.B) {
 					b.Fatal(err)
 				}
 				for _, md := range msg.GetReport().GetDeltas() {
-					d, err := ltkv1.DecodeDelta(md)
-					if err != nil {
-						b.Fatal(err)
-					}
-					m.merge(0, d)
+					m.report(mem, md)
 				}
+			}
+			if d := m.Deltas(); d.Refused != 0 {
+				b.Fatalf("refused %d deltas", d.Refused)
 			}
 			perReport := b.Elapsed() / time.Duration(b.N)
 			const workers, interval = 100, 2 * time.Second

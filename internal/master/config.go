@@ -52,7 +52,9 @@ type Config struct {
 	ReportInterval    time.Duration // how often workers report stats; default 2 s
 
 	// OnDelta, if set, sees every stats delta a worker reports (normally one
-	// per worker per second), before it is merged, with the worker's ordinal.
+	// per worker per second) once it is merged, with the worker's ordinal:
+	// a delta the master refuses (see Deltas) or received already does not
+	// reach it.
 	// It is called from the goroutine serving that worker, so concurrently
 	// for different workers, and must return quickly. It may keep d but must
 	// not modify it.

@@ -169,7 +169,8 @@ func (m *Master) finish(ctx context.Context, h Headless) (stats.Snapshot, error)
 				return err
 			}
 			return stats.WriteFailures(w, snap)
-		})
+		},
+		func(w io.Writer) error { return writeDeltas(w, m.Deltas()) })
 	return snap, err
 }
 
@@ -279,4 +280,14 @@ func limit(d time.Duration) string {
 		return ", until stopped (Ctrl-C)"
 	}
 	return fmt.Sprintf(" for %v", d)
+}
+
+// writeDeltas says, under the summary, if the totals miss stats the workers
+// recorded: deltas lost on the way, or refused as invalid.
+func writeDeltas(w io.Writer, d Deltas) error {
+	if d.Lost == 0 && d.Refused == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\nThe totals miss workers' stats: %d reports lost, %d refused as invalid (see the lines above)\n", d.Lost, d.Refused)
+	return err
 }

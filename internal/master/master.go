@@ -42,6 +42,11 @@ type Master struct {
 	seq     uint64  // last command sequence number
 	bell    chan struct{}
 	closed  bool
+
+	// reportSeq is, by worker process (Hello.worker_id), the last stats
+	// delta handled: a delta numbered up to it is a resend, counted once.
+	reportSeq map[string]uint64
+	deltas    Deltas
 }
 
 // phase is where a test is.
@@ -89,6 +94,8 @@ func newMaster(cfg Config) (*Master, error) {
 		agg:      stats.NewAggregate(),
 		members:  make(map[int]*member),
 		bell:     make(chan struct{}),
+
+		reportSeq: make(map[string]uint64),
 	}, nil
 }
 
@@ -168,16 +175,6 @@ func (m *Master) Collect(now time.Time) stats.Snapshot { return m.agg.Snapshot(n
 
 // Reset forgets the stats collected so far (Locust's "reset stats").
 func (m *Master) Reset() { m.agg.Reset() }
-
-// merge hands one reported delta to OnDelta and the aggregate.
-func (m *Master) merge(ordinal int, d *stats.Delta) {
-	if m.cfg.OnDelta != nil {
-		m.cfg.OnDelta(ordinal, d)
-	}
-	if err := m.agg.Add(d); err != nil {
-		m.cfg.Logger.Warn("dropped a worker's stats report", "worker", ordinal, "err", err)
-	}
-}
 
 // ring wakes everyone waiting for a change. m.mu is held.
 func (m *Master) ring() {

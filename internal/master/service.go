@@ -66,6 +66,10 @@ func (m *Master) serve(ctx context.Context, st serverStream) error {
 	if err != nil {
 		return err
 	}
+	// The host name and version reach terminals and logs, even when the
+	// worker is refused: escape what could forge lines or drive the terminal.
+	hello.Hostname = printable(hello.GetHostname(), maxHostname)
+	hello.Version = printable(hello.GetVersion(), maxVersion)
 	if err := m.admit(hello); err != nil {
 		m.printf("Refused the worker on %s (ordinal %d): %s", hello.GetHostname(), hello.GetOrdinal(), status.Convert(err).Message())
 		return err
@@ -117,7 +121,20 @@ func (m *Master) admit(h *ltkv1.Hello) error {
 			"worker version %s (protocol %d) does not match master version %s (protocol %d): run the same ltk version on the master and every worker",
 			h.GetVersion(), h.GetProtocol(), m.cfg.Version, ltkv1.ProtocolVersion)
 	}
+	if blocks := m.blocks(); h.GetOrdinal() >= int32(blocks) {
+		return status.Errorf(codes.InvalidArgument,
+			"ordinal %d is beyond the device list's %d blocks of %d devices: give the worker an ordinal from 0 to %d, or none to have one assigned",
+			h.GetOrdinal(), blocks, m.cfg.BlockSize, blocks-1)
+	}
 	return nil
+}
+
+// blocks returns how many blocks the device list has (at least one).
+func (m *Master) blocks() int {
+	if m.cfg.BlockSize <= 0 {
+		return 1
+	}
+	return max((len(m.cfg.Devices)+m.cfg.BlockSize-1)/m.cfg.BlockSize, 1)
 }
 
 // session sends the welcome and the block, resynchronises the worker with
@@ -205,33 +222,35 @@ func (m *Master) handle(st serverStream, mem *member, msg *ltkv1.WorkerMessage) 
 	switch w := msg.GetMsg().(type) {
 	case *ltkv1.WorkerMessage_Heartbeat:
 		hb := w.Heartbeat
+		cpu := cpuPercent(hb.GetCpuPercent())
 		m.mu.Lock()
 		mem.state, mem.running, mem.applied = hb.GetState(), int(hb.GetRunning()), hb.GetAppliedSeq()
-		mem.cpuPercent, mem.memoryBytes = hb.GetCpuPercent(), hb.GetMemoryBytes()
-		if cores := max(mem.cores, 1); !mem.cpuWarned && hb.GetCpuPercent() > 90*float64(cores) {
+		mem.cpuPercent, mem.memoryBytes = cpu, hb.GetMemoryBytes()
+		if cores := max(mem.cores, 1); !mem.cpuWarned && cpu > 90*float64(cores) {
 			mem.cpuWarned = true
 			m.printf("Worker %d (%s) uses %.0f%% CPU of its %d cores: it may measure late; run more workers with fewer devices each",
-				mem.ordinal, mem.hostname, hb.GetCpuPercent(), cores)
+				mem.ordinal, mem.hostname, cpu, cores)
 		}
 		m.ring()
+		ack := &ltkv1.HeartbeatAck{ReportSeq: m.reportSeq[mem.workerID]}
 		m.mu.Unlock()
-		_ = st.Send(&ltkv1.MasterMessage{Msg: &ltkv1.MasterMessage_HeartbeatAck{HeartbeatAck: &ltkv1.HeartbeatAck{}}})
+		_ = st.Send(&ltkv1.MasterMessage{Msg: &ltkv1.MasterMessage_HeartbeatAck{HeartbeatAck: ack}})
 	case *ltkv1.WorkerMessage_Report:
 		for _, md := range w.Report.GetDeltas() {
-			d, err := ltkv1.DecodeDelta(md)
-			if err != nil {
-				m.cfg.Logger.Warn("dropped a worker's stats report", "worker", mem.ordinal, "err", err)
-				continue
-			}
-			m.merge(mem.ordinal, d)
+			m.report(mem, md)
 		}
 	case *ltkv1.WorkerMessage_Exception:
-		m.mu.Lock()
-		host := mem.hostname
-		m.mu.Unlock()
-		m.printf("Worker %d (%s): %s", mem.ordinal, host, w.Exception.GetMessage())
-		if m.cfg.OnException != nil {
-			m.cfg.OnException(mem.ordinal, host, w.Exception.GetMessage())
-		}
+		m.exception(mem, printable(w.Exception.GetMessage(), maxException))
+	}
+}
+
+// exception shows and hands on one exception of a worker's.
+func (m *Master) exception(mem *member, msg string) {
+	m.mu.Lock()
+	host := mem.hostname
+	m.mu.Unlock()
+	m.printf("Worker %d (%s): %s", mem.ordinal, host, msg)
+	if m.cfg.OnException != nil {
+		m.cfg.OnException(mem.ordinal, host, msg)
 	}
 }

@@ -22,7 +22,9 @@ func (r *Run) AddException(host, message string) {
 		r.exceptions[message] = e
 	}
 	e.Count++
-	e.Nodes = append(e.Nodes, host)
+	if !slices.Contains(e.Nodes, host) {
+		e.Nodes = append(e.Nodes, host)
+	}
 }
 
 // Exceptions returns a copy of the exceptions counted so far, most
@@ -103,7 +105,11 @@ func (s *Store) loadRunExceptions(ctx context.Context, id int64, byMsg map[strin
 		}
 		if m, ok := byMsg[e.Message]; ok {
 			m.Count += e.Count
-			m.Nodes = append(m.Nodes, e.Nodes...)
+			for _, n := range e.Nodes {
+				if !slices.Contains(m.Nodes, n) {
+					m.Nodes = append(m.Nodes, n)
+				}
+			}
 			continue
 		}
 		byMsg[e.Message] = &e

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/hist"
@@ -47,34 +46,6 @@ func (a *acc) second(unix int64) hist.Second {
 	return hist.Second{Unix: unix, Count: a.requests, Sum: a.sum, Min: a.min, Max: a.max, Counts: hist.Trim(a.counts)}
 }
 
-// checkEntry reports what makes an entry's delta impossible to split.
-func checkEntry(e *stats.EntryDelta) error {
-	switch {
-	case e.Requests < 0 || e.Failures < 0 || e.ContentBytes < 0 || e.Sum < 0:
-		return fmt.Errorf("negative count")
-	case e.Failures > e.Requests:
-		return fmt.Errorf("%d failures among %d requests", e.Failures, e.Requests)
-	case e.Requests > 0 && (e.Min < 0 || e.Min > e.Max):
-		return fmt.Errorf("min %v and max %v out of order", e.Min, e.Max)
-	}
-	if err := hist.Check(e.Hist, e.Requests); err != nil { // one value per request
-		return err
-	}
-	var reqs, fails int64
-	for _, s := range e.Seconds {
-		if s.Requests < 0 || s.Failures < 0 {
-			return fmt.Errorf("negative count in second %d", s.Unix)
-		}
-		reqs += s.Requests
-		fails += s.Failures
-	}
-	if reqs > e.Requests || fails > e.Failures {
-		return fmt.Errorf("seconds hold %d requests and %d failures, more than the %d and %d of the entry",
-			reqs, fails, e.Requests, e.Failures)
-	}
-	return nil
-}
-
 // split apportions one entry's delta over the seconds it was recorded in and
 // adds each second's part to get(unix). Request and failure counts per
 // second are exact (the delta's per-second counts; what they miss goes to the
@@ -83,7 +54,7 @@ func checkEntry(e *stats.EntryDelta) error {
 // add up to exactly the interval, and a second's histogram holds exactly its
 // requests. The interval's exact min and max go to the seconds holding its
 // lowest and highest buckets; other seconds get their buckets' bounds.
-// checkEntry(e) must have passed.
+// The entry's Delta must have passed stats.Delta.Validate.
 func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(unix int64) *acc) {
 	if e.Requests == 0 {
 		return

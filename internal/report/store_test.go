@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,4 +265,51 @@ func TestKilledProcessLeavesReadableStore(t *testing.T) {
 		require.NoError(t, s.Validate())
 		require.Equal(t, 7*time.Millisecond, s.Max)
 	}
+}
+
+// TestWriterSurvivesOverflowingDelta: a delta whose per-second counts
+// overflow int64 (as a hostile worker may send) is dropped with a reason,
+// and the writer goes on: the next delta reaches the store. It used to
+// spin apportioning the overflowed counts for ever.
+func TestWriterSurvivesOverflowingDelta(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t)
+	run, err := st.Begin(RunMeta{Start: time.Unix(1000, 0)})
+	require.NoError(t, err)
+	bad := syntheticDelta(1000, 2, time.Millisecond)
+	bad.Entries[0].Seconds = []stats.Second{{Unix: 1000, Requests: math.MaxInt64}, {Unix: 1001, Requests: math.MaxInt64}, {Unix: 1002, Requests: 4}}
+	run.AddDelta(bad)
+	run.AddDelta(syntheticDelta(1001, 3, time.Millisecond))
+	ended := make(chan error, 1)
+	go func() { ended <- run.End(time.Unix(1002, 0)) }()
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	select {
+	case err = <-ended:
+	case <-timer.C:
+		t.Fatal("the writer did not finish: it spins on the overflowing delta")
+	}
+	require.ErrorContains(t, err, "dropped a stats report")
+	d, err := st.LoadRun(t.Context(), strconv.FormatInt(run.ID(), 10))
+	require.NoError(t, err)
+	require.EqualValues(t, 3, d.Total().Count, "only the good delta")
+}
+
+// TestExceptionNodesOnce: an exception a host reports many times names the
+// host once, in memory and read back from the store.
+func TestExceptionNodesOnce(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t)
+	run, err := st.Begin(RunMeta{Start: time.Unix(1000, 0)})
+	require.NoError(t, err)
+	for range 3 {
+		run.AddException("w-0", "spawn failed")
+		run.AddException("w-1", "spawn failed")
+	}
+	want := []stats.Exception{{Count: 6, Message: "spawn failed", Nodes: []string{"w-0", "w-1"}}}
+	require.Equal(t, want, run.Exceptions())
+	require.NoError(t, run.End(time.Unix(1001, 0)))
+	d, err := run.Data(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, want, d.Exceptions)
 }

@@ -63,13 +63,15 @@ func (w *writer) add(it item) {
 		w.devices[it.unix] = it.devices
 		return
 	}
+	// A delta that does not validate could make split's sums overflow
+	// (and its apportioning loop run for ever): it is dropped whole.
+	if err := d.Validate(); err != nil {
+		w.fail(fmt.Errorf("dropped a stats report: %w", err))
+		return
+	}
 	end := d.End.Add(-time.Nanosecond).Unix() // the second the interval ended in
 	for i := range d.Entries {
 		e := &d.Entries[i]
-		if err := checkEntry(e); err != nil {
-			w.fail(fmt.Errorf("dropped stats of %s %q: %w", e.Type, e.Name, err))
-			continue
-		}
 		split(e, d.Failures, end, func(unix int64) *acc { return w.acc(sampleKey{unix, e.Type, e.Name}) })
 	}
 }

@@ -2,6 +2,9 @@ package stats
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -60,11 +63,14 @@ func newTotal(k entryKey) *total {
 // that does not hold one value per request): such a Delta comes from a broken
 // or incompatible peer.
 func (a *Aggregate) Add(d *Delta) error {
-	if err := d.validate(); err != nil {
+	if err := d.Validate(); err != nil {
 		return err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if err := a.fits(d); err != nil {
+		return err
+	}
 	if slices.ContainsFunc(d.Entries, func(e EntryDelta) bool { return e.Requests > 0 }) &&
 		(a.start.IsZero() || d.Start.Before(a.start)) {
 		a.start = d.Start
@@ -89,6 +95,35 @@ func (a *Aggregate) Add(d *Delta) error {
 		}
 	}
 	return nil
+}
+
+// ErrOverflow is wrapped by the error of Add for a Delta whose counts would
+// overflow the running totals.
+var ErrOverflow = errors.New("the totals would overflow")
+
+// fits reports whether d adds to the totals without overflow. a.mu is held.
+func (a *Aggregate) fits(d *Delta) error {
+	for i := range d.Entries {
+		ed := &d.Entries[i]
+		for _, t := range []*total{a.entries[entryKey{ed.Type, ed.Name}], a.all} {
+			if t != nil && !t.fits(ed) {
+				return fmt.Errorf("stats delta entry %s %q: %w", ed.Type, ed.Name, ErrOverflow)
+			}
+		}
+	}
+	for _, f := range d.Failures {
+		if a.failures[failureKey{f.Type, f.Name, f.Message}] > math.MaxInt64-f.Count {
+			return fmt.Errorf("stats delta failure %s %q: %w", f.Type, f.Name, ErrOverflow)
+		}
+	}
+	return nil
+}
+
+// fits reports whether d adds to t without overflow; the histogram's
+// buckets and the seconds' counts are bounded by the requests.
+func (t *total) fits(d *EntryDelta) bool {
+	return t.requests <= math.MaxInt64-d.Requests && t.bytes <= math.MaxInt64-d.ContentBytes &&
+		t.sum <= math.MaxInt64-d.Sum
 }
 
 // add merges one entry's delta from a Delta that ended in second end.

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"testing/synctest"
@@ -205,7 +206,7 @@ func TestAddRejectsInconsistentDelta(t *testing.T) {
 		spoil func(d *Delta)
 		want  string
 	}{
-		{"histogram short", func(d *Delta) { d.Entries[0].Requests++ }, "histogram holds 2 values, want 3"},
+		{"histogram short", func(d *Delta) { d.Entries[0].Requests++; d.Entries[0].Sum += time.Millisecond }, "histogram holds 2 values, want 3"},
 		{"negative", func(d *Delta) { d.Entries[0].Failures = -1 }, "negative count"},
 		{"more failures than requests", func(d *Delta) { d.Entries[0].Failures = 3 }, "3 failures among 2 requests"},
 		{"min above max", func(d *Delta) { d.Entries[0].Min = time.Hour }, "out of order"},
@@ -214,7 +215,19 @@ func TestAddRejectsInconsistentDelta(t *testing.T) {
 		{"histogram long", func(d *Delta) { d.Entries[0].Hist[0] = 9 }, "bucket 0 holds 9 values, more than the 2 in all allow"},
 		{"negative failure", func(d *Delta) {
 			d.Failures = []FailureDelta{{Type: "echo", Name: "echo receive", Message: "x", Count: -2}}
-		}, "negative count -2"},
+		}, "count -2 out of range"},
+		{"seconds overflow", func(d *Delta) { // they add up to 2 in int64 arithmetic
+			d.Entries[0].Seconds = []Second{{Unix: 1000, Requests: math.MaxInt64}, {Unix: 1001, Requests: math.MaxInt64}, {Unix: 1002, Requests: 4}}
+		}, "seconds hold more than the 2 requests"},
+		{"requests beyond the bound", func(d *Delta) {
+			d.Entries[0].Requests, d.Entries[0].Hist = math.MaxInt64, []int64{math.MaxInt64}
+			d.Entries[0].Seconds = nil
+		}, "count beyond"},
+		{"sum beyond max", func(d *Delta) { d.Entries[0].Sum = math.MaxInt64 }, "outside [min, max]"},
+		{"negative sum", func(d *Delta) { d.Entries[0].Sum = -1 }, "negative count"},
+		{"failure beyond the bound", func(d *Delta) {
+			d.Failures = []FailureDelta{{Type: "echo", Name: "echo receive", Message: "x", Count: math.MaxInt64}}
+		}, "out of range"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -293,4 +306,21 @@ func TestPercentileAgreesWithTotal(t *testing.T) {
 		require.Equal(t, tot.Quantile(q), got.Percentile(q), "q=%v", q)
 	}
 	require.Equal(t, tot.Mean(), got.Avg)
+}
+
+// TestAddRefusesOverflow: Deltas that each pass Validate but together would
+// overflow the running totals are refused, and the totals stay as they were.
+func TestAddRefusesOverflow(t *testing.T) {
+	t.Parallel()
+	a := NewAggregate()
+	d := delta(time.Unix(1000, 0), []int64{1}, []int64{0})
+	d.Entries[0].Max = time.Duration(math.MaxInt64 / 2)
+	d.Entries[0].Sum = d.Entries[0].Max
+	require.NoError(t, d.Validate())
+	require.NoError(t, a.Add(d))
+	require.NoError(t, a.Add(d))
+	require.ErrorIs(t, a.Add(d), ErrOverflow)
+	s := a.Snapshot(time.Unix(1010, 0))
+	require.EqualValues(t, 2, s.Total.NumRequests)
+	require.Equal(t, time.Duration(math.MaxInt64/2), s.Total.Avg)
 }

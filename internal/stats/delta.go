@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/hist"
@@ -42,8 +43,20 @@ type FailureDelta struct {
 	Count               int64
 }
 
-// validate reports the first thing about d that Add cannot merge faithfully.
-func (d *Delta) validate() error {
+// MaxDeltaCount bounds every count of one Delta (requests, failures, bytes
+// of an entry, a failure message's count): far beyond what one worker
+// records in a report interval, and small enough that millions of Deltas
+// add up without overflowing int64. A larger count comes from a broken or
+// hostile peer.
+const MaxDeltaCount = 1 << 40
+
+// Validate reports the first thing about d that cannot be merged
+// faithfully: a negative count, a count beyond MaxDeltaCount, failures
+// that are not among the requests, extremes out of order, a sum of
+// response times its extremes cannot make, per-second counts that exceed
+// the entry's, or a histogram that does not hold one value per request.
+// Whatever passes can be added and split into seconds without overflow.
+func (d *Delta) Validate() error {
 	for i := range d.Entries {
 		e := &d.Entries[i]
 		if err := e.validate(); err != nil {
@@ -51,8 +64,8 @@ func (d *Delta) validate() error {
 		}
 	}
 	for _, f := range d.Failures {
-		if f.Count < 0 {
-			return fmt.Errorf("stats delta failure %s %q %q: negative count %d", f.Type, f.Name, f.Message, f.Count)
+		if f.Count < 0 || f.Count > MaxDeltaCount {
+			return fmt.Errorf("stats delta failure %s %q %q: count %d out of range [0, %d]", f.Type, f.Name, f.Message, f.Count, int64(MaxDeltaCount))
 		}
 	}
 	return nil
@@ -60,14 +73,44 @@ func (d *Delta) validate() error {
 
 func (e *EntryDelta) validate() error {
 	switch {
-	case e.Requests < 0 || e.Failures < 0 || e.ContentBytes < 0:
-		return fmt.Errorf("negative count (requests %d, failures %d, bytes %d)", e.Requests, e.Failures, e.ContentBytes)
+	case e.Requests < 0 || e.Failures < 0 || e.ContentBytes < 0 || e.Sum < 0:
+		return fmt.Errorf("negative count (requests %d, failures %d, bytes %d, sum %v)", e.Requests, e.Failures, e.ContentBytes, e.Sum)
+	case e.Requests > MaxDeltaCount || e.ContentBytes > MaxDeltaCount:
+		return fmt.Errorf("count beyond %d (requests %d, bytes %d)", int64(MaxDeltaCount), e.Requests, e.ContentBytes)
 	case e.Failures > e.Requests:
 		return fmt.Errorf("%d failures among %d requests (failures count as requests)", e.Failures, e.Requests)
 	case e.Requests > 0 && (e.Min < 0 || e.Min > e.Max):
 		return fmt.Errorf("min %v and max %v out of order", e.Min, e.Max)
-	case e.Requests == 0 && len(e.Hist) == 0:
+	case e.Requests == 0 && (e.Sum != 0 || e.ContentBytes != 0):
+		return fmt.Errorf("no requests, but a sum of %v and %d bytes", e.Sum, e.ContentBytes)
+	case e.Requests > 0 && !sumWithin(e.Requests, e.Sum, e.Min, e.Max):
+		return fmt.Errorf("sum %v of %d response times outside [min, max] = [%v, %v] each", e.Sum, e.Requests, e.Min, e.Max)
+	}
+	var reqs, fails int64
+	for _, s := range e.Seconds {
+		if s.Requests < 0 || s.Failures < 0 || s.Failures > s.Requests {
+			return fmt.Errorf("second %d: %d failures among %d requests", s.Unix, s.Failures, s.Requests)
+		}
+		// Both stay within the entry's counts (checked each step), so they
+		// cannot overflow.
+		reqs += s.Requests
+		fails += s.Failures
+		if reqs > e.Requests || fails > e.Failures {
+			return fmt.Errorf("seconds hold more than the %d requests and %d failures of the entry", e.Requests, e.Failures)
+		}
+	}
+	if e.Requests == 0 && len(e.Hist) == 0 {
 		return nil // nothing recorded: no histogram needed
 	}
 	return hist.Check(e.Hist, e.Requests) // one value per request
+}
+
+// sumWithin reports whether n values within [lo, hi] can add up to sum:
+// n·lo <= sum <= n·hi, in 128 bits.
+func sumWithin(n int64, sum, lo, hi time.Duration) bool {
+	if h, l := bits.Mul64(uint64(n), uint64(lo)); h != 0 || l > uint64(sum) {
+		return false
+	}
+	h, l := bits.Mul64(uint64(n), uint64(hi))
+	return h != 0 || l >= uint64(sum)
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -163,7 +164,7 @@ func workerOf(w WorkerInfo) workerJSON {
 		ID:          w.ID,
 		State:       w.State,
 		UserCount:   w.Devices,
-		CPUUsage:    round2(w.CPUPercent),
+		CPUUsage:    round2(finiteCPU(w.CPUPercent)),
 		MemoryUsage: w.MemoryBytes,
 		Ordinal:     w.Ordinal,
 		Host:        w.Host,
@@ -180,6 +181,18 @@ func exceptionsOf(xs []Exception) []exceptionJSON {
 		out = append(out, exceptionJSON{Count: x.Count, Msg: x.Message, Traceback: x.Traceback, Nodes: strings.Join(x.Nodes, ", ")})
 	}
 	return out
+}
+
+// maxCPU bounds a worker's CPU figure, in % of one core (10,000 cores busy).
+const maxCPU = 1e6
+
+// finiteCPU keeps a worker's CPU figure one JSON can carry: a worker may
+// send anything, and NaN or ±Inf would fail the whole report.
+func finiteCPU(p float64) float64 {
+	if math.IsNaN(p) || p < 0 {
+		return 0
+	}
+	return min(p, maxCPU)
 }
 
 // sample is what one tick (or one request) reads from the Controller.

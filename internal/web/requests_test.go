@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -27,4 +29,17 @@ func TestMedianAsLocust(t *testing.T) {
 		require.InDelta(t, tc.want, medianMS(e), 1e-9, "median %v in [%v, %v]", tc.med, tc.lo, tc.hi)
 	}
 	require.Zero(t, medianMS(stats.EntryStats{}))
+}
+
+// TestExtremeCPUStaysJSON: a worker's CPU figure of ±Inf, NaN or 1e308 (a
+// worker may send anything) does not make /stats/requests unencodable.
+func TestExtremeCPUStaysJSON(t *testing.T) {
+	t.Parallel()
+	for _, cpu := range []float64{math.Inf(1), math.Inf(-1), math.NaN(), 1e308, -5} {
+		r := buildReport(stats.Snapshot{}, StateRunning, 0, []WorkerInfo{{CPUPercent: cpu}}, false)
+		_, err := json.Marshal(r)
+		require.NoError(t, err, "cpu %v", cpu)
+		got := (*r.Workers)[0].CPUUsage
+		require.True(t, got >= 0 && got <= maxCPU, "cpu %v shows as %v", cpu, got)
+	}
 }

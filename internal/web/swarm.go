@@ -191,6 +191,9 @@ func parseSwarmForm(r *http.Request) (count int, rate float64, runTime time.Dura
 		if runTime, err = parseTimespan(v); err != nil {
 			return 0, 0, 0, fmt.Sprintf("run_time %q is not a time span: valid formats are 20, 20s, 3m, 2h, 1h20m, 3h30m10s", v)
 		}
+		if runTime == 0 && strings.ContainsAny(v, "123456789") { // rounded to 0, which means no limit; Swarm refuses negatives
+			return 0, 0, 0, fmt.Sprintf("run_time %q is not a positive time span: give one such as 20s, or leave run_time empty for no limit", v)
+		}
 	}
 	return count, rate, runTime, ""
 }

@@ -60,6 +60,8 @@ func TestSwarmRefusesBadInput(t *testing.T) {
 		{"fractional count", url.Values{"user_count": {"1.5"}}, `user_count "1.5" is not a whole number`},
 		{"bad run time", url.Values{"user_count": {"1"}, "run_time": {"soon"}}, `run_time "soon" is not a time span`},
 		{"negative run time", url.Values{"user_count": {"1"}, "run_time": {"-5m"}}, "run_time -5m0s is negative"},
+		{"run time rounds to 0", url.Values{"user_count": {"1"}, "run_time": {"1e-10"}}, `run_time "1e-10" is not a positive time span`},
+		{"run time rounds to 0 ns", url.Values{"user_count": {"1"}, "run_time": {"0.1ns"}}, `run_time "0.1ns" is not a positive time span`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, res := e.swarm(tc.form)

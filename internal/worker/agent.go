@@ -1,13 +1,16 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -157,6 +160,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-runnerDone
 	t := a.runner.totals()
 	fmt.Fprintf(a.cfg.Events, "Worker %d recorded %d requests (%d failures)\n", a.ordinal, t.requests, t.failures)
+	byName := func(a, b [2]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) }
+	for _, k := range slices.SortedFunc(maps.Keys(t.entries), byName) {
+		n := t.entries[k]
+		fmt.Fprintf(a.cfg.Events, "Worker %d recorded %d requests (%d failures) of %q %q\n", a.ordinal, n[0], n[1], k[0], k[1])
+	}
 	return err
 }
 

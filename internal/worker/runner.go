@@ -1,11 +1,13 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -16,9 +18,11 @@ import (
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
 
-// maxPending bounds the one-second deltas kept while the master is away.
-// Past it the recorder is not drained, so later deltas span longer
-// intervals: nothing is lost but per-second resolution.
+// maxPending bounds the one-second deltas kept until the master
+// acknowledges them: those waiting to be sent and those sent but not yet
+// acknowledged (a stream that died may have swallowed them). Past it the
+// recorder is not drained, so later deltas span longer intervals: nothing
+// is lost but per-second resolution.
 const maxPending = 300
 
 // runner owns a worker process's devices across its sessions with the
@@ -37,20 +41,37 @@ type runner struct {
 	cur        *instance // the Worker running (or stopping); nil if none
 	next       *spawnCmd // a spawn waiting for cur to stop
 	state      ltkv1.State
-	applied    uint64 // seq of the last command applied
-	stopSeq    uint64 // seq of the stop in progress
-	pending    []*stats.Delta
+	applied    uint64     // seq of the last command applied
+	stopSeq    uint64     // seq of the stop in progress
+	pending    []numbered // drained, not yet acknowledged by the master; oldest first
+	sent       int        // how many of pending went out in this session
+	seq        uint64     // the last delta's sequence number
 	exceptions []string
 	recorded   counts // everything drained
 }
 
-// counts are requests and failures.
-type counts struct{ requests, failures int64 }
+// numbered is a drained delta and its sequence number.
+type numbered struct {
+	seq uint64
+	d   *stats.Delta
+}
+
+// counts are requests and failures, in all and by entry.
+type counts struct {
+	requests, failures int64
+	entries            map[[2]string][2]int64 // by (type, name): requests, failures
+}
 
 func (c *counts) add(d *stats.Delta) {
+	if c.entries == nil {
+		c.entries = make(map[[2]string][2]int64)
+	}
 	for _, e := range d.Entries {
 		c.requests += e.Requests
 		c.failures += e.Failures
+		k := [2]string{e.Type, e.Name}
+		n := c.entries[k]
+		c.entries[k] = [2]int64{n[0] + e.Requests, n[1] + e.Failures}
 	}
 }
 
@@ -147,7 +168,8 @@ func (r *runner) drain(now time.Time, final bool) {
 		return
 	}
 	r.recorded.add(d)
-	r.pending = append(r.pending, d)
+	r.seq++
+	r.pending = append(r.pending, numbered{r.seq, d})
 }
 
 func (r *runner) apply(ctx context.Context, cmd any) {
@@ -273,20 +295,31 @@ func (r *runner) status() (state ltkv1.State, running int, applied uint64) {
 	return state, r.cur.w.Running(), r.applied
 }
 
-// take returns and forgets the pending deltas and exceptions.
-func (r *runner) take() ([]*stats.Delta, []string) {
+// take returns the deltas not yet sent in this session, and forgets the
+// exceptions waiting. The deltas stay pending until ack.
+func (r *runner) take() ([]numbered, []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	d, e := r.pending, r.exceptions
-	r.pending, r.exceptions = nil, nil
+	d, e := slices.Clone(r.pending[r.sent:]), r.exceptions
+	r.sent, r.exceptions = len(r.pending), nil
 	return d, e
 }
 
-// putBack returns deltas that could not be sent to the front of the queue.
-func (r *runner) putBack(ds []*stats.Delta) {
+// ack forgets the deltas up to seq, which the master holds.
+func (r *runner) ack(seq uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.pending = append(ds, r.pending...)
+	n, _ := slices.BinarySearchFunc(r.pending, seq+1, func(p numbered, s uint64) int { return cmp.Compare(p.seq, s) })
+	r.pending = r.pending[n:]
+	r.sent = max(r.sent-n, 0)
+}
+
+// resend makes take return every pending delta again: a new session with
+// the same master, which may not have received those sent last time.
+func (r *runner) resend() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = 0
 }
 
 // dropPending forgets the deltas waiting and returns how many there were.
@@ -294,7 +327,7 @@ func (r *runner) dropPending() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := len(r.pending)
-	r.pending = nil
+	r.pending, r.sent = nil, 0
 	return n
 }
 
@@ -302,7 +335,9 @@ func (r *runner) dropPending() int {
 func (r *runner) totals() counts {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.recorded
+	t := r.recorded
+	t.entries = maps.Clone(t.entries)
+	return t
 }
 
 // sameBlock reports whether a and b are the same devices with the same keys

@@ -1,9 +1,11 @@
 package worker
 
 import (
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -32,4 +34,42 @@ func TestRunnerReportsUnknownMQTTClient(t *testing.T) {
 	require.Zero(t, running)
 	require.EqualValues(t, 1, applied)
 	require.Empty(t, events.String(), "no devices started")
+}
+
+// TestRunnerKeepsDeltasUntilAcked: drained deltas are numbered; take hands
+// out each once per session, ack forgets those the master holds, and a new
+// session (resend) hands out the unacknowledged ones again, numbers kept.
+func TestRunnerKeepsDeltasUntilAcked(t *testing.T) {
+	t.Parallel()
+	r := newRunner(slog.New(slog.DiscardHandler), io.Discard)
+	e := r.rec.Entry("echo", "echo receive")
+	now := time.Unix(1000, 0)
+	drain := func() {
+		e.Record(time.Millisecond, 1)
+		now = now.Add(time.Second)
+		r.drain(now, false)
+	}
+	seqs := func(ns []numbered) []uint64 {
+		var out []uint64
+		for _, n := range ns {
+			out = append(out, n.seq)
+		}
+		return out
+	}
+	drain()
+	drain()
+	got, _ := r.take()
+	require.Equal(t, []uint64{1, 2}, seqs(got))
+	drain()
+	got, _ = r.take()
+	require.Equal(t, []uint64{3}, seqs(got), "sent ones are not sent again in the same session")
+	r.ack(1)
+	r.resend() // a new session: 2 and 3 may never have arrived
+	got, _ = r.take()
+	require.Equal(t, []uint64{2, 3}, seqs(got))
+	r.ack(3)
+	r.resend()
+	got, _ = r.take()
+	require.Empty(t, got)
+	require.EqualValues(t, 3, r.totals().requests)
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
-	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
 
@@ -104,6 +103,7 @@ func (a *Agent) awaitWelcome(ctx context.Context, in <-chan *ltkv1.MasterMessage
 				a.cfg.Logger.Info("dropped stats recorded for the previous master", "deltas", n)
 			}
 		}
+		a.runner.resend() // what the last session sent may not have arrived
 		a.masterID, a.ordinal = w.GetMasterId(), int(w.GetOrdinal())
 		fmt.Fprintf(a.cfg.Events, "Connected to master %s as worker %d\n", a.cfg.MasterAddr, a.ordinal)
 		return w, nil
@@ -245,6 +245,8 @@ func (a *Agent) handle(ctx context.Context, m *ltkv1.MasterMessage, block []devi
 		a.runner.send(ctx, spawnCmd{seq: s.GetSeq(), count: int(s.GetCount()), rate: s.GetSpawnRate(), settings: s.GetSettings()})
 	case *ltkv1.MasterMessage_Stop:
 		a.runner.send(ctx, stopCmd{seq: msg.Stop.GetSeq()})
+	case *ltkv1.MasterMessage_HeartbeatAck:
+		a.runner.ack(msg.HeartbeatAck.GetReportSeq())
 	case *ltkv1.MasterMessage_Quit:
 		fmt.Fprintf(a.cfg.Events, "The master says quit: %s\n", msg.Quit.GetReason())
 		return nil, errQuit
@@ -272,20 +274,20 @@ func (a *Agent) heartbeat(st clientStream, u *usage) error {
 	}}})
 }
 
-// report sends the exceptions and the stats deltas waiting. Deltas that
-// could not be sent wait for the next session.
+// report sends the exceptions and the stats deltas not yet sent in this
+// session. The deltas stay with the runner until the master acknowledges
+// them: a send that fails, or one a dying stream accepts and never
+// delivers, is sent again in the next session.
 func (a *Agent) report(st clientStream) error {
 	deltas, exceptions := a.runner.take()
 	for _, e := range exceptions {
 		if err := st.Send(&ltkv1.WorkerMessage{Msg: &ltkv1.WorkerMessage_Exception{Exception: &ltkv1.Exception{Message: e}}}); err != nil {
-			a.runner.putBack(deltas)
 			return err
 		}
 	}
 	for len(deltas) > 0 {
 		n := min(len(deltas), reportChunk)
 		if err := st.Send(&ltkv1.WorkerMessage{Msg: &ltkv1.WorkerMessage_Report{Report: encodeReport(deltas[:n])}}); err != nil {
-			a.runner.putBack(deltas)
 			return err
 		}
 		deltas = deltas[n:]
@@ -293,10 +295,11 @@ func (a *Agent) report(st clientStream) error {
 	return nil
 }
 
-func encodeReport(ds []*stats.Delta) *ltkv1.Report {
+func encodeReport(ds []numbered) *ltkv1.Report {
 	r := &ltkv1.Report{Deltas: make([]*ltkv1.StatsDelta, len(ds))}
 	for i, d := range ds {
-		r.Deltas[i] = ltkv1.EncodeDelta(d)
+		r.Deltas[i] = ltkv1.EncodeDelta(d.d)
+		r.Deltas[i].Seq = d.seq
 	}
 	return r
 }

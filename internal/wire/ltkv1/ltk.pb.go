@@ -838,9 +838,14 @@ func (x *Quit) GetReason() string {
 	return ""
 }
 
-// HeartbeatAck tells the worker that the master is alive.
+// HeartbeatAck tells the worker that the master is alive, and which of its
+// stats deltas the master holds.
 type HeartbeatAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The highest StatsDelta.seq of this worker process the master has
+	// handled (merged, or refused as invalid): the worker forgets the deltas up
+	// to it and resends the later ones after a reconnect. 0 = none yet.
+	ReportSeq     uint64 `protobuf:"varint,1,opt,name=report_seq,json=reportSeq,proto3" json:"report_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -873,6 +878,13 @@ func (x *HeartbeatAck) ProtoReflect() protoreflect.Message {
 // Deprecated: Use HeartbeatAck.ProtoReflect.Descriptor instead.
 func (*HeartbeatAck) Descriptor() ([]byte, []int) {
 	return file_ltk_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HeartbeatAck) GetReportSeq() uint64 {
+	if x != nil {
+		return x.ReportSeq
+	}
+	return 0
 }
 
 // Settings say how devices connect and behave (ltk's runset.Settings).
@@ -1209,6 +1221,11 @@ type StatsDelta struct {
 	EndUnixNano   int64                  `protobuf:"varint,2,opt,name=end_unix_nano,json=endUnixNano,proto3" json:"end_unix_nano,omitempty"`
 	Entries       []*EntryDelta          `protobuf:"bytes,3,rep,name=entries,proto3" json:"entries,omitempty"`
 	Failures      []*FailureDelta        `protobuf:"bytes,4,rep,name=failures,proto3" json:"failures,omitempty"`
+	// The delta's sequence number in its worker process (Hello.worker_id),
+	// from 1 up by one per delta, kept across reconnects. A delta sent again
+	// after a reconnect keeps its number, so the master counts it once; a gap
+	// is deltas lost. 0 = not numbered.
+	Seq           uint64 `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1269,6 +1286,13 @@ func (x *StatsDelta) GetFailures() []*FailureDelta {
 		return x.Failures
 	}
 	return nil
+}
+
+func (x *StatsDelta) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
 }
 
 // EntryDelta is what one (type, name) entry recorded in the interval.
@@ -1625,8 +1649,10 @@ const file_ltk_proto_rawDesc = "" +
 	"\x04Stop\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x1e\n" +
 	"\x04Quit\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fHeartbeatAck\"\x93\x05\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"-\n" +
+	"\fHeartbeatAck\x12\x1d\n" +
+	"\n" +
+	"report_seq\x18\x01 \x01(\x04R\treportSeq\"\x93\x05\n" +
 	"\bSettings\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12\x1a\n" +
@@ -1661,13 +1687,14 @@ const file_ltk_proto_rawDesc = "" +
 	"cpuPercent\x12!\n" +
 	"\fmemory_bytes\x18\x05 \x01(\x04R\vmemoryBytes\"4\n" +
 	"\x06Report\x12*\n" +
-	"\x06deltas\x18\x01 \x03(\v2\x12.ltk.v1.StatsDeltaR\x06deltas\"\xb8\x01\n" +
+	"\x06deltas\x18\x01 \x03(\v2\x12.ltk.v1.StatsDeltaR\x06deltas\"\xca\x01\n" +
 	"\n" +
 	"StatsDelta\x12&\n" +
 	"\x0fstart_unix_nano\x18\x01 \x01(\x03R\rstartUnixNano\x12\"\n" +
 	"\rend_unix_nano\x18\x02 \x01(\x03R\vendUnixNano\x12,\n" +
 	"\aentries\x18\x03 \x03(\v2\x12.ltk.v1.EntryDeltaR\aentries\x120\n" +
-	"\bfailures\x18\x04 \x03(\v2\x14.ltk.v1.FailureDeltaR\bfailures\"\xbc\x02\n" +
+	"\bfailures\x18\x04 \x03(\v2\x14.ltk.v1.FailureDeltaR\bfailures\x12\x10\n" +
+	"\x03seq\x18\x05 \x01(\x04R\x03seq\"\xbc\x02\n" +
 	"\n" +
 	"EntryDelta\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +

@@ -38,7 +38,9 @@ const (
 // worker's block of devices and, while a test runs, its share of it. From then
 // on the worker heartbeats every heartbeat interval and reports stats deltas
 // every report interval; the master answers each heartbeat with HeartbeatAck,
-// so each side knows when the other is gone.
+// so each side knows when the other is gone. The ack also names the last
+// stats delta the master holds: the worker keeps later ones and sends them
+// again on its next session, and the master counts each delta once.
 //
 // The stream carries device private keys: the master refuses workers that do
 // not present its cluster token when it has one.
@@ -82,7 +84,9 @@ type Coordinator_ConnectClient = grpc.BidiStreamingClient[WorkerMessage, MasterM
 // worker's block of devices and, while a test runs, its share of it. From then
 // on the worker heartbeats every heartbeat interval and reports stats deltas
 // every report interval; the master answers each heartbeat with HeartbeatAck,
-// so each side knows when the other is gone.
+// so each side knows when the other is gone. The ack also names the last
+// stats delta the master holds: the worker keeps later ones and sends them
+// again on its next session, and the master counts each delta once.
 //
 // The stream carries device private keys: the master refuses workers that do
 // not present its cluster token when it has one.
