@@ -70,7 +70,7 @@ func TestMasterWarnsWithoutToken(t *testing.T) {
 			args := append([]string{"master", "--headless", "-c", "2", "--broker", "tcp://127.0.0.1:1",
 				"--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--expect-workers-max-wait", "10ms"}, tc.auth...)
 			require.Equal(t, cli.ExitError, e.Run(args...), e.Stderr())
-			require.Contains(t, e.Stdout(), "Waiting for 1 workers", "the master started")
+			require.Contains(t, e.Stdout(), "Waiting for 1 worker (0 connected)", "the master started")
 			if tc.want == "" {
 				require.NotContains(t, e.Stderr(), "no --cluster-token")
 				return
