@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -182,7 +181,7 @@ func setDefault(d *time.Duration, def time.Duration) {
 // and what to do. It expects defaults to have been applied (New does both).
 func (c *Config) Validate() error {
 	var errs []error
-	if err := validateBroker(c.Broker); err != nil {
+	if err := runset.CheckBroker(c.Broker); err != nil {
 		errs = append(errs, err)
 	}
 	if err := CheckClient(c.Client); err != nil {
@@ -215,28 +214,4 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("device %s: keepalive %v is below MQTT's 1 s resolution: use at least 1s", c.DeviceID, c.KeepAlive))
 	}
 	return errors.Join(errs...)
-}
-
-// validateBroker checks that broker is an MQTT URL sim can dial.
-func validateBroker(broker string) error {
-	if broker == "" {
-		return errors.New("broker is empty: give an MQTT URL such as tcp://127.0.0.1:1883 or ssl://mqtt.example.com:8883")
-	}
-	u, err := url.Parse(broker)
-	if err != nil {
-		return fmt.Errorf("broker %q is not a URL (%w): use tcp://host:port or ssl://host:port", broker, err)
-	}
-	if _, ok := brokerSchemes[u.Scheme]; !ok {
-		return fmt.Errorf("broker %q: scheme %q is not supported: use tcp:// (or mqtt://) or ssl:// (or tls://, mqtts://)", broker, u.Scheme)
-	}
-	if u.Host == "" || u.Port() == "" {
-		return fmt.Errorf("broker %q has no host:port: use tcp://host:port or ssl://host:port", broker)
-	}
-	return nil
-}
-
-// brokerSchemes maps the accepted broker URL schemes to whether they use TLS.
-var brokerSchemes = map[string]bool{
-	"tcp": false, "mqtt": false,
-	"ssl": true, "tls": true, "mqtts": true,
 }

@@ -21,7 +21,7 @@ func TestNewValidates(t *testing.T) {
 		{"ssl", func(c *sim.Config) { c.Broker = "ssl://mqtt.example.com:8883" }, ""},
 		{"no broker", func(c *sim.Config) { c.Broker = "" }, "broker is empty"},
 		{"bad scheme", func(c *sim.Config) { c.Broker = "ws://h:1" }, `scheme "ws" is not supported`},
-		{"no port", func(c *sim.Config) { c.Broker = "tcp://host" }, "has no host:port"},
+		{"no port", func(c *sim.Config) { c.Broker = "tcp://host" }, "has no port"}, // runset.CheckBroker's wording, the one check of a broker URL
 		{"not a url", func(c *sim.Config) { c.Broker = "tcp://%zz" }, "is not a URL"},
 		{"no device", func(c *sim.Config) { c.DeviceID = "" }, "device id is empty"},
 		{"slash in device", func(c *sim.Config) { c.DeviceID = "a/b" }, "would break its MQTT topics"},

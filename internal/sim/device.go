@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // ErrRunning is returned by Device.Run when the device is already running.
@@ -46,7 +49,7 @@ func New(cfg Config) (*Device, error) {
 	return &Device{
 		cfg:  cfg,
 		addr: u.Host,
-		tls:  brokerSchemes[u.Scheme],
+		tls:  runset.BrokerSchemes[strings.ToLower(u.Scheme)],
 	}, nil
 }
 

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // Settings of the paho client that are not worth a Config field.
@@ -104,7 +107,7 @@ func (l *pahoLink) dial(u *url.URL) (net.Conn, error) {
 		nc  net.Conn
 		err error
 	)
-	if brokerSchemes[u.Scheme] {
+	if runset.BrokerSchemes[strings.ToLower(u.Scheme)] {
 		tc := cfg.TLS
 		if tc == nil {
 			tc = &tls.Config{MinVersion: tls.VersionTLS12}
