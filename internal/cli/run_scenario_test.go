@@ -54,7 +54,7 @@ kinds:
         expect:
           topic: /devices/{{device}}/commands/#
           correlate: payload
-          timeout: 2s
+          timeout: 30s   # generous: a busy machine must not turn a slow echo into a miss
           name: reading echoed
   valve:
     weight: 1
