@@ -123,6 +123,7 @@ func TestDecodeFleetErrors(t *testing.T) {
 		{"encrypted PEM", good + "LTK00002,\"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\"\n", 2, ErrBadKey, "encrypted keys are not supported"},
 		{"two keys", good + "LTK00002," + ecPEM + " " + ecPEM + "\n", 2, ErrBadKey, "private key for LTK00002 holds 2 PEM key blocks"},
 		{"truncated in key", good + "LTK00002," + rsaPEM[:300], 2, ErrBadKey, "private key for LTK00002 has a PEM block \"RSA PRIVATE KEY\" with no END line (file truncated?)"},
+		{"BEGIN line without its dashes", good + "LTK00002," + strings.Replace(ecPEM, "PRIVATE KEY-----", "PRIVATE KEY", 1) + "\n", 2, ErrBadKey, "private key for LTK00002 has a PEM block with no END line (file truncated?)"},
 		{"truncated in BEGIN line", good + "LTK00002,-----BEGIN RSA PRIV", 2, ErrBadKey, "has a PEM BEGIN line that is cut short (file truncated?)"},
 		{"unterminated quote", good + "LTK00002,\"" + pkcs1(testRSAKey())[:200], 2, ErrCSV, "file truncated?"},
 		{"bare quote", good + "LTK\"00002," + ecPEM + "\n", 2, ErrCSV, `bare " in non-quoted-field`},

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -37,6 +38,19 @@ type pemBlock struct {
 	Bytes []byte
 }
 
+// label quotes a PEM block's type for an error message, followed by a space,
+// when it reads like one ("EC PRIVATE KEY": capitals and spaces, short) and
+// does not occur in the block's body. A BEGIN line that lost its closing
+// dashes makes the "type" run into the key itself (flattened keys have no
+// newlines to stop it), so anything else is left out rather than quoted.
+func label(typ, body string) string {
+	if len(typ) == 0 || len(typ) > 40 || strings.Contains(body, typ) ||
+		strings.TrimLeft(typ, "ABCDEFGHIJKLMNOPQRSTUVWXYZ ") != "" {
+		return ""
+	}
+	return strconv.Quote(typ) + " "
+}
+
 // errNoPEM means the text holds no "-----BEGIN " line at all.
 var errNoPEM = errors.New("no PEM block")
 
@@ -62,16 +76,16 @@ func decodePEM(s string) ([]pemBlock, error) {
 		end := dashes + "END " + typ + dashes
 		k := strings.Index(s, end)
 		if k < 0 {
-			return nil, fmt.Errorf("has a PEM block %q with no END line (file truncated?)", typ)
+			return nil, fmt.Errorf("has a PEM block %swith no END line (file truncated?)", label(typ, s))
 		}
 		body := s[:k]
 		s = s[k+len(end):]
 		if strings.Contains(body, ":") {
-			return nil, fmt.Errorf("has a PEM block %q with headers: encrypted keys are not supported (decrypt it first: openssl pkey -in key.pem -out plain.pem)", typ)
+			return nil, fmt.Errorf("has a PEM block %swith headers: encrypted keys are not supported (decrypt it first: openssl pkey -in key.pem -out plain.pem)", label(typ, body))
 		}
 		der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
 		if err != nil {
-			return nil, fmt.Errorf("has a PEM block %q that is not valid base64", typ)
+			return nil, fmt.Errorf("has a PEM block %sthat is not valid base64", label(typ, body))
 		}
 		blocks = append(blocks, pemBlock{Type: typ, Bytes: der})
 	}
