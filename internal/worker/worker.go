@@ -50,7 +50,7 @@ func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stat
 	if plan != nil {
 		names = plan.Events
 	}
-	cfgs, err := deviceConfigs(settings, block, plan, newRecorder(rec, names))
+	cfgs, err := deviceConfigs(settings, block, plan, newRecorder(rec, names, log))
 	if err != nil {
 		return nil, err
 	}
@@ -89,12 +89,17 @@ func (w *Worker) Drain(now time.Time) *stats.Delta { return w.rec.Drain(now) }
 // recorder records sim events into stats entries resolved once, so recording
 // is a slice index and a histogram update. Its entries are the built-in
 // events' and, for a scenario's plan, the plan's own (sim.Plan.Events).
+// A failure keeps its device's id as an example of its row, and is logged
+// at debug level with the device (--loglevel debug).
 type recorder struct {
 	entries []*stats.Entry
+	log     *slog.Logger
+	debug   bool // log is enabled at debug level
 }
 
-func newRecorder(r *stats.Recorder, names []sim.EventName) *recorder {
-	rec := &recorder{entries: make([]*stats.Entry, len(names))}
+func newRecorder(r *stats.Recorder, names []sim.EventName, log *slog.Logger) *recorder {
+	rec := &recorder{entries: make([]*stats.Entry, len(names)), log: log,
+		debug: log.Enabled(context.Background(), slog.LevelDebug)}
 	for i, n := range names {
 		rec.entries[i] = r.Entry(n.Type, n.Name)
 	}
@@ -103,6 +108,16 @@ func newRecorder(r *stats.Recorder, names []sim.EventName) *recorder {
 
 func (r *recorder) Success(ev sim.Event, d time.Duration, size int) { r.entries[ev].Record(d, size) }
 
-// Failure records a failure; a miss (d = sim.NoDuration) is recorded with
-// d = 0, as stats.Entry.Fail clamps it, so it adds no response time.
-func (r *recorder) Failure(ev sim.Event, d time.Duration, msg string) { r.entries[ev].Fail(d, msg) }
+// Failure records a failure of device under f's message; a miss
+// (d = sim.NoDuration) is recorded without a response time.
+func (r *recorder) Failure(ev sim.Event, d time.Duration, device string, f sim.Fault) {
+	e := r.entries[ev]
+	if d == sim.NoDuration {
+		d = stats.NoResponseTime
+	}
+	msg := f.Message()
+	e.Fail(d, msg, device)
+	if r.debug {
+		r.log.Debug("failure", "device", device, "type", e.Type(), "name", e.Name(), "error", msg)
+	}
+}
