@@ -22,6 +22,8 @@ type hook struct {
 	m      *metrics
 	log    *slog.Logger
 
+	refusals refusals // the last refusal of each device refused, for Target.Refusal
+
 	mu      sync.Mutex // Guards the fields below.
 	expiry  map[*mqtt.Client]*time.Timer
 	stopped bool
@@ -62,11 +64,13 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 			reason = r.reason
 		}
 		h.m.refused[reason].Inc()
+		h.refusals.refused(deviceID(cl.ID), reason)
 		h.log.Debug("connection refused", "client", cl.ID, "remote", cl.Net.Remote, "error", err)
 		code := connackCode(reason, cl.Properties.ProtocolVersion)
 		_ = h.server.SendConnack(cl, code, false, nil)
 		return code
 	}
+	h.refusals.accepted(deviceID(cl.ID))
 	if !exp.IsZero() {
 		h.watchExpiry(cl, exp)
 	}
