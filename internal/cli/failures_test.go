@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -54,7 +53,7 @@ func TestRunNamesTheTargetsRefusal(t *testing.T) {
 	require.Len(t, rows, 2, "one row for both devices: %q", rows)
 	require.Regexp(t, `^connection refused: not authorized \(CONNACK 0x05: unknown_device: the device is not registered\) \[e\.g\. (LTK00003 LTK00007|LTK00007 LTK00003)\]$`, refused[2])
 	for _, id := range []string{"LTK00003", "LTK00007"} {
-		require.Regexp(t, regexp.MustCompile(`msg=failure device=`+id+` type=MQTT name="MQTT connect" error="connection refused: not authorized`), e.Stderr())
+		require.Contains(t, e.Stderr(), `msg=failure device=`+id+` type=MQTT name="MQTT connect" error="connection refused: not authorized`)
 	}
 	require.Contains(t, e.Stdout(), "connection refused: not authorized (CONNACK 0x05: unknown_device: the device is not registered)")
 }

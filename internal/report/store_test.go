@@ -89,7 +89,7 @@ func TestRunWritesSamples(t *testing.T) {
 	require.Subset(t, []string{"LTK00001", "LTK00002", "LTK00003", "LTK00004", "LTK00005", "LTK00006", "LTK00007", "LTK00008",
 		"LTK00009", "LTK00010"}, ft[0].Examples)
 	tot := d.Total()
-	require.EqualValues(t, want.Total.NumUntimed, tot.Untimed)
+	require.Equal(t, want.Total.NumUntimed, tot.Untimed)
 	require.Positive(t, tot.Untimed)
 	require.Equal(t, want.Total.Percentile(0.01), tot.Quantile(0.01), "the misses are in no percentile")
 	require.Equal(t, time.Millisecond, tot.Min, "the fastest publish, not a 0 ms miss")
