@@ -91,8 +91,11 @@ func (r *kindRecorder) Success(ev sim.Event, d time.Duration, size int) {
 	}
 }
 
-func (r *kindRecorder) Failure(ev sim.Event, d time.Duration, msg string) {
-	r.rec.entries[ev].Fail(d, msg)
+func (r *kindRecorder) Failure(ev sim.Event, d time.Duration, device string, f sim.Fault) {
+	if d == sim.NoDuration {
+		d = stats.NoResponseTime
+	}
+	r.rec.entries[ev].Fail(d, f.Message(), device)
 }
 
 // counts returns each kind's messages sent and replies received so far.

@@ -224,12 +224,15 @@ func plural(n int, noun string) string {
 }
 
 // keyProgress shows a progress bar while keys are made: from the start for 50
-// devices or more, and for fewer once it has taken over a second.
+// devices or more, and for fewer once it has taken over a second. Where
+// stderr is no terminal (a file, a pipe, a CI log), whose lines a bar's '\r'
+// frames would pile up in, it writes one plain line instead.
 type keyProgress struct {
 	env   *Env
 	total int
 	alg   device.Alg
 	quiet bool
+	tty   bool // stderr is a terminal: a bar, not a line
 	start time.Time
 
 	mu   sync.Mutex // Guards the fields below.
@@ -241,14 +244,20 @@ type keyProgress struct {
 const progressAlways = 50
 
 func newKeyProgress(env *Env, total int, alg device.Alg, quiet bool) *keyProgress {
-	p := &keyProgress{env: env, total: total, alg: alg, quiet: quiet, start: time.Now()}
+	p := &keyProgress{env: env, total: total, alg: alg, quiet: quiet, tty: isTerminal(env.Stderr), start: time.Now()}
 	if !quiet && total >= progressAlways {
 		p.bar = p.newBar()
 	}
 	return p
 }
 
+// newBar starts the bar on a terminal; elsewhere it writes the one plain
+// line and returns a bar that writes nothing.
 func (p *keyProgress) newBar() *progressbar.ProgressBar {
+	if !p.tty {
+		fmt.Fprintf(p.env.Stderr, "Making %s keys for %s…\n", p.alg, plural(p.total, "device"))
+		return progressbar.DefaultSilent(int64(p.total))
+	}
 	return progressbar.NewOptions(p.total,
 		progressbar.OptionSetWriter(p.env.Stderr),
 		progressbar.OptionSetDescription(fmt.Sprintf("Making %s keys", p.alg)),

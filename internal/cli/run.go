@@ -232,6 +232,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	}
 	token := randomToken() // the loopback port is open to every local user, and the stream carries keys
 	f.local = true
+	var refusal worker.RefusalFunc // the embedded target's reasons; nil with another broker
 	s := session{
 		flags: &f.testFlags, fleet: fleet, log: log, target: targetName, nodes: 1, wait: time.Minute,
 		master: master.Config{
@@ -249,6 +250,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 				a, err := worker.NewAgent(worker.Config{
 					MasterAddr: m.Addr(), Ordinal: k, Hostname: "local-" + strconv.Itoa(k),
 					Version: Version, Token: token, MasterTimeout: time.Minute, Logger: log,
+					Refusal: refusal,
 				})
 				if err != nil {
 					return err
@@ -266,6 +268,10 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 				return err
 			}
 			p.start(t.Run)
+			refusal = func(device string) (string, bool) { // MQTT 3.1.1 cannot carry the target's reason
+				r, ok := t.Refusal(device)
+				return r.Text(), ok
+			}
 			cfg.Settings.Broker = "tcp://" + t.Addr()
 			fmt.Fprintf(env.Stdout, "Embedded IoT target on %s (auth %s, project %s)\n", t.Addr(), cfg.Settings.Auth, cfg.Settings.Project)
 			return nil

@@ -189,7 +189,7 @@ func TestRefusals(t *testing.T) {
 
 	old := startWorker(t, "other-version", otherVersionBin, addr, "--cluster-token", "right-token")
 	require.Equal(t, 2, old.wait(t, 20*time.Second))
-	old.waitFor(t, `worker version v-other \(protocol 2\) does not match master version v-e2e \(protocol 2\): run the same ltk version on the master and every worker`, time.Second)
+	old.waitFor(t, `worker version v-other \(protocol 3\) does not match master version v-e2e \(protocol 3\): run the same ltk version on the master and every worker`, time.Second)
 	m.waitFor(t, `Refused the worker on .* worker version v-other`, 5*time.Second)
 	for _, p := range []*proc{m, wrong, none, old} {
 		require.NotContains(t, p.out.String(), "right-token")

@@ -108,6 +108,9 @@ type Client struct {
 	subOnce    sync.Once
 	subs       atomic.Uint64 // successful subscriptions, one per (re)connect
 
+	mu      sync.Mutex // Guards the field below.
+	refusal error      // the broker's refusal of the last connect attempt; nil once connected
+
 	metricsLn  net.Listener // nil when metrics are off
 	metricsSrv *http.Server
 	metricsErr error // set by serveMetrics; read after Run's goroutines exit
@@ -146,7 +149,8 @@ func NewClient(cfg ClientConfig, reg prometheus.Registerer, status io.Writer, lo
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			c.log.Warn("echo: connection lost; reconnecting", "broker", cfg.BrokerURL, "error", err)
-		})
+		}).
+		SetConnectionNotificationHandler(c.onConnectionNotification)
 	if tlsCfg, err := cfg.tlsConfig(); err != nil {
 		return nil, err
 	} else if tlsCfg != nil {

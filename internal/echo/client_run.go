@@ -2,11 +2,13 @@ package echo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // Client timings.
@@ -45,6 +47,50 @@ func (c *Client) onConnect(cl paho.Client) {
 	default:
 		c.markSubscribed(filter)
 	}
+}
+
+// onConnectionNotification keeps the broker's refusal of a connect attempt,
+// for the status line and Refusal, and logs it with what to do whenever it
+// changes: paho retries a refused connect for ever, without a word.
+func (c *Client) onConnectionNotification(_ paho.Client, n paho.ConnectionNotification) {
+	var refusal error
+	switch n := n.(type) {
+	case paho.ConnectionNotificationConnected:
+	case paho.ConnectionNotificationFailed:
+		if errors.Is(n.Reason, packets.ErrorRefusedNotAuthorised) || errors.Is(n.Reason, packets.ErrorRefusedBadUsernameOrPassword) {
+			refusal = c.loginRefused(n.Reason)
+		}
+	default:
+		return
+	}
+	c.mu.Lock()
+	changed := (refusal == nil) != (c.refusal == nil) || refusal != nil && refusal.Error() != c.refusal.Error()
+	c.refusal = refusal
+	c.mu.Unlock()
+	if changed && refusal != nil {
+		c.log.Error("echo: "+refusal.Error()+"; retrying", "broker", c.cfg.BrokerURL, "client", c.cfg.ClientID)
+	}
+}
+
+// loginRefused says what a CONNACK refusing the echo app's login (reason)
+// means and which flag fixes it.
+func (c *Client) loginRefused(reason error) error {
+	what := "it sent no password"
+	if c.cfg.Password != "" {
+		what = "the password given with --password is not the one it wants"
+	}
+	return fmt.Errorf("the broker refused the login (CONNACK %q): %s; with 'ltk target --auth jwt' a back end needs "+
+		"the target's back-end token: start the target with --backend-token T and pass --password T "+
+		"(or --password-file FILE) here; on another broker pass its --username and --password", reason.Error(), what)
+}
+
+// Refusal returns why the broker refused the last connect attempt (a bad
+// or missing password), or nil if it did not or the client has connected
+// since.
+func (c *Client) Refusal() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refusal
 }
 
 func (c *Client) subscribe(cl paho.Client, filter string) (int, error) {
@@ -125,6 +171,9 @@ func (c *Client) printStatus() {
 	state := "connected"
 	if !c.mqtt.IsConnectionOpen() {
 		state = "not connected"
+		if err := c.Refusal(); err != nil {
+			state = "not connected (" + err.Error() + ")"
+		}
 	}
 	fmt.Fprintf(c.status, "ltk echo: %s, received %d, echoed %d, dropped %d, errors %d\n",
 		state, s.Received, s.Echoed, s.Dropped, s.Errors)

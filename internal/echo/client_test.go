@@ -2,6 +2,7 @@ package echo_test
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -228,4 +229,40 @@ func TestClientStatusAndMetricsEndpoint(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Contains(t, status.String(), "ltk echo: ")
 	require.Contains(t, status.String(), "echoed 0")
+}
+
+// noKeys is a key store that knows no device.
+type noKeys struct{}
+
+func (noKeys) PublicKey(string) (crypto.PublicKey, bool) { return nil, false }
+
+// TestClientSaysWhyTheTargetRefusesIt runs the echo app against a JWT target
+// without its back-end token, as 'ltk target --echo=false' + 'ltk echo' did:
+// the status line and the log say that the login was refused and which flags
+// fix it, instead of "not connected" for ever.
+func TestClientSaysWhyTheTargetRefusesIt(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t, noEcho, func(c *target.Config) { c.Auth, c.Keys, c.BackendToken = target.AuthJWT, noKeys{}, "T" })
+	for _, tc := range []struct{ name, password, want string }{
+		{"no password", "", "it sent no password"},
+		{"wrong password", "not-T", "the password given with --password is not the one it wants"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var status, logs syncbuf.Buffer
+			c, err := echo.NewClient(echo.ClientConfig{BrokerURL: tt.BrokerURL(), Password: tc.password, StatusInterval: 5 * time.Millisecond},
+				nil, &status, slog.New(slog.NewTextHandler(&logs, nil)))
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx) }()
+			require.Eventually(t, func() bool { return c.Refusal() != nil }, waitFor, 5*time.Millisecond)
+			cancel()
+			require.NoError(t, <-done)
+			require.ErrorContains(t, c.Refusal(), tc.want)
+			require.ErrorContains(t, c.Refusal(), "--backend-token T and pass --password T")
+			require.Contains(t, logs.String(), "the broker refused the login")
+			require.Contains(t, status.String(), "ltk echo: not connected (the broker refused the login (CONNACK")
+		})
+	}
 }

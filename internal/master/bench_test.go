@@ -32,7 +32,7 @@ func report(b *testing.B, devices int) []byte {
 				e.Record(rtt(), 60)
 			}
 		}
-		rec.Entry("echo", "echo timeout").Fail(5*time.Second, "no echo within 5s")
+		rec.Entry("echo", "echo timeout").Fail(5*time.Second, "no echo within 5s", "")
 		msg.Deltas = append(msg.Deltas, ltkv1.EncodeDelta(rec.Drain(start.Add(time.Duration(s+1)*time.Second))))
 	}
 	raw, err := proto.Marshal(&ltkv1.WorkerMessage{Msg: &ltkv1.WorkerMessage_Report{Report: msg}})

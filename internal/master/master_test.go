@@ -206,7 +206,7 @@ func TestRefusals(t *testing.T) {
 			{&ltkv1.Hello{WorkerId: "a", Hostname: "h1"}, codes.Unauthenticated, "this master requires a cluster token: set LTK_CLUSTER_TOKEN"},
 			{&ltkv1.Hello{WorkerId: "a", Hostname: "h2", ClusterToken: "guess"}, codes.Unauthenticated, "wrong cluster token: set LTK_CLUSTER_TOKEN"},
 			{&ltkv1.Hello{WorkerId: "a", Hostname: "h3", ClusterToken: "s3cret", Version: "v-other"}, codes.FailedPrecondition,
-				"worker version v-other (protocol 2) does not match master version v-test (protocol 2): run the same ltk version"},
+				"worker version v-other (protocol 3) does not match master version v-test (protocol 3): run the same ltk version"},
 		} {
 			w := connect(m, tc.hello)
 			err := <-w.served

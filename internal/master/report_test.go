@@ -207,7 +207,7 @@ func TestWorkerTextEscaped(t *testing.T) {
 		}
 		require.Contains(t, out, `Refused the worker on "h\x1b[2J\nWorker 7 (x) connected: block of 10 devices"`)
 		require.Contains(t, out, `"boom\r\nWorker 3 (y) missing: forged\a"`)
-		require.Contains(t, out, `worker version "v\x1b[2J\nWorker 3 (y) connected" (protocol 2) does not match`)
+		require.Contains(t, out, `worker version "v\x1b[2J\nWorker 3 (y) connected" (protocol 3) does not match`)
 		require.Equal(t, `"h\x1b[2J\nWorker 7 (x) connected: block of 10 devices"`, m.Workers()[0].Hostname)
 	})
 }

@@ -10,12 +10,15 @@ import (
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
-// A Sample is one second of one stats entry.
+// A Sample is one second of one stats entry. Its Second holds the
+// response times of the timed requests (Count is Requests - Untimed).
 type Sample struct {
 	RunID      int64
 	Type, Name string
-	Failures   int64 // failed requests among Count
-	Bytes      int64 // content bytes of the successful requests
+	Requests   int64 // requests, failures and untimed ones included
+	Failures   int64 // failed requests among Requests
+	Untimed    int64 // failures without a response time, among Failures
+	Bytes      int64 // content bytes of the requests
 	hist.Second
 }
 
@@ -25,6 +28,7 @@ type FailureSample struct {
 	Unix                int64
 	Type, Name, Message string
 	Count               int64
+	Examples            []string // up to stats.MaxExamples, such as device ids
 }
 
 // A DeviceSample is the number of devices a run had running from second Unix on.
@@ -102,7 +106,7 @@ func (s *Store) LoadRun(ctx context.Context, ref string) (*Data, error) {
 }
 
 func (s *Store) loadSamples(ctx context.Context, d *Data, only string, arg []any) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT run_id, unix, type, name, requests, failures, bytes, sum_ns, min_ns, max_ns, hist
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, unix, type, name, requests, failures, untimed, bytes, sum_ns, min_ns, max_ns, hist
 		FROM samples WHERE unix >= ? AND unix < ?`+only+` ORDER BY unix, type, name, run_id`, arg...)
 	if err != nil {
 		return err
@@ -111,10 +115,11 @@ func (s *Store) loadSamples(ctx context.Context, d *Data, only string, arg []any
 	for rows.Next() {
 		var sm Sample
 		var blob []byte
-		if err := rows.Scan(&sm.RunID, &sm.Unix, &sm.Type, &sm.Name, &sm.Count, &sm.Failures, &sm.Bytes,
+		if err := rows.Scan(&sm.RunID, &sm.Unix, &sm.Type, &sm.Name, &sm.Requests, &sm.Failures, &sm.Untimed, &sm.Bytes,
 			&sm.Sum, &sm.Min, &sm.Max, &blob); err != nil {
 			return err
 		}
+		sm.Count = sm.Requests - sm.Untimed
 		if sm.Counts, err = hist.Decode(blob); err != nil {
 			return fmt.Errorf("run %d second %d %s %q: %w", sm.RunID, sm.Unix, sm.Type, sm.Name, err)
 		}
@@ -124,17 +129,19 @@ func (s *Store) loadSamples(ctx context.Context, d *Data, only string, arg []any
 }
 
 func (s *Store) loadRest(ctx context.Context, d *Data, only string, arg []any) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT run_id, unix, type, name, message, count
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, unix, type, name, message, count, examples
 		FROM failures WHERE unix >= ? AND unix < ?`+only+` ORDER BY unix, type, name, message, run_id`, arg...)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var f FailureSample
-		if err := rows.Scan(&f.RunID, &f.Unix, &f.Type, &f.Name, &f.Message, &f.Count); err != nil {
+		var ex string
+		if err := rows.Scan(&f.RunID, &f.Unix, &f.Type, &f.Name, &f.Message, &f.Count, &ex); err != nil {
 			rows.Close()
 			return err
 		}
+		f.Examples = splitExamples(ex)
 		d.Failures = append(d.Failures, f)
 	}
 	rows.Close()

@@ -2,6 +2,7 @@ package report
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,7 +53,8 @@ var bubbleStart = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // fixture records a small echo test the way two workers would, in fake
 // time from bubbleStart: each worker's 5 devices connect and subscribe in
 // second 0, then publish and get echoes every 100 ms for 20 seconds, with
-// response times growing over the test; a few echoes time out. Each worker
+// response times growing over the test; a few echoes time out (failures
+// without a response time, their devices as examples). Each worker
 // drains every 2 seconds (an interval that does not match second edges).
 // It returns the deltas in the order a master would collect them.
 func fixture(t *testing.T) []*stats.Delta {
@@ -79,7 +81,7 @@ func fixture(t *testing.T) []*stats.Delta {
 					rtt := time.Duration(40+tick)*time.Millisecond + time.Duration(n%37)*time.Millisecond
 					r.Entry("MQTT", "MQTT publish").Record(time.Duration(1+n%5)*time.Millisecond, 64)
 					if n%97 == 0 {
-						r.Entry("echo", "echo timeout").Fail(0, "no echo within 120s")
+						r.Entry("echo", "echo timeout").Fail(stats.NoResponseTime, "no echo within 120s", fmt.Sprintf("LTK%05d", w*5+dev+1))
 						continue
 					}
 					r.Entry("echo", "echo receive").Record(rtt, 64)

@@ -107,7 +107,7 @@ func (b *historyBuilder) second(s int64, samples []Sample, users int, hw *stats.
 
 // write writes h's row of second s, if h has had a request.
 func (b *historyBuilder) write(h *history, s int64, users int, span int64, hw *stats.HistoryWriter) error {
-	if h.total.Count == 0 {
+	if h.total.Requests == 0 {
 		return nil
 	}
 	h.row(&b.row, s+1, users, span, b.full)
@@ -135,9 +135,10 @@ type history struct {
 
 // second is one second's sum of samples.
 type second struct {
-	unix     int64
-	failures int64
-	hist.Total
+	unix       int64
+	requests   int64 // untimed ones included
+	failures   int64
+	hist.Total // the timed requests
 }
 
 func newHistory(typ, name string) *history {
@@ -170,6 +171,7 @@ func (h *history) open(s int64) {
 func (h *history) add(sm *Sample) {
 	h.total.add(sm)
 	sec := h.ring[sm.Unix%currentWindow]
+	sec.requests += sm.Requests
 	sec.failures += sm.Failures
 	sec.Add(&sm.Second)
 	for i, c := range sm.Counts {
@@ -184,11 +186,14 @@ func (h *history) row(r *stats.HistoryRow, ts int64, users int, span int64, curr
 	var reqs, fails int64
 	first := true
 	for _, sec := range h.ring {
-		if sec.unix <= ts-1-currentWindow || sec.Count == 0 {
+		if sec.unix <= ts-1-currentWindow || sec.requests == 0 {
 			continue
 		}
-		reqs += sec.Count
+		reqs += sec.requests
 		fails += sec.failures
+		if sec.Count == 0 {
+			continue // no response times
+		}
 		if first || sec.Min < h.window.Min {
 			h.window.Min = sec.Min
 		}

@@ -59,7 +59,7 @@ td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}th{background:#f5f5f5}
 {{range .Dists}}{{.}}{{end}}
 <h2>Failures</h2>
 {{if .Failed}}<table><tr><th>Type</th><th>Name</th><th>Message</th><th>Occurrences</th></tr>
-{{range .Failed}}<tr><td>{{.Type}}</td><td>{{.Name}}</td><td style="text-align:left">{{.Message}}</td><td>{{.Count}}</td></tr>
+{{range .Failed}}<tr><td>{{.Type}}</td><td>{{.Name}}</td><td style="text-align:left">{{.ErrorText}}</td><td>{{.Count}}</td></tr>
 {{end}}</table>{{else}}<p class="muted">None.</p>{{end}}
 <p class="muted">Written by ltk. Percentiles are within 1% of the exact values; min, max and averages are exact.</p>
 </body></html>
@@ -81,21 +81,21 @@ func WriteHTML(w io.Writer, d *Data) error {
 	peak, devSecs := d.DeviceStats()
 	v.Devices = fmt.Sprintf("Devices: peak %d, %.2f device-hours.", peak, float64(devSecs)/3600)
 	total := d.Total()
-	v.Requests, v.Failures = total.Count, total.Failures
+	v.Requests, v.Failures = total.Requests, total.Failures
 	v.Throughput = "no throughput (no time covered)"
 	if s := dur.Seconds(); s > 0 {
-		v.Throughput = fmt.Sprintf("%.2f requests/s", float64(total.Count)/s)
+		v.Throughput = fmt.Sprintf("%.2f requests/s", float64(total.Requests)/s)
 	}
 	entries := d.Entries()
 	for _, e := range entries {
-		v.Rows = append(v.Rows, newHTMLRow(e.Type, e.Name, e.Failures, &e.Total, dur))
+		v.Rows = append(v.Rows, newHTMLRow(e.Type, e.Name, e.Requests, e.Failures, &e.Total, dur))
 	}
 	if len(entries) > 0 {
-		v.Rows = append(v.Rows, newHTMLRow("", "Aggregated", total.Failures, &total.Total, dur))
+		v.Rows = append(v.Rows, newHTMLRow("", "Aggregated", total.Requests, total.Failures, &total.Total, dur))
 	}
 	ex := d.ExecTotal()
 	if ex.Count > 0 {
-		v.Exec = []htmlRow{newHTMLRow(FunctionEntry[0], FunctionEntry[1], 0, &ex, dur)}
+		v.Exec = []htmlRow{newHTMLRow(FunctionEntry[0], FunctionEntry[1], ex.Count, 0, &ex, dur)}
 	}
 	v.Series = timeSeries(d)
 	for _, n := range append(driverTotals(d), functionTotals(d)...) {
@@ -104,13 +104,15 @@ func WriteHTML(w io.Writer, d *Data) error {
 	return page.Execute(w, v)
 }
 
-func newHTMLRow(typ, name string, fails int64, t *hist.Total, dur time.Duration) htmlRow {
-	r := htmlRow{Type: typ, Name: name, Requests: t.Count, Failures: fails,
+// newHTMLRow is a row of reqs requests, fails failures among them, whose
+// response times t holds (the untimed failures are in none).
+func newHTMLRow(typ, name string, reqs, fails int64, t *hist.Total, dur time.Duration) htmlRow {
+	r := htmlRow{Type: typ, Name: name, Requests: reqs, Failures: fails,
 		Avg: ms(t.Mean()), Min: ms(t.Min), Max: ms(t.Max),
 		P50: ms(t.Quantile(0.5)), P90: ms(t.Quantile(0.9)), P95: ms(t.Quantile(0.95)),
 		P99: ms(t.Quantile(0.99)), P999: ms(t.Quantile(0.999))}
 	if s := dur.Seconds(); s > 0 {
-		r.RPS = fmt.Sprintf("%.2f", float64(t.Count)/s)
+		r.RPS = fmt.Sprintf("%.2f", float64(reqs)/s)
 	}
 	return r
 }
@@ -180,10 +182,11 @@ func timeSeries(d *Data) []template.HTML {
 		to := min(from+step, hi)
 		xs[g] = time.Unix(from, 0).UTC()
 		var t, ex hist.Total
-		var fails int64
+		var reqs, fails int64
 		for ; next < len(d.Samples) && d.Samples[next].Unix < to; next++ {
 			if s := &d.Samples[next]; s.Unix >= from {
 				t.Add(&s.Second)
+				reqs += s.Requests
 				fails += s.Failures
 			}
 		}
@@ -193,7 +196,7 @@ func timeSeries(d *Data) []template.HTML {
 			}
 		}
 		secs := float64(to - from)
-		rps[g], fps[g] = float64(t.Count)/secs, float64(fails)/secs
+		rps[g], fps[g] = float64(reqs)/secs, float64(fails)/secs
 		if t.Count > 0 {
 			t.Quantiles(qs, out)
 			p50[g], p95[g], p99[g] = msFloat(out[0]), msFloat(out[1]), msFloat(out[2])

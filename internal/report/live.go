@@ -29,14 +29,14 @@ type LiveCSV struct {
 	b        *historyBuilder
 	history  bytes.Buffer // _stats_history.csv so far
 	hw       *stats.HistoryWriter
-	failures map[[3]string]int64 // by type, name, message
+	failures map[[3]string]*failureCount // by type, name, message
 }
 
 // LiveCSV returns the run's live CSV files, empty until Update reads its
 // first seconds. With full, the history has a row per entry too.
 func (r *Run) LiveCSV(full bool) *LiveCSV {
 	lo := r.start.Unix()
-	l := &LiveCSV{run: r, next: lo, b: newHistoryBuilder(full, lo), failures: map[[3]string]int64{}}
+	l := &LiveCSV{run: r, next: lo, b: newHistoryBuilder(full, lo), failures: map[[3]string]*failureCount{}}
 	l.hw = stats.NewHistoryWriter(&l.history)
 	return l
 }
@@ -62,7 +62,7 @@ func (l *LiveCSV) Update(ctx context.Context, now time.Time) error {
 	}
 	for _, f := range d.Failures {
 		if f.Unix < end {
-			l.failures[[3]string{f.Type, f.Name, f.Message}] += f.Count
+			addFailure(l.failures, [3]string{f.Type, f.Name, f.Message}, f.Count, f.Examples)
 		}
 	}
 	l.next = end

@@ -53,9 +53,9 @@ func statsRows(d *Data) []stats.StatsRow {
 func (t *EntryTotal) statsRow(elapsed time.Duration) stats.StatsRow {
 	r := t.totalsRow()
 	if s := elapsed.Seconds(); s > 0 {
-		r.RPS, r.FailPerSec = float64(t.Count)/s, float64(t.Failures)/s
+		r.RPS, r.FailPerSec = float64(t.Requests)/s, float64(t.Failures)/s
 	}
-	if t.Count > 0 {
+	if t.Requests > 0 { // 0 ms without timed ones, as Locust's for requests of no response time
 		r.Percentiles = make([]time.Duration, len(stats.CSVQuantiles))
 		t.Quantiles(stats.CSVQuantiles, r.Percentiles)
 	}
@@ -65,10 +65,12 @@ func (t *EntryTotal) statsRow(elapsed time.Duration) stats.StatsRow {
 // totalsRow returns t's counts and times: the Total columns of
 // _stats_history.csv.
 func (t *EntryTotal) totalsRow() stats.StatsRow {
-	r := stats.StatsRow{Type: t.Type, Name: t.Name, Requests: t.Count, Failures: t.Failures}
-	if t.Count > 0 {
+	r := stats.StatsRow{Type: t.Type, Name: t.Name, Requests: t.Requests, Failures: t.Failures}
+	if t.Count > 0 { // timed requests
 		r.Median, r.Avg, r.Min, r.Max = t.Quantile(0.5), t.Mean(), t.Min, t.Max
-		r.AvgContentLength = float64(t.Bytes) / float64(t.Count)
+	}
+	if t.Requests > 0 {
+		r.AvgContentLength = float64(t.Bytes) / float64(t.Requests)
 	}
 	return r
 }
@@ -77,7 +79,7 @@ func (t *EntryTotal) totalsRow() stats.StatsRow {
 func failureStats(fs []FailureTotal) []stats.FailureStats {
 	rows := make([]stats.FailureStats, len(fs))
 	for i, f := range fs {
-		rows[i] = stats.FailureStats{Type: f.Type, Name: f.Name, Message: f.Message, Occurrences: f.Count}
+		rows[i] = stats.FailureStats{Type: f.Type, Name: f.Name, Message: f.Message, Occurrences: f.Count, Examples: f.Examples}
 	}
 	return rows
 }

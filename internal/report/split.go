@@ -16,11 +16,12 @@ type sampleKey struct {
 // acc accumulates one sample from every delta that touches its second.
 type acc struct {
 	requests, failures, bytes int64
-	sum, min, max             time.Duration
-	counts                    []int64          // dense, grown as needed
-	msgs                      map[string]int64 // failures by message
-	dirty                     bool             // changed since it was last written
-	touched                   int              // the flush generation it last changed in
+	untimed                   int64                    // failures without a response time
+	sum, min, max             time.Duration            // of the timed requests
+	counts                    []int64                  // dense, grown as needed
+	msgs                      map[string]*failureCount // failures by message
+	dirty                     bool                     // changed since it was last written
+	touched                   int                      // the flush generation it last changed in
 }
 
 // addCount adds c values to bucket i.
@@ -33,9 +34,29 @@ func (a *acc) addCount(i int, c int64) {
 	a.counts[i] += c
 }
 
+// failureCount is the count and examples of one failure message in a sample.
+type failureCount struct {
+	n        int64
+	examples []string // at most stats.MaxExamples
+}
+
+// fail adds n failures of msg with examples.
+func (a *acc) fail(msg string, n int64, examples []string) {
+	if a.msgs == nil {
+		a.msgs = make(map[string]*failureCount)
+	}
+	f := a.msgs[msg]
+	if f == nil {
+		f = &failureCount{}
+		a.msgs[msg] = f
+	}
+	f.n += n
+	f.examples = stats.AddExamples(f.examples, examples)
+}
+
 // addExtremes merges a part's min and max.
-func (a *acc) addExtremes(hadRequests bool, lo, hi time.Duration) {
-	if !hadRequests || lo < a.min {
+func (a *acc) addExtremes(hadTimed bool, lo, hi time.Duration) {
+	if !hadTimed || lo < a.min {
 		a.min = lo
 	}
 	a.max = max(a.max, hi)
@@ -43,16 +64,18 @@ func (a *acc) addExtremes(hadRequests bool, lo, hi time.Duration) {
 
 // second returns the sample as a hist.Second of second unix.
 func (a *acc) second(unix int64) hist.Second {
-	return hist.Second{Unix: unix, Count: a.requests, Sum: a.sum, Min: a.min, Max: a.max, Counts: hist.Trim(a.counts)}
+	return hist.Second{Unix: unix, Count: a.requests - a.untimed, Sum: a.sum, Min: a.min, Max: a.max, Counts: hist.Trim(a.counts)}
 }
 
 // split apportions one entry's delta over the seconds it was recorded in and
 // adds each second's part to get(unix). Request and failure counts per
 // second are exact (the delta's per-second counts; what they miss goes to the
-// second the interval ended in, last). The histogram, failure messages,
-// bytes and sum are split in proportion (see webster): an interval's seconds
-// add up to exactly the interval, and a second's histogram holds exactly its
-// requests. The interval's exact min and max go to the seconds holding its
+// second the interval ended in, last). The untimed failures are split in
+// proportion to the failures, the failure messages too (each one's examples
+// go to the first second that gets a share of it), the bytes to the
+// requests, and the histogram and sum to the timed requests (see webster):
+// an interval's seconds add up to exactly the interval, and a second's
+// histogram holds exactly its timed requests. The interval's exact min and max go to the seconds holding its
 // lowest and highest buckets; other seconds get their buckets' bounds.
 // The entry's Delta must have passed stats.Delta.Validate.
 func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(unix int64) *acc) {
@@ -81,13 +104,21 @@ func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(u
 		fails[n] += e.Failures - f
 	}
 
+	untimed := make([]int64, len(secs))
+	newWebster(fails).alloc(e.Untimed, untimed) // within each second's failures
+	timed := make([]int64, len(secs))
+	for i := range secs {
+		timed[i] = reqs[i] - untimed[i]
+	}
+
 	accs := make([]*acc, len(secs))
 	had := make([]bool, len(secs))
 	for i, unix := range secs {
 		accs[i] = get(unix)
-		had[i] = accs[i].requests > 0
+		had[i] = accs[i].requests > accs[i].untimed
 		accs[i].requests += reqs[i]
 		accs[i].failures += fails[i]
+		accs[i].untimed += untimed[i]
 		accs[i].dirty = true
 	}
 	shares := make([]int64, len(secs))
@@ -95,7 +126,7 @@ func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(u
 	for i, b := range shares {
 		accs[i].bytes += b
 	}
-	newWebster(reqs).alloc(int64(e.Sum), shares)
+	newWebster(timed).alloc(int64(e.Sum), shares)
 	for i, s := range shares {
 		accs[i].sum += time.Duration(s)
 	}
@@ -105,7 +136,7 @@ func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(u
 		lowest[i] = -1
 	}
 	first, last := -1, -1
-	sp := newSplitter(reqs)
+	sp := newSplitter(timed)
 	for b, c := range e.Hist {
 		if c == 0 {
 			continue
@@ -126,7 +157,7 @@ func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(u
 		}
 	}
 	for i, a := range accs {
-		if reqs[i] == 0 {
+		if timed[i] == 0 {
 			continue
 		}
 		lo, _ := hist.Bounds(lowest[i])
@@ -146,14 +177,13 @@ func split(e *stats.EntryDelta, msgs []stats.FailureDelta, end int64, get func(u
 		if m.Type != e.Type || m.Name != e.Name || m.Count <= 0 {
 			continue
 		}
+		examples := m.Examples
 		for i, sh := range sp.next(m.Count) {
 			if sh == 0 {
 				continue
 			}
-			if accs[i].msgs == nil {
-				accs[i].msgs = make(map[string]int64)
-			}
-			accs[i].msgs[m.Message] += sh
+			accs[i].fail(m.Message, sh, examples)
+			examples = nil
 		}
 	}
 }

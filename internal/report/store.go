@@ -18,7 +18,16 @@ import (
 const DefaultPath = "runs/ltk.db"
 
 // schemaVersion is the store's layout, in SQLite's user_version.
-const schemaVersion = 1
+//
+// Layout 2 adds samples.untimed (failures without a response time, which
+// layout 1 kept as 0 ms values of the histogram) and failures.examples.
+const schemaVersion = 2
+
+// migrations bring a store of layout i+1 to layout i+2.
+var migrations = []string{
+	`ALTER TABLE samples ADD COLUMN untimed INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE failures ADD COLUMN examples TEXT NOT NULL DEFAULT '';`,
+}
 
 // schema creates the store's tables. Times are Unix seconds (samples) or
 // milliseconds (runs); durations are nanoseconds; hist columns hold package
@@ -42,8 +51,9 @@ CREATE TABLE IF NOT EXISTS samples (
 	unix     INTEGER NOT NULL,
 	type     TEXT    NOT NULL,
 	name     TEXT    NOT NULL,
-	requests INTEGER NOT NULL,
+	requests INTEGER NOT NULL,        -- failures and untimed included
 	failures INTEGER NOT NULL,
+	untimed  INTEGER NOT NULL DEFAULT 0, -- failures without a response time: requests - untimed values in hist
 	bytes    INTEGER NOT NULL,
 	sum_ns   INTEGER NOT NULL,
 	min_ns   INTEGER NOT NULL,
@@ -59,6 +69,7 @@ CREATE TABLE IF NOT EXISTS failures (
 	name    TEXT    NOT NULL,
 	message TEXT    NOT NULL,
 	count   INTEGER NOT NULL,
+	examples TEXT   NOT NULL DEFAULT '', -- up to stats.MaxExamples, such as device ids, one per line
 	PRIMARY KEY (run_id, unix, type, name, message)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS failures_unix ON failures (unix);
@@ -143,8 +154,9 @@ func open(path string) (*Store, error) {
 	return s, nil
 }
 
-// migrate creates the tables or checks that the store is one this ltk reads.
-func (s *Store) migrate() error {
+// migrate creates the tables, or upgrades an older layout, in one
+// transaction, or checks that the store is one this ltk reads.
+func (s *Store) migrate() (err error) {
 	ctx := context.Background()
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -153,15 +165,31 @@ func (s *Store) migrate() error {
 	if v > schemaVersion {
 		return fmt.Errorf("written by a newer ltk (layout %d, this ltk reads %d): upgrade ltk", v, schemaVersion)
 	}
-	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if v > 0 {
+		for _, m := range migrations[v-1:] {
+			if _, err := tx.ExecContext(ctx, m); err != nil {
+				return fmt.Errorf("upgrade the layout from %d: %w", v, err)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("create tables: %w", err)
 	}
 	if v < schemaVersion {
-		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Commit()
 }
 
 // Path returns the store's file.

@@ -41,12 +41,14 @@ func TestRunWritesSamples(t *testing.T) {
 	for i, w := range want.Entries {
 		g := got[i]
 		require.Equal(t, [2]string{w.Type, w.Name}, [2]string{g.Type, g.Name})
-		require.Equal(t, w.NumRequests, g.Count, w.Name)
+		require.Equal(t, w.NumRequests, g.Requests, w.Name)
 		require.Equal(t, w.NumFailures, g.Failures, w.Name)
+		require.Equal(t, w.NumUntimed, g.Untimed, w.Name)
+		require.Equal(t, w.NumRequests-w.NumUntimed, g.Count, "%s: the histogram holds the timed requests", w.Name)
 		require.Equal(t, w.Min, g.Min, w.Name)
 		require.Equal(t, w.Max, g.Max, w.Name)
 		require.Equal(t, w.Avg, g.Mean(), w.Name)
-		require.InDelta(t, w.AvgContentLength, float64(g.Bytes)/float64(g.Count), 1e-9, w.Name)
+		require.InDelta(t, w.AvgContentLength, float64(g.Bytes)/float64(g.Requests), 1e-9, w.Name)
 		for _, q := range []float64{0.5, 0.9, 0.99, 0.999} {
 			require.Equal(t, w.Percentile(q), g.Quantile(q), "%s q=%v", w.Name, q)
 		}
@@ -73,13 +75,25 @@ func TestRunWritesSamples(t *testing.T) {
 	}
 	for _, s := range d.Samples {
 		k := sampleKey{s.Unix, s.Type, s.Name}
-		require.Equal(t, perSecond[k].Requests, s.Count, "%v", k)
+		require.Equal(t, perSecond[k].Requests, s.Requests, "%v", k)
+		require.Equal(t, s.Requests-s.Untimed, s.Count, "%v", k)
 		require.Equal(t, perSecond[k].Failures, s.Failures, "%v", k)
 		require.Equal(t, s.Failures, msgs[k], "%v", k)
 		require.NoError(t, s.Validate())
 	}
-	require.Equal(t, []FailureTotal{{Type: "echo", Name: "echo timeout", Message: "no echo within 120s", Count: want.Failures[0].Occurrences}},
-		d.FailureTotals())
+	ft := d.FailureTotals()
+	require.Len(t, ft, 1)
+	require.Equal(t, FailureTotal{Type: "echo", Name: "echo timeout", Message: "no echo within 120s", Count: want.Failures[0].Occurrences},
+		FailureTotal{Type: ft[0].Type, Name: ft[0].Name, Message: ft[0].Message, Count: ft[0].Count})
+	require.Len(t, ft[0].Examples, stats.MaxExamples, "examples are kept")
+	require.Subset(t, []string{"LTK00001", "LTK00002", "LTK00003", "LTK00004", "LTK00005", "LTK00006", "LTK00007", "LTK00008",
+		"LTK00009", "LTK00010"}, ft[0].Examples)
+	tot := d.Total()
+	require.Equal(t, want.Total.NumUntimed, tot.Untimed)
+	require.Positive(t, tot.Untimed)
+	require.Equal(t, want.Total.Percentile(0.01), tot.Quantile(0.01), "the misses are in no percentile")
+	require.Equal(t, time.Millisecond, tot.Min, "the fastest publish, not a 0 ms miss")
+	require.Zero(t, d.Entry("echo", "echo timeout").Count, "no response time of a miss is kept")
 	peak, _ := d.DeviceStats()
 	require.Equal(t, 10, peak)
 }
@@ -312,4 +326,50 @@ func TestExceptionNodesOnce(t *testing.T) {
 	d, err := run.Data(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, want, d.Exceptions)
+}
+
+// TestOpenUpgradesLayout1 opens a store of layout 1 (before untimed
+// failures and failure examples): its runs read as before, and new runs
+// keep misses out of the response times.
+func TestOpenUpgradesLayout1(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "ltk.db")
+	st, err := Open(path)
+	require.NoError(t, err)
+	old := record(t, st, []*stats.Delta{syntheticDelta(bubbleStart.Unix(), 10, 5*time.Millisecond)}, RunMeta{Name: "old"})
+	for _, q := range []string{"ALTER TABLE samples DROP COLUMN untimed", "ALTER TABLE failures DROP COLUMN examples", "PRAGMA user_version = 1"} {
+		_, err := st.db.ExecContext(t.Context(), q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, st.Close())
+
+	st, err = Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, st.Close()) })
+	var v int
+	require.NoError(t, st.db.QueryRowContext(t.Context(), "PRAGMA user_version").Scan(&v))
+	require.Equal(t, schemaVersion, v)
+	d, err := st.LoadRun(t.Context(), strconv.FormatInt(old, 10))
+	require.NoError(t, err)
+	tot := d.Total()
+	require.EqualValues(t, 10, tot.Requests)
+	require.EqualValues(t, 10, tot.Count)
+	require.Equal(t, 5*time.Millisecond, tot.Quantile(0.5))
+
+	r := stats.NewRecorder()
+	r.Entry("echo", "echo receive").Record(5*time.Millisecond, 0)
+	r.Entry("echo", "echo timeout").Fail(stats.NoResponseTime, "no echo", "LTK00002")
+	dl := r.Drain(time.Now())
+	run, err := st.Begin(RunMeta{Name: "new", Start: dl.Start})
+	require.NoError(t, err)
+	run.AddDelta(dl)
+	require.NoError(t, run.End(dl.End))
+	d, err = st.LoadRun(t.Context(), "new")
+	require.NoError(t, err)
+	tot = d.Total()
+	require.EqualValues(t, 2, tot.Requests)
+	require.EqualValues(t, 1, tot.Untimed)
+	require.Equal(t, 5*time.Millisecond, tot.Min)
+	require.Equal(t, []FailureTotal{{Type: "echo", Name: "echo timeout", Message: "no echo", Count: 1, Examples: []string{"LTK00002"}}},
+		d.FailureTotals())
 }

@@ -39,9 +39,9 @@ func WriteSummary(w io.Writer, d *Data) error {
 	fmt.Fprintf(&b, "\nDevices: peak %d, average %.1f, %.2f device-hours\n", peak, avg, float64(devSecs)/3600)
 
 	total := d.Total()
-	fmt.Fprintf(&b, "Requests: %d, failures: %d (%.2f%%)\n", total.Count, total.Failures, pct(total.Failures, total.Count))
+	fmt.Fprintf(&b, "Requests: %d, failures: %d (%.2f%%)\n", total.Requests, total.Failures, pct(total.Failures, total.Requests))
 	if s := dur.Seconds(); s > 0 {
-		fmt.Fprintf(&b, "Throughput: %.2f requests/s, %.2f failures/s\n", float64(total.Count)/s, float64(total.Failures)/s)
+		fmt.Fprintf(&b, "Throughput: %.2f requests/s, %.2f failures/s\n", float64(total.Requests)/s, float64(total.Failures)/s)
 	}
 
 	b.WriteString("\nResponse times (ms)\n")
@@ -56,7 +56,7 @@ func WriteSummary(w io.Writer, d *Data) error {
 		entries = append(entries, total)
 	}
 	for _, e := range entries {
-		row(tw, e.Type, e.Name, e.Failures, &e.Total, dur)
+		row(tw, e.Type, e.Name, e.Requests, e.Failures, &e.Total, dur)
 	}
 	if len(entries) == 0 {
 		fmt.Fprintln(tw, "(none)\t\t\t\t\t\t\t")
@@ -69,7 +69,7 @@ func WriteSummary(w io.Writer, d *Data) error {
 	if ex := d.ExecTotal(); ex.Count > 0 {
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, head)
-		row(tw, FunctionEntry[0], FunctionEntry[1], 0, &ex, dur)
+		row(tw, FunctionEntry[0], FunctionEntry[1], ex.Count, 0, &ex, dur)
 		if err := tw.Flush(); err != nil {
 			return err
 		}
@@ -83,18 +83,20 @@ func WriteSummary(w io.Writer, d *Data) error {
 		b.WriteString("  none\n")
 	}
 	for _, f := range fails {
-		fmt.Fprintf(&b, "  %8d  %s %s: %s\n", f.Count, f.Type, f.Name, f.Message)
+		fmt.Fprintf(&b, "  %8d  %s %s: %s\n", f.Count, f.Type, f.Name, f.ErrorText())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func row(tw io.Writer, typ, name string, fails int64, t *hist.Total, dur time.Duration) {
+// row writes a row of reqs requests, fails failures among them, whose
+// response times t holds (the untimed failures are in none).
+func row(tw io.Writer, typ, name string, reqs, fails int64, t *hist.Total, dur time.Duration) {
 	rps := 0.0
 	if s := dur.Seconds(); s > 0 {
-		rps = float64(t.Count) / s
+		rps = float64(reqs) / s
 	}
-	line := fmt.Sprintf("%s\t%s\t%d\t%d\t%.2f\t%s\t%s\t", typ, name, t.Count, fails, rps, ms(t.Mean()), ms(t.Min))
+	line := fmt.Sprintf("%s\t%s\t%d\t%d\t%.2f\t%s\t%s\t", typ, name, reqs, fails, rps, ms(t.Mean()), ms(t.Min))
 	for _, q := range summaryQuantiles {
 		line += ms(t.Quantile(q.q)) + "\t"
 	}

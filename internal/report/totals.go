@@ -7,18 +7,23 @@ import (
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/hist"
+	"github.com/ltk-dev/ltk/internal/stats"
 )
 
 // An EntryTotal sums an entry's samples.
 type EntryTotal struct {
 	Type, Name string
+	Requests   int64 // failures and untimed ones included
 	Failures   int64
+	Untimed    int64 // failures without a response time
 	Bytes      int64
-	hist.Total // requests (Count) and their response times
+	hist.Total // the timed requests (Count) and their response times
 }
 
 func (t *EntryTotal) add(s *Sample) {
+	t.Requests += s.Requests
 	t.Failures += s.Failures
+	t.Untimed += s.Untimed
 	t.Bytes += s.Bytes
 	t.Total.Add(&s.Second)
 }
@@ -77,22 +82,39 @@ func (d *Data) ExecTotal() hist.Total {
 type FailureTotal struct {
 	Type, Name, Message string
 	Count               int64
+	Examples            []string // up to stats.MaxExamples, the earliest seconds' first
+}
+
+// ErrorText is the message followed by the examples (stats.FailureStats.ErrorText).
+func (f FailureTotal) ErrorText() string {
+	return stats.FailureStats{Message: f.Message, Examples: f.Examples}.ErrorText()
 }
 
 // FailureTotals returns the window's failures by entry and message, most first.
 func (d *Data) FailureTotals() []FailureTotal {
-	byKey := map[[3]string]int64{}
+	byKey := map[[3]string]*failureCount{}
 	for _, f := range d.Failures {
-		byKey[[3]string{f.Type, f.Name, f.Message}] += f.Count
+		addFailure(byKey, [3]string{f.Type, f.Name, f.Message}, f.Count, f.Examples)
 	}
 	return failureTotals(byKey)
 }
 
+// addFailure adds n failures of key k with examples to byKey.
+func addFailure(byKey map[[3]string]*failureCount, k [3]string, n int64, examples []string) {
+	c := byKey[k]
+	if c == nil {
+		c = &failureCount{}
+		byKey[k] = c
+	}
+	c.n += n
+	c.examples = stats.AddExamples(c.examples, examples)
+}
+
 // failureTotals returns counts by type, name and message, most frequent first.
-func failureTotals(byKey map[[3]string]int64) []FailureTotal {
+func failureTotals(byKey map[[3]string]*failureCount) []FailureTotal {
 	out := make([]FailureTotal, 0, len(byKey))
-	for k, n := range byKey {
-		out = append(out, FailureTotal{Type: k[0], Name: k[1], Message: k[2], Count: n})
+	for k, c := range byKey {
+		out = append(out, FailureTotal{Type: k[0], Name: k[1], Message: k[2], Count: c.n, Examples: slices.Clone(c.examples)})
 	}
 	slices.SortFunc(out, func(a, b FailureTotal) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Message, b.Message))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/hist"
@@ -97,9 +98,9 @@ func (w *writer) acc(k sampleKey) *acc {
 func (w *writer) load(k sampleKey, a *acc) error {
 	ctx := context.Background()
 	var blob []byte
-	err := w.r.st.db.QueryRowContext(ctx, `SELECT requests, failures, bytes, sum_ns, min_ns, max_ns, hist
+	err := w.r.st.db.QueryRowContext(ctx, `SELECT requests, failures, untimed, bytes, sum_ns, min_ns, max_ns, hist
 		FROM samples WHERE run_id = ? AND unix = ? AND type = ? AND name = ?`, w.r.id, k.unix, k.typ, k.name).
-		Scan(&a.requests, &a.failures, &a.bytes, &a.sum, &a.min, &a.max, &blob)
+		Scan(&a.requests, &a.failures, &a.untimed, &a.bytes, &a.sum, &a.min, &a.max, &blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -109,22 +110,19 @@ func (w *writer) load(k sampleKey, a *acc) error {
 	if a.counts, err = hist.Decode(blob); err != nil {
 		return err
 	}
-	rows, err := w.r.st.db.QueryContext(ctx, `SELECT message, count FROM failures
+	rows, err := w.r.st.db.QueryContext(ctx, `SELECT message, count, examples FROM failures
 		WHERE run_id = ? AND unix = ? AND type = ? AND name = ?`, w.r.id, k.unix, k.typ, k.name)
 	if err != nil {
 		return fmt.Errorf("read back failures: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var m string
+		var m, ex string
 		var n int64
-		if err := rows.Scan(&m, &n); err != nil {
+		if err := rows.Scan(&m, &n, &ex); err != nil {
 			return err
 		}
-		if a.msgs == nil {
-			a.msgs = make(map[string]int64)
-		}
-		a.msgs[m] = n
+		a.fail(m, n, splitExamples(ex))
 	}
 	return rows.Err()
 }
@@ -173,14 +171,14 @@ func (w *writer) write(execs []hist.Second) (err error) {
 		}
 		s := a.second(k.unix)
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO samples
-			(run_id, unix, type, name, requests, failures, bytes, sum_ns, min_ns, max_ns, hist)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, k.unix, k.typ, k.name, a.requests, a.failures, a.bytes, s.Sum, s.Min, s.Max, hist.AppendEncode(nil, s.Counts)); err != nil {
+			(run_id, unix, type, name, requests, failures, untimed, bytes, sum_ns, min_ns, max_ns, hist)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, k.unix, k.typ, k.name, a.requests, a.failures, a.untimed, a.bytes, s.Sum, s.Min, s.Max, hist.AppendEncode(nil, s.Counts)); err != nil {
 			return err
 		}
-		for m, n := range a.msgs {
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO failures (run_id, unix, type, name, message, count)
-				VALUES (?, ?, ?, ?, ?, ?)`, id, k.unix, k.typ, k.name, m, n); err != nil {
+		for m, f := range a.msgs {
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO failures (run_id, unix, type, name, message, count, examples)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, id, k.unix, k.typ, k.name, m, f.n, strings.Join(f.examples, "\n")); err != nil {
 				return err
 			}
 		}
@@ -208,4 +206,12 @@ func (w *writer) write(execs []hist.Second) (err error) {
 	}
 	w.last = last
 	return nil
+}
+
+// splitExamples returns the examples of a failures row: one per line.
+func splitExamples(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }

@@ -33,7 +33,10 @@ func TestConnectRefusedByBroker(t *testing.T) {
 
 		fails := r.waitFor(t, sim.EventConnect, false, 2) // refused, then refused again after the backoff
 		require.NoError(t, stop())
-		require.Contains(t, []string{"not Authorized", "bad user name or password"}, fails[0].msg)
+		// The target refuses a bad JWT with CONNACK 5 (not authorized);
+		// the failure's row names the code, its example the device.
+		require.Equal(t, "connection refused: not authorized (CONNACK 0x05)", fails[0].msg)
+		require.Equal(t, "LTK00007", fails[0].device)
 		require.Zero(t, r.count(sim.EventConnect, true))
 		require.Zero(t, r.count(sim.EventPublish, true), "the behaviour never started")
 	})
@@ -98,7 +101,8 @@ func TestCredentialsError(t *testing.T) {
 		require.NoError(t, stop())
 		fails := r.matching(sim.EventConnect, false)
 		require.Len(t, fails, 1)
-		require.Equal(t, "device LTK00009 credentials: key file unreadable", fails[0].msg)
+		require.Equal(t, "credentials: key file unreadable", fails[0].msg, "the device is the row's example, not its message")
+		require.Equal(t, "LTK00009", fails[0].device)
 	})
 }
 

@@ -61,18 +61,18 @@ func (e Event) String() string { return e.Name() }
 // Recorder receives every measured event of a device. Implementations must be
 // safe for concurrent use (a device records from its behaviour and from its
 // connection supervisor, and many devices share one Recorder) and should not
-// allocate: Success is on the hot path. msg is a short human-readable reason,
-// such as the broker's "not Authorized"; it is never formatted per event on
-// the hot path.
+// allocate: Success is on the hot path.
 type Recorder interface {
 	// Success records a successful event that took d, carrying size bytes
 	// (the payload size for publishes and echoes, 0 otherwise).
 	Success(ev Event, d time.Duration, size int)
-	// Failure records a failed event that took d. d is NoDuration for a
-	// failure that is no response time, such as an awaited reply that never
-	// came (it must not count in percentiles), and 0 for one that has no
-	// duration of its own, such as a lost connection.
-	Failure(ev Event, d time.Duration, msg string)
+	// Failure records a failed event of device (its id, which does not
+	// change after the call) that took d, and why it failed (f.Message is
+	// the failure's row; it is formatted only for a broker's refusal). d is
+	// NoDuration for a failure that is no response time, such as an awaited
+	// reply that never came (it must not count in percentiles), and 0 for
+	// one that has no duration of its own, such as a lost connection.
+	Failure(ev Event, d time.Duration, device string, f Fault)
 }
 
 // NoDuration is the d of a Failure that carries no response time: an
@@ -82,8 +82,8 @@ const NoDuration time.Duration = -1
 // discard is the Recorder used when Config.Recorder is nil.
 type discard struct{}
 
-func (discard) Success(Event, time.Duration, int)    {}
-func (discard) Failure(Event, time.Duration, string) {}
+func (discard) Success(Event, time.Duration, int)           {}
+func (discard) Failure(Event, time.Duration, string, Fault) {}
 
 // Credentials yields the MQTT password for a connect. Password is called
 // before every connect with the current time; it returns the password and

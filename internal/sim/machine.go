@@ -126,7 +126,7 @@ func (m *machine) wake() {
 		m.connect(now)
 	}
 	if m.link == linkSubscribing && !now.Before(m.subBy) {
-		m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), errSubscribeTimeout.Error())
+		m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), m.cfg.DeviceID, faultMsg(errSubscribeTimeout.Error()))
 		m.closeConn(intentRetry)
 	}
 	if m.link == linkUp && m.intent == intentNone {

@@ -72,7 +72,7 @@ func (m *machine) connect(now time.Time) {
 	case cfg.Credentials != nil:
 		pw, exp, err := cfg.Credentials.Password(now)
 		if err != nil {
-			cfg.Recorder.Failure(EventConnect, 0, "device "+cfg.DeviceID+" credentials: "+err.Error())
+			cfg.Recorder.Failure(EventConnect, 0, cfg.DeviceID, faultMsg("credentials: "+err.Error()))
 			m.retryLater(now)
 			return
 		}
@@ -108,7 +108,7 @@ func (m *machine) connect(now time.Time) {
 		c, err = dialLean(m, &o)
 	}
 	if err != nil {
-		cfg.Recorder.Failure(EventConnect, time.Since(now), err.Error())
+		cfg.Recorder.Failure(EventConnect, time.Since(now), cfg.DeviceID, FaultOf(err))
 		m.retryLater(now)
 		return
 	}
@@ -174,7 +174,7 @@ func (m *machine) onSubscribed(c link, _ uint16, granted byte) {
 	}
 	now := time.Now()
 	if granted == 0x80 {
-		m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), errSubscribeRefused.Error())
+		m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), m.cfg.DeviceID, faultMsg(errSubscribeRefused.Error()))
 		m.closeConn(intentRetry)
 		return
 	}
@@ -271,12 +271,12 @@ func (m *machine) onClosed(c link, err error) {
 		m.cfg.Logger.Debug("connection lost", "device", m.cfg.DeviceID, "err", err)
 		switch {
 		case link == linkUp:
-			m.cfg.Recorder.Failure(EventDisconnect, 0, err.Error())
+			m.cfg.Recorder.Failure(EventDisconnect, 0, m.cfg.DeviceID, FaultOf(err))
 		case m.stopping: // an aborted connect is not a failure
 		case link == linkConnecting:
-			m.cfg.Recorder.Failure(EventConnect, now.Sub(m.since), err.Error())
+			m.cfg.Recorder.Failure(EventConnect, now.Sub(m.since), m.cfg.DeviceID, FaultOf(err))
 		case link == linkSubscribing:
-			m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), err.Error())
+			m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), m.cfg.DeviceID, FaultOf(err))
 		}
 		m.retryLater(now)
 	}

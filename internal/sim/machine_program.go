@@ -190,7 +190,7 @@ func (m *machine) programWake(now time.Time) {
 	ackTimeout := m.ackTimeout()
 	for i := 0; i < len(r.acks); {
 		if a := r.acks[i]; t-a.at >= ackTimeout {
-			m.cfg.Recorder.Failure(a.ev, t-a.at, errPublishTimeout.Error())
+			m.cfg.Recorder.Failure(a.ev, t-a.at, m.cfg.DeviceID, faultMsg(errPublishTimeout.Error()))
 			m.abandon(a)
 			r.acks = slices.Delete(r.acks, i, i+1)
 			continue
@@ -307,12 +307,12 @@ func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, re
 		return false
 	}
 	if qos > 0 && len(m.run.acks) >= maxInFlight {
-		rec.Failure(ev, 0, msgTooManyInFlight)
+		rec.Failure(ev, 0, m.cfg.DeviceID, faultMsg(msgTooManyInFlight))
 		return false
 	}
 	id, err := m.conn.publish(topic, payload, qos, retain)
 	if err != nil { // the connection is closing: onClosed records the loss
-		rec.Failure(ev, w.since(at), err.Error())
+		rec.Failure(ev, w.since(at), m.cfg.DeviceID, FaultOf(err))
 		return false
 	}
 	if qos == 0 {
@@ -336,7 +336,7 @@ func (m *machine) expect(e expectation) {
 // miss records e's reply as missed and remembers it for Late.
 func (m *machine) miss(e expectation, ev Event, msg string) {
 	if ev != EventNone {
-		m.cfg.Recorder.Failure(ev, NoDuration, msg)
+		m.cfg.Recorder.Failure(ev, NoDuration, m.cfg.DeviceID, faultMsg(msg))
 	}
 	m.remember(e)
 }
@@ -440,7 +440,7 @@ func (m *machine) react(s *scratch, now time.Time) {
 			continue
 		}
 		if x.Delay != nil && len(r.later) >= maxDelayed {
-			m.cfg.Recorder.Failure(x.Event, 0, msgTooManyDelayed)
+			m.cfg.Recorder.Failure(x.Event, 0, m.cfg.DeviceID, faultMsg(msgTooManyDelayed))
 			continue
 		}
 		st := &r.steps[src]
@@ -496,7 +496,7 @@ func (m *machine) programConnLost(planned bool, now time.Time) {
 	r := &m.run
 	for _, a := range r.acks {
 		if !planned {
-			m.cfg.Recorder.Failure(a.ev, m.cfg.Engine.wheel.clock(now)-a.at, errPublishLost.Error())
+			m.cfg.Recorder.Failure(a.ev, m.cfg.Engine.wheel.clock(now)-a.at, m.cfg.DeviceID, faultMsg(errPublishLost.Error()))
 		}
 		m.abandon(a)
 	}

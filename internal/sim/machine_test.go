@@ -31,7 +31,7 @@ func (l *loopback) close() {}
 type counter struct{ ok, fail [NumEvents]atomic.Int64 }
 
 func (c *counter) Success(ev Event, _ time.Duration, _ int) { c.ok[ev].Add(1) }
-func (c *counter) Failure(ev Event, _ time.Duration, _ string) {
+func (c *counter) Failure(ev Event, _ time.Duration, _ string, _ Fault) {
 	c.fail[ev].Add(1)
 }
 
@@ -154,8 +154,8 @@ type eventLog struct {
 }
 
 func (e *eventLog) Success(ev Event, _ time.Duration, _ int) { e.add(ev, "") }
-func (e *eventLog) Failure(ev Event, _ time.Duration, msg string) {
-	e.add(ev, msg)
+func (e *eventLog) Failure(ev Event, _ time.Duration, _ string, f Fault) {
+	e.add(ev, f.Message())
 }
 
 func (e *eventLog) add(ev Event, msg string) {

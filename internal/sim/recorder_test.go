@@ -16,11 +16,12 @@ const waitLimit = 10 * time.Second
 
 // record is one recorded event.
 type record struct {
-	ev   sim.Event
-	ok   bool
-	d    time.Duration
-	size int
-	msg  string
+	ev     sim.Event
+	ok     bool
+	d      time.Duration
+	size   int
+	msg    string
+	device string // of a failure
 }
 
 func (r record) String() string {
@@ -53,8 +54,8 @@ func (r *recorder) Success(ev sim.Event, d time.Duration, size int) {
 	r.add(record{ev: ev, ok: true, d: d, size: size})
 }
 
-func (r *recorder) Failure(ev sim.Event, d time.Duration, msg string) {
-	r.add(record{ev: ev, d: d, msg: msg})
+func (r *recorder) Failure(ev sim.Event, d time.Duration, device string, f sim.Fault) {
+	r.add(record{ev: ev, d: d, msg: f.Message(), device: device})
 }
 
 // all returns a copy of the records so far.

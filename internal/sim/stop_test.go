@@ -112,7 +112,7 @@ func TestStopWaitsForThePuback(t *testing.T) {
 				if tc.order == nil {
 					require.GreaterOrEqual(t, time.Since(begin), cfg.LastMessageTimeout, "the device waited for the PUBACK")
 					require.Equal(t, []record{{ev: sim.EventLastMessageTimeout, d: sim.NoDuration,
-						msg: "no echo of the last message within the last message timeout"}}, r.failures())
+						msg: "no echo of the last message within the last message timeout", device: cfg.DeviceID}}, r.failures())
 					require.Zero(t, r.count(sim.EventPublish, true))
 					return
 				}

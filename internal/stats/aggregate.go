@@ -20,7 +20,13 @@ type Aggregate struct {
 	start    time.Time  // earliest Start of the non-empty Deltas added; zero if none
 	entries  map[entryKey]*total
 	all      *total // Locust's "Aggregated" row
-	failures map[failureKey]int64
+	failures map[failureKey]*failureTotal
+}
+
+// failureTotal is the running total of one failure row.
+type failureTotal struct {
+	n        int64
+	examples []string // at most MaxExamples
 }
 
 // failureKey groups failures.
@@ -30,8 +36,9 @@ type failureKey struct{ typ, name, msg string }
 type total struct {
 	entryKey
 	requests, failures, bytes int64
-	sum, min, max             time.Duration
-	counts                    []int64 // histogram buckets, hist.Len of them
+	untimed                   int64         // failures without a response time
+	sum, min, max             time.Duration // of the timed requests
+	counts                    []int64       // histogram buckets, hist.Len of them
 	secs                      window
 	recent                    histWindow
 }
@@ -51,7 +58,7 @@ func (a *Aggregate) Reset() {
 	a.start = time.Time{}
 	a.entries = make(map[entryKey]*total)
 	a.all = newTotal(entryKey{"", "Aggregated"})
-	a.failures = make(map[failureKey]int64)
+	a.failures = make(map[failureKey]*failureTotal)
 }
 
 func newTotal(k entryKey) *total {
@@ -90,9 +97,17 @@ func (a *Aggregate) Add(d *Delta) error {
 		a.all.add(ed, d.End.Unix())
 	}
 	for _, f := range d.Failures {
-		if f.Count > 0 {
-			a.failures[failureKey{f.Type, f.Name, f.Message}] += f.Count
+		if f.Count <= 0 {
+			continue
 		}
+		k := failureKey{f.Type, f.Name, f.Message}
+		t := a.failures[k]
+		if t == nil {
+			t = &failureTotal{}
+			a.failures[k] = t
+		}
+		t.n += f.Count
+		t.examples = AddExamples(t.examples, f.Examples)
 	}
 	return nil
 }
@@ -112,7 +127,7 @@ func (a *Aggregate) fits(d *Delta) error {
 		}
 	}
 	for _, f := range d.Failures {
-		if a.failures[failureKey{f.Type, f.Name, f.Message}] > math.MaxInt64-f.Count {
+		if t := a.failures[failureKey{f.Type, f.Name, f.Message}]; t != nil && t.n > math.MaxInt64-f.Count {
 			return fmt.Errorf("stats delta failure %s %q: %w", f.Type, f.Name, ErrOverflow)
 		}
 	}
@@ -128,12 +143,15 @@ func (t *total) fits(d *EntryDelta) bool {
 
 // add merges one entry's delta from a Delta that ended in second end.
 func (t *total) add(d *EntryDelta, end int64) {
-	if t.requests == 0 || d.Min < t.min {
-		t.min = d.Min
+	if d.Timed() > 0 {
+		if t.requests == t.untimed || d.Min < t.min {
+			t.min = d.Min
+		}
+		t.max = max(t.max, d.Max)
 	}
-	t.max = max(t.max, d.Max)
 	t.requests += d.Requests
 	t.failures += d.Failures
+	t.untimed += d.Untimed
 	t.bytes += d.ContentBytes
 	t.sum += d.Sum
 	hist.Add(t.counts, d.Hist)
@@ -160,8 +178,9 @@ func (a *Aggregate) Snapshot(now time.Time) Snapshot {
 	})
 	s.Total = a.all.stats(s.Start, now)
 	s.Failures = make([]FailureStats, 0, len(a.failures))
-	for k, n := range a.failures {
-		s.Failures = append(s.Failures, FailureStats{Type: k.typ, Name: k.name, Message: k.msg, Occurrences: n})
+	for k, t := range a.failures {
+		s.Failures = append(s.Failures, FailureStats{Type: k.typ, Name: k.name, Message: k.msg, Occurrences: t.n,
+			Examples: slices.Clone(t.examples)})
 	}
 	slices.SortFunc(s.Failures, func(a, b FailureStats) int {
 		return cmp.Or(cmp.Compare(b.Occurrences, a.Occurrences),
@@ -177,12 +196,15 @@ func (t *total) stats(start, now time.Time) EntryStats {
 		Name:        t.name,
 		NumRequests: t.requests,
 		NumFailures: t.failures,
+		NumUntimed:  t.untimed,
 		Min:         t.min,
 		Max:         t.max,
 	}
 	if t.requests > 0 {
-		e.Avg = t.sum / time.Duration(t.requests)
 		e.AvgContentLength = float64(t.bytes) / float64(t.requests)
+	}
+	if timed := t.requests - t.untimed; timed > 0 {
+		e.Avg = t.sum / time.Duration(timed)
 		e.hist = slices.Clone(hist.Trim(t.counts)) // a copy: the Snapshot shares nothing
 		e.Median = e.Percentile(0.5)
 		e.recent = t.recent.sum(now.Unix()-currentSeconds, now.Unix()+1)

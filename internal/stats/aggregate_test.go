@@ -32,7 +32,7 @@ func recordRandom(rng *rand.Rand, n int, groups ...[]*Recorder) {
 		for _, r := range g {
 			e := r.Entry(k[0], k[1])
 			if msg != "" {
-				e.Fail(rtt, msg)
+				e.Fail(rtt, msg, "")
 			} else {
 				e.Record(rtt, size)
 			}

@@ -22,7 +22,7 @@ func BenchmarkEntryFail(b *testing.B) {
 	e := NewRecorder().Entry("echo", "echo timeout")
 	b.ReportAllocs()
 	for b.Loop() {
-		e.Fail(2*time.Minute, "no echo within 2m0s")
+		e.Fail(2*time.Minute, "no echo within 2m0s", "")
 	}
 }
 
@@ -56,7 +56,7 @@ func BenchmarkDrainMerge(b *testing.B) {
 			for j := range 100 {
 				e.Record(time.Duration(i*j+1)*137*time.Microsecond, 64)
 			}
-			e.Fail(time.Second, "timeout")
+			e.Fail(time.Second, "timeout", "")
 		}
 		b.StartTimer()
 		if err := a.Add(r.Drain(time.Now())); err != nil {

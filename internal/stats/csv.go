@@ -187,14 +187,15 @@ func WriteFailuresCSV(w io.Writer, s Snapshot) error { return WriteFailureRows(w
 
 // WriteFailureRows writes failures as Locust's _failures.csv, in their
 // order (Snapshot's: most frequent first). Method is the entry's type;
-// Error is the message as given to Entry.Fail.
+// Error is the message as given to Entry.Fail, followed by its examples
+// (ErrorText), so that the columns stay Locust's.
 func WriteFailureRows(w io.Writer, failures []FailureStats) error {
 	cw := newCSVWriter(w)
 	if err := cw.Write([]string{"Method", "Name", "Error", "Occurrences"}); err != nil {
 		return err
 	}
 	for _, f := range failures {
-		if err := cw.Write([]string{f.Type, f.Name, f.Message, itoa(f.Occurrences)}); err != nil {
+		if err := cw.Write([]string{f.Type, f.Name, f.ErrorText(), itoa(f.Occurrences)}); err != nil {
 			return err
 		}
 	}

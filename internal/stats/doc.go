@@ -11,8 +11,13 @@
 // Every report interval the worker calls [Recorder.Drain], which moves what
 // was recorded since the previous Drain, shard by shard under its lock, into a
 // [Delta]: plain exported data (counts, exact min/max/sum, histogram bucket
-// counts, per-second counts, failures grouped by message) that the master/worker
-// protocol can carry as it is.
+// counts, per-second counts, failures grouped by message with a few examples
+// each) that the master/worker protocol can carry as it is.
+//
+// A failure may have no response time ([NoResponseTime]: an awaited reply
+// that never came, Locust's response time of None): it counts as a request
+// and a failure, but is in no histogram, average, extreme or percentile. The
+// histograms hold one value per timed request (requests - untimed).
 //
 // The master adds every Delta to an [Aggregate]. Adding is exact: histogram
 // buckets, counts and per-second counts add, and min and max combine, so

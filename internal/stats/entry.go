@@ -30,11 +30,12 @@ type shard struct {
 	mu       sync.Mutex // Guards the fields below.
 	requests int64
 	failures int64
+	untimed  int64 // failures without a response time, among failures
 	bytes    int64
 	sum      time.Duration
-	min, max time.Duration
-	counts   *[hist.Len]int64 // response times; nothing above the bucket of max
-	msgs     map[string]int64 // failures by message
+	min, max time.Duration            // of the timed requests
+	counts   *[hist.Len]int64         // response times; nothing above the bucket of max
+	msgs     map[string]*failureTally // failures by message
 	secs     window
 	_        [64]byte
 }
@@ -45,7 +46,7 @@ func newEntry(typ, name string) *Entry {
 	e := &Entry{typ: typ, name: name, mask: uint32(n - 1), shards: make([]shard, n)}
 	for i := range e.shards {
 		e.shards[i].counts = new([hist.Len]int64)
-		e.shards[i].msgs = make(map[string]int64)
+		e.shards[i].msgs = make(map[string]*failureTally)
 	}
 	return e
 }
@@ -66,19 +67,50 @@ func (e *Entry) Record(rtt time.Duration, size int) {
 	s.mu.Unlock()
 }
 
-// Fail records a failed request that took rtt. Failures are counted as
-// requests too (as Locust counts them) and grouped by msg, which should come
-// from a small set of constant strings: Fail allocates only the first time an
-// Entry sees a msg within a Drain interval, and a report lists every distinct
-// msg.
-func (e *Entry) Fail(rtt time.Duration, msg string) {
+// Fail records a failed request that took rtt, or, for a negative rtt
+// (NoResponseTime), one that has no response time, such as an awaited reply
+// that never came: it counts as a request and a failure but is in no
+// response time, percentile or average. Failures are grouped by msg, which
+// should come from a small set of strings (past MaxMessages distinct ones in
+// a Drain interval, the rest are grouped as OtherMessages). example, such as
+// the failing device's id, is kept as one of up to MaxExamples examples of
+// msg's row ("" keeps none); it must not change after the call. Fail
+// allocates only the first time a shard sees a msg within a Drain interval.
+func (e *Entry) Fail(rtt time.Duration, msg, example string) {
 	now := time.Now().Unix()
 	s := e.lock()
-	s.record(rtt, now)
+	if rtt < 0 {
+		s.requests++
+		s.untimed++
+		s.secs.add(now, 1, 0)
+	} else {
+		s.record(rtt, now)
+	}
 	s.failures++
 	s.secs.add(now, 0, 1)
-	s.msgs[msg]++
+	t := s.msgs[msg]
+	if t == nil {
+		t = s.tally(msg)
+	}
+	t.add(1, example)
 	s.mu.Unlock()
+}
+
+// NoResponseTime is the rtt of Fail for a failure that has no response time.
+const NoResponseTime time.Duration = -1
+
+// tally returns the tally of a message the shard has not seen in this
+// interval: a new one, or, past MaxMessages, OtherMessages's. s.mu is held.
+func (s *shard) tally(msg string) *failureTally {
+	if len(s.msgs) >= MaxMessages {
+		msg = OtherMessages
+		if t := s.msgs[msg]; t != nil {
+			return t
+		}
+	}
+	t := &failureTally{}
+	s.msgs[msg] = t
+	return t
 }
 
 // lock locks and returns a shard: the first free one from a random start, or
@@ -101,7 +133,7 @@ func (e *Entry) lock() *shard {
 // s.mu must be held.
 func (s *shard) record(rtt time.Duration, unix int64) {
 	rtt = max(rtt, 0)
-	if s.requests == 0 || rtt < s.min {
+	if s.requests == s.untimed || rtt < s.min {
 		s.min = rtt
 	}
 	s.max = max(s.max, rtt)
@@ -115,7 +147,7 @@ func (s *shard) record(rtt time.Duration, unix int64) {
 // a time under its lock, so that every record lands in exactly one Drain. It
 // uses secs and msgs (empty on entry, empty again on return) as scratch, and
 // appends the entry's failures to fails. ok is false if nothing was recorded.
-func (e *Entry) drain(secs *window, msgs map[string]int64, fails []FailureDelta) (d EntryDelta, _ []FailureDelta, ok bool) {
+func (e *Entry) drain(secs *window, msgs map[string]*failureTally, fails []FailureDelta) (d EntryDelta, _ []FailureDelta, ok bool) {
 	d = EntryDelta{Type: e.typ, Name: e.name}
 	for i := range e.shards {
 		s := &e.shards[i]
@@ -124,12 +156,15 @@ func (e *Entry) drain(secs *window, msgs map[string]int64, fails []FailureDelta)
 			s.mu.Unlock()
 			continue
 		}
-		if d.Requests == 0 || s.min < d.Min {
-			d.Min = s.min
+		if s.requests > s.untimed {
+			if d.Requests == d.Untimed || s.min < d.Min {
+				d.Min = s.min
+			}
+			d.Max = max(d.Max, s.max)
 		}
-		d.Max = max(d.Max, s.max)
 		d.Requests += s.requests
 		d.Failures += s.failures
+		d.Untimed += s.untimed
 		d.ContentBytes += s.bytes
 		d.Sum += s.sum
 		used := s.counts[:hist.Index(s.max)+1] // the buckets above are empty
@@ -139,11 +174,17 @@ func (e *Entry) drain(secs *window, msgs map[string]int64, fails []FailureDelta)
 		hist.Add(d.Hist, used)
 		clear(used)
 		s.secs.moveTo(secs)
-		for m, n := range s.msgs {
-			msgs[m] += n
+		for m, t := range s.msgs {
+			if msgs[m] == nil && len(msgs) >= MaxMessages {
+				m = OtherMessages
+			}
+			if msgs[m] == nil {
+				msgs[m] = &failureTally{}
+			}
+			msgs[m].merge(t)
 		}
 		clear(s.msgs)
-		s.requests, s.failures, s.bytes, s.sum, s.min, s.max = 0, 0, 0, 0, 0, 0
+		s.requests, s.failures, s.untimed, s.bytes, s.sum, s.min, s.max = 0, 0, 0, 0, 0, 0, 0
 		s.mu.Unlock()
 	}
 	if d.Requests == 0 {
@@ -151,8 +192,8 @@ func (e *Entry) drain(secs *window, msgs map[string]int64, fails []FailureDelta)
 	}
 	d.Hist = hist.Trim(d.Hist)
 	d.Seconds = secs.drain(nil)
-	for m, n := range msgs {
-		fails = append(fails, FailureDelta{Type: e.typ, Name: e.name, Message: m, Count: n})
+	for m, t := range msgs {
+		fails = append(fails, FailureDelta{Type: e.typ, Name: e.name, Message: m, Count: t.n, Examples: t.list()})
 	}
 	clear(msgs)
 	return d, fails, true

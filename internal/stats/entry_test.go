@@ -112,18 +112,18 @@ func TestFailGrouping(t *testing.T) {
 	connect := r.Entry("MQTT", "MQTT connect")
 	require.Same(t, echo, r.Entry("echo", "echo timeout"))
 	for range 3 {
-		echo.Fail(2*time.Minute, "no echo within 2m0s")
+		echo.Fail(2*time.Minute, "no echo within 2m0s", "")
 	}
-	connect.Fail(time.Second, "not authorized")
-	connect.Fail(3*time.Second, "connection refused")
-	connect.Fail(time.Second, "not authorized")
+	connect.Fail(time.Second, "not authorized", "LTK00003")
+	connect.Fail(3*time.Second, "connection refused", "LTK00001")
+	connect.Fail(time.Second, "not authorized", "LTK00007")
 	connect.Record(10*time.Millisecond, 0)
 
 	s := snapshotOf(t, r)
 	require.Equal(t, []FailureStats{
 		{Type: "echo", Name: "echo timeout", Message: "no echo within 2m0s", Occurrences: 3},
-		{Type: "MQTT", Name: "MQTT connect", Message: "not authorized", Occurrences: 2},
-		{Type: "MQTT", Name: "MQTT connect", Message: "connection refused", Occurrences: 1},
+		{Type: "MQTT", Name: "MQTT connect", Message: "not authorized", Occurrences: 2, Examples: []string{"LTK00003", "LTK00007"}},
+		{Type: "MQTT", Name: "MQTT connect", Message: "connection refused", Occurrences: 1, Examples: []string{"LTK00001"}},
 	}, s.Failures)
 	require.Len(t, s.Entries, 2)
 	c := s.Entries[0]
@@ -149,7 +149,7 @@ func TestDrainUnderConcurrency(t *testing.T) {
 		wg.Go(func() {
 			for i := range perGoroutine {
 				if i%10 == 0 {
-					bad.Fail(time.Duration(i)*time.Microsecond, []string{"a", "b"}[g%2])
+					bad.Fail(time.Duration(i)*time.Microsecond, []string{"a", "b"}[g%2], "")
 				} else {
 					ok.Record(time.Duration(g*perGoroutine+i)*time.Microsecond, 3)
 				}
@@ -192,7 +192,7 @@ func TestDrainEmptiesRecorder(t *testing.T) {
 		r := NewRecorder()
 		e := r.Entry("MQTT", "MQTT publish")
 		e.Record(time.Millisecond, 100)
-		e.Fail(time.Millisecond, "x")
+		e.Fail(time.Millisecond, "x", "")
 		time.Sleep(5 * time.Second)
 		d := r.Drain(time.Now())
 		require.Equal(t, start, d.Start)
@@ -218,7 +218,7 @@ func TestPerSecondCounts(t *testing.T) {
 			for range i + 1 {
 				e.Record(time.Millisecond, 0)
 			}
-			e.Fail(time.Millisecond, "late")
+			e.Fail(time.Millisecond, "late", "")
 			time.Sleep(time.Second)
 		}
 		d := r.Drain(time.Now())
@@ -235,9 +235,9 @@ func TestPerSecondCounts(t *testing.T) {
 func TestRecordAllocs(t *testing.T) {
 	r := NewRecorder()
 	e := r.Entry("echo", "echo receive")
-	e.Fail(time.Second, "timeout") // first sight of the message
+	e.Fail(time.Second, "timeout", "") // first sight of the message
 	require.Zero(t, testing.AllocsPerRun(1000, func() { e.Record(1500*time.Microsecond, 64) }), "Record")
-	require.Zero(t, testing.AllocsPerRun(1000, func() { e.Fail(time.Second, "timeout") }), "Fail with a known message")
+	require.Zero(t, testing.AllocsPerRun(1000, func() { e.Fail(time.Second, "timeout", "") }), "Fail with a known message")
 	require.Zero(t, testing.AllocsPerRun(1000, func() { e.Record(3*time.Hour, 0) }), "Record beyond the histogram's range")
 }
 

@@ -17,7 +17,7 @@ type Recorder struct {
 	drainMu sync.Mutex // Serialises Drain; guards the fields below.
 	last    time.Time
 	secs    window
-	msgs    map[string]int64
+	msgs    map[string]*failureTally
 }
 
 // entryKey identifies an entry.
@@ -29,7 +29,7 @@ func NewRecorder() *Recorder {
 	return &Recorder{
 		entries: make(map[entryKey]*Entry),
 		last:    time.Now(),
-		msgs:    make(map[string]int64),
+		msgs:    make(map[string]*failureTally),
 	}
 }
 

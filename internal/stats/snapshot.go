@@ -17,13 +17,17 @@ type Snapshot struct {
 }
 
 // EntryStats is the statistics of one entry. Failures count as requests, as
-// in Locust. The zero value is an entry with no requests.
+// in Locust, and their response times count too, but for the untimed ones
+// (an awaited reply that never came), which are in no response time,
+// average or percentile, as Locust's requests with a response time of None.
+// The zero value is an entry with no requests.
 type EntryStats struct {
 	Type, Name  string
 	NumRequests int64 // requests, failures included
 	NumFailures int64
+	NumUntimed  int64 // failures without a response time, among NumFailures
 
-	Avg, Min, Max time.Duration // exact
+	Avg, Min, Max time.Duration // exact, over the timed requests; 0 if none
 	Median        time.Duration // Percentile(0.5)
 
 	AvgContentLength float64 // bytes per request
@@ -46,17 +50,18 @@ type EntryStats struct {
 type FailureStats struct {
 	Type, Name, Message string
 	Occurrences         int64
+	Examples            []string // up to MaxExamples, such as failing devices' ids
 }
 
 // Percentile returns the response time that a fraction q (0 to 1) of the
-// requests took at most, such as 0.99 for the 99th percentile: hist.Quantile,
+// timed requests took at most, such as 0.99 for the 99th percentile: hist.Quantile,
 // within 1% (and 1 µs) of the exact value, never below Min or above Max
 // (which q <= 0 and q >= 1 return exactly).
 func (e EntryStats) Percentile(q float64) time.Duration {
 	if e.hist == nil {
 		return 0
 	}
-	t := hist.Total{Count: e.NumRequests, Min: e.Min, Max: e.Max, Counts: e.hist}
+	t := hist.Total{Count: e.NumRequests - e.NumUntimed, Min: e.Min, Max: e.Max, Counts: e.hist}
 	return t.Quantile(q)
 }
 

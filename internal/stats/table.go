@@ -101,7 +101,7 @@ func WriteFailures(w io.Writer, s Snapshot) error {
 	sep := strings.Repeat("-", 18) + "|" + strings.Repeat("-", max(len(l.separator())-19, 1))
 	fmt.Fprintf(&b, "Error report\n%-18s %s\n%s\n", "# occurrences", "Error", sep)
 	for _, f := range s.Failures {
-		fmt.Fprintf(&b, "%-18d %s %s: %s\n", f.Occurrences, f.Type, f.Name, f.Message)
+		fmt.Fprintf(&b, "%-18d %s %s: %s\n", f.Occurrences, f.Type, f.Name, f.ErrorText())
 	}
 	b.WriteString(sep + "\n")
 	_, err := io.WriteString(w, b.String())

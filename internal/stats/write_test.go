@@ -43,14 +43,14 @@ func fixture(t *testing.T) Snapshot {
 			connect.Record(time.Duration(3000+i*i*4+i*37%11*1000)*time.Microsecond, 0)
 			subscribe.Record(time.Duration(800+i*29%50*100)*time.Microsecond, 0)
 		}
-		connect.Fail(5*time.Second, "not authorized")
-		connect.Fail(5*time.Second, "not authorized")
+		connect.Fail(5*time.Second, "not authorized", "")
+		connect.Fail(5*time.Second, "not authorized", "")
 		time.Sleep(time.Second)
 		for sec := range 20 {
 			for i := range 100 {
 				publish.Record(time.Duration(200+i%7*30)*time.Microsecond, 64)
 				if sec == 19 && i >= 97 {
-					r.Entry("echo", "echo timeout").Fail(2*time.Minute, "no echo within 2m0s")
+					r.Entry("echo", "echo timeout").Fail(2*time.Minute, "no echo within 2m0s", "")
 					continue
 				}
 				receive.Record(time.Duration(40_000+(sec*100+i)*7919%90_000)*time.Microsecond, 64)
@@ -58,7 +58,7 @@ func fixture(t *testing.T) Snapshot {
 			time.Sleep(time.Second)
 		}
 		r.Entry("echo", "echo late").Record(2*time.Minute+3*time.Second, 64)
-		r.Entry("MQTT", "MQTT disconnect").Fail(0, "connection lost: EOF")
+		r.Entry("MQTT", "MQTT disconnect").Fail(0, "connection lost: EOF", "")
 		a := NewAggregate()
 		require.NoError(t, a.Add(r.Drain(time.Now())))
 		s = a.Snapshot(time.Now().Add(500 * time.Millisecond))

@@ -126,7 +126,7 @@ func (d *benchDevice) Success(ev sim.Event, dur time.Duration, _ int) {
 	}
 }
 
-func (d *benchDevice) Failure(sim.Event, time.Duration, string) { d.f.failures.Add(1) }
+func (d *benchDevice) Failure(sim.Event, time.Duration, string, sim.Fault) { d.f.failures.Add(1) }
 
 func BenchmarkEchoFleet(b *testing.B) {
 	var sizes []int

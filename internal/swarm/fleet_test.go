@@ -130,8 +130,8 @@ func (r deviceRecorder) Success(ev sim.Event, _ time.Duration, _ int) {
 	r.f.add(key{r.dev, ev, true}, "")
 }
 
-func (r deviceRecorder) Failure(ev sim.Event, _ time.Duration, msg string) {
-	r.f.add(key{r.dev, ev, false}, msg)
+func (r deviceRecorder) Failure(ev sim.Event, _ time.Duration, _ string, f sim.Fault) {
+	r.f.add(key{r.dev, ev, false}, f.Message())
 }
 
 // forEachClient runs test as a parallel subtest on each MQTT client engine.

@@ -169,3 +169,37 @@ func TestEmptyPasswordIsBadUserNameOrPassword(t *testing.T) {
 	open := targettest.Start(t)
 	require.Zero(t, rawConnect(t, open.Addr(), mqttpackets.ConnectParams{ClientIdentifier: "dev-a", PasswordFlag: true}, 4))
 }
+
+// TestRefusalReason: the target remembers why it refused a device until it
+// connects (Target.Refusal, which 'ltk run' puts in the devices' failures),
+// and tells an MQTT 5 client in the CONNACK's reason string; a 3.1.1 client
+// gets the code alone.
+func TestRefusalReason(t *testing.T) {
+	t.Parallel()
+	tt := startJWT(t)
+	p := target.DefaultProject
+	token := mint(t, jwt.SigningMethodES256, ecKey, claims(p, time.Now(), time.Hour))
+	unknown := mqttpackets.ConnectParams{ClientIdentifier: clientID(p, "LTK00003"), PasswordFlag: true, Password: []byte(token)}
+
+	_, ack := rawConnectConn(t, tt.Addr(), unknown, 5)
+	require.Equal(t, mqttpackets.ErrNotAuthorized.Code, ack.ReasonCode)
+	require.Equal(t, "unknown_device: the device is not registered", ack.Properties.ReasonString)
+	r, ok := tt.Target().Refusal("LTK00003")
+	require.True(t, ok)
+	require.Equal(t, target.ReasonUnknownDevice, r)
+	require.Equal(t, "unknown_device: the device is not registered", r.Text())
+
+	require.Equal(t, byte(5), rawConnect(t, tt.Addr(), unknown, 4), "3.1.1: not authorized")
+
+	_, ok = tt.Target().Refusal("ec-dev")
+	require.False(t, ok, "never refused")
+	bad := mqttpackets.ConnectParams{ClientIdentifier: clientID(p, "ec-dev"), PasswordFlag: true, Password: []byte("not-a-jwt")}
+	require.Equal(t, byte(5), rawConnect(t, tt.Addr(), bad, 4))
+	r, ok = tt.Target().Refusal("ec-dev")
+	require.True(t, ok)
+	require.Equal(t, target.ReasonMalformedToken, r)
+	_, _, err := dial(t, tt.BrokerURL(), clientID(p, "ec-dev"), token, nil)
+	require.NoError(t, err)
+	_, ok = tt.Target().Refusal("ec-dev")
+	require.False(t, ok, "forgotten once the device connects")
+}

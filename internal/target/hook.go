@@ -22,6 +22,8 @@ type hook struct {
 	m      *metrics
 	log    *slog.Logger
 
+	refusals refusals // the last refusal of each device refused, for Target.Refusal
+
 	mu      sync.Mutex // Guards the fields below.
 	expiry  map[*mqtt.Client]*time.Timer
 	stopped bool
@@ -62,11 +64,20 @@ func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 			reason = r.reason
 		}
 		h.m.refused[reason].Inc()
+		h.refusals.refused(deviceID(cl.ID), reason)
 		h.log.Debug("connection refused", "client", cl.ID, "remote", cl.Net.Remote, "error", err)
 		code := connackCode(reason, cl.Properties.ProtocolVersion)
+		if cl.Properties.ProtocolVersion >= 5 {
+			// mochi sends the code's Reason as the CONNACK's reason string,
+			// which MQTT 5 clients show: the target's reason, not the
+			// code's name. (A 3.1.1 client gets the code alone; mochi maps
+			// only the codes it knows, so the Reason is changed for 5 only.)
+			code.Reason = reason.Text()
+		}
 		_ = h.server.SendConnack(cl, code, false, nil)
 		return code
 	}
+	h.refusals.accepted(deviceID(cl.ID))
 	if !exp.IsZero() {
 		h.watchExpiry(cl, exp)
 	}

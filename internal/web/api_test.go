@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/web"
 	"github.com/ltk-dev/ltk/internal/web/webtest"
 )
@@ -82,8 +83,12 @@ func TestStatsRequestsHasLocustFields(t *testing.T) {
 		errs, _ = e.getJSON("/stats/requests")["errors"].([]any)
 		return len(errs) > 0
 	}, 5*time.Second, testInterval, "every 10th echo fails")
-	require.ElementsMatch(t, []string{"method", "name", "error", "occurrences"}, keys(errs[0].(map[string]any)))
-	require.Equal(t, "no echo within 120s", errs[0].(map[string]any)["error"])
+	require.ElementsMatch(t, []string{"method", "name", "error", "occurrences", "examples"}, keys(errs[0].(map[string]any)))
+	require.Equal(t, "no echo within 120s", errs[0].(map[string]any)["error"], "Locust's error: the message alone")
+	examples := errs[0].(map[string]any)["examples"].([]any)
+	require.NotEmpty(t, examples, "a few devices that failed so")
+	require.LessOrEqual(t, len(examples), stats.MaxExamples)
+	require.Regexp(t, `^LTK0000[1-7]$`, examples[0])
 
 	workers := report["workers"].([]any)
 	require.Len(t, workers, 2)
@@ -133,6 +138,9 @@ func TestCSVDownloads(t *testing.T) {
 			require.Equal(t, tc.header, recs[0][:len(tc.header)])
 			if tc.row != "" {
 				require.Contains(t, string(body), ","+tc.row+",")
+			}
+			if tc.file == "failures_" { // the examples follow the error, in Locust's columns
+				require.Regexp(t, `,no echo within 120s \[e\.g\. LTK0000[1-7]( LTK0000[1-7]){0,2}\],`, string(body))
 			}
 		})
 	}

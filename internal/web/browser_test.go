@@ -59,6 +59,8 @@ func TestBrowserStartWatchReloadStop(t *testing.T) {
 	}
 	require.Equal(t, 2, webtest.Eval[int](t, ctx, `document.querySelectorAll("#workers-table tbody tr").length`))
 	require.Contains(t, webtest.Eval[string](t, ctx, `document.querySelector("#failures-table tbody").textContent`), "no echo within 120s")
+	require.Regexp(t, `^LTK0000[1-7]( LTK0000[1-7]){0,2}$`, webtest.Eval[string](t, ctx, `document.querySelector("#failures-table tbody td.examples").textContent`),
+		"the Examples column: a few failing devices")
 
 	// The HTML report renders its charts without scripts.
 	webtest.Do(t, ctx, "open the report", chromedp.Navigate(e.base+"/stats/report"))

@@ -132,6 +132,7 @@ type entryKey struct{ typ, name string }
 // entryTotals are cumulative values of one entry.
 type entryTotals struct {
 	requests, failures uint64
+	timed              uint64   // requests with a response time: the histogram's count
 	sum                float64  // seconds
 	buckets            []uint64 // cumulative counts at responseTimeBuckets
 }
@@ -144,7 +145,7 @@ func newRequestCollector() *requestCollector {
 		failuresDesc: prometheus.NewDesc("ltk_master_failures_total",
 			"Failed requests recorded by all devices.", labels, nil),
 		histDesc: prometheus.NewDesc("ltk_master_response_time_seconds",
-			"Response times of requests, failures included (echo receive: the device-measured round trip).", labels, nil),
+			"Response times of requests, failures included but for those without one such as echo timeouts (echo receive: the device-measured round trip).", labels, nil),
 		base: make(map[entryKey]*entryTotals),
 	}
 }
@@ -187,6 +188,7 @@ func (c *requestCollector) foldLocked(snap stats.Snapshot) {
 
 func (t *entryTotals) add(o entryTotals) {
 	t.requests += o.requests
+	t.timed += o.timed
 	t.failures += o.failures
 	t.sum += o.sum
 	for i := range t.buckets {
@@ -201,10 +203,11 @@ func totalsOf(e stats.EntryStats) entryTotals {
 	t := entryTotals{
 		requests: uint64(e.NumRequests),
 		failures: uint64(e.NumFailures),
-		sum:      e.Avg.Seconds() * float64(e.NumRequests),
+		timed:    uint64(e.NumRequests - e.NumUntimed),
+		sum:      e.Avg.Seconds() * float64(e.NumRequests-e.NumUntimed),
 		buckets:  make([]uint64, len(responseTimeBuckets)),
 	}
-	n := e.NumRequests
+	n := e.NumRequests - e.NumUntimed // Percentile ranks the timed ones
 	for i, b := range responseTimeBuckets {
 		bound := time.Duration(b * float64(time.Second))
 		switch {
@@ -271,7 +274,7 @@ func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
 		if m, err := prometheus.NewConstMetric(c.failuresDesc, prometheus.CounterValue, float64(t.failures), k.typ, k.name); err == nil {
 			ch <- m
 		}
-		if m, err := prometheus.NewConstHistogram(c.histDesc, t.requests, t.sum, buckets, k.typ, k.name); err == nil {
+		if m, err := prometheus.NewConstHistogram(c.histDesc, t.timed, t.sum, buckets, k.typ, k.name); err == nil {
 			ch <- m
 		}
 	}

@@ -101,6 +101,11 @@ func TestMetricsMove(t *testing.T) {
 		}
 	}
 
+	// A timeout has no response time: counted, in no histogram bucket.
+	treqs, _ := metricValue(t, reg, "ltk_master_requests_total", timeout)
+	require.Positive(t, treqs)
+	require.Zero(t, histogram(t, reg, "ltk_master_response_time_seconds", timeout).GetSampleCount())
+
 	for name, want := range map[string]float64{"ltk_master_devices_running": 20, "ltk_master_devices_capacity": 100} {
 		v, _ := metricValue(t, reg, name, nil)
 		require.Equal(t, want, v, name)

@@ -60,11 +60,13 @@ type entryJSON struct {
 }
 
 // errorJSON is one row of errors[]: failures of one entry with one message.
+// Examples is ltk's: a few of the devices that failed so.
 type errorJSON struct {
-	Method      string `json:"method"`
-	Name        string `json:"name"`
-	Error       string `json:"error"`
-	Occurrences int64  `json:"occurrences"`
+	Method      string   `json:"method"`
+	Name        string   `json:"name"`
+	Error       string   `json:"error"`
+	Occurrences int64    `json:"occurrences"`
+	Examples    []string `json:"examples"`
 }
 
 // workerJSON is one row of workers[]: Locust's fields, then ltk's.
@@ -111,7 +113,8 @@ func buildReport(snap stats.Snapshot, state State, running int, workers []Worker
 	total.Name = "Aggregated"
 	r.Stats = append(r.Stats, entryOf(total))
 	for _, f := range snap.Failures[:min(len(snap.Failures), maxRows)] {
-		r.Errors = append(r.Errors, errorJSON{Method: f.Type, Name: f.Name, Error: f.Message, Occurrences: f.Occurrences})
+		r.Errors = append(r.Errors, errorJSON{Method: f.Type, Name: f.Name, Error: f.Message, Occurrences: f.Occurrences,
+			Examples: nonNil(f.Examples)})
 	}
 	if !local {
 		ws := make([]workerJSON, 0, len(workers))
@@ -217,4 +220,12 @@ func takeSample(c Controller, now time.Time) sample {
 
 func (s sample) report(local bool) requestsReport {
 	return buildReport(s.snap, s.state, s.running, s.workers, local)
+}
+
+// nonNil returns s, or an empty slice for nil, so that JSON has [] not null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

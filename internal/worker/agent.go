@@ -51,6 +51,12 @@ type Config struct {
 	Logger        *slog.Logger  // nil = discard
 	Events        io.Writer     // one line per connection event, for people; nil = discard
 
+	// Refusal, if set, says why the broker refused a device's last connect,
+	// in words, where the broker knows more than MQTT 3.1.1's CONNACK codes
+	// carry: 'ltk run' sets it to its embedded target's Refusal, so that the
+	// devices' "connection refused" failures name the target's reason.
+	Refusal RefusalFunc
+
 	// connect opens a session stream; nil = gRPC to MasterAddr. Tests replace it.
 	connect func(ctx context.Context) (clientStream, func(), error)
 }
@@ -135,7 +141,7 @@ func NewAgent(cfg Config) (*Agent, error) {
 	return &Agent{
 		cfg:     cfg,
 		id:      newWorkerID(cfg.Hostname),
-		runner:  newRunner(cfg.Logger, cfg.Events),
+		runner:  newRunner(cfg.Logger, cfg.Events, cfg.Refusal),
 		ordinal: cfg.Ordinal,
 	}, nil
 }

@@ -31,7 +31,8 @@ const maxPending = 300
 // Commands reach it through cmds and are applied by run, one at a time.
 type runner struct {
 	log     *slog.Logger
-	events  io.Writer // one line per devices start, for people
+	refusal RefusalFunc // may be nil
+	events  io.Writer   // one line per devices start, for people
 	rec     *stats.Recorder
 	cmds    chan any      // spawnCmd, stopCmd or blockCmd
 	changed chan struct{} // capacity 1: a stop finished or an exception is waiting
@@ -95,9 +96,10 @@ type stopCmd struct{ seq uint64 }
 
 type blockCmd struct{ block Block }
 
-func newRunner(log *slog.Logger, events io.Writer) *runner {
+func newRunner(log *slog.Logger, events io.Writer, refusal RefusalFunc) *runner {
 	return &runner{
 		log:     log,
+		refusal: refusal,
 		events:  events,
 		rec:     stats.NewRecorder(),
 		cmds:    make(chan any),
@@ -240,7 +242,7 @@ func (r *runner) startNext(ctx context.Context) {
 		r.exception("spawn: settings from the master: " + err.Error())
 		return
 	}
-	w, err := newWorker(r.block, &settings, plan, r.rec, r.log)
+	w, err := newWorker(r.block, &settings, plan, r.rec, r.log, r.refusal)
 	if err != nil {
 		r.exception("spawn: " + err.Error())
 		return

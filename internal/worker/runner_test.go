@@ -19,7 +19,7 @@ import (
 func TestRunnerReportsUnknownMQTTClient(t *testing.T) {
 	t.Parallel()
 	var events strings.Builder
-	r := newRunner(slog.New(slog.DiscardHandler), &events)
+	r := newRunner(slog.New(slog.DiscardHandler), &events, nil)
 	r.apply(t.Context(), blockCmd{Block{Devices: []device.Device{{ID: "W001"}}}})
 	s := validSettings()
 	s.MQTTClient = "quic"
@@ -41,7 +41,7 @@ func TestRunnerReportsUnknownMQTTClient(t *testing.T) {
 // session (resend) hands out the unacknowledged ones again, numbers kept.
 func TestRunnerKeepsDeltasUntilAcked(t *testing.T) {
 	t.Parallel()
-	r := newRunner(slog.New(slog.DiscardHandler), io.Discard)
+	r := newRunner(slog.New(slog.DiscardHandler), io.Discard, nil)
 	e := r.rec.Entry("echo", "echo receive")
 	now := time.Unix(1000, 0)
 	drain := func() {

@@ -37,12 +37,13 @@ func New(block Block, settings runset.Settings, log *slog.Logger) (*Worker, erro
 	if err != nil {
 		return nil, err
 	}
-	return newWorker(block, &settings, plan, stats.NewRecorder(), log)
+	return newWorker(block, &settings, plan, stats.NewRecorder(), log, nil)
 }
 
 // newWorker is New with settings already checked (plan is their scenario's,
-// nil without one) and the recorder the devices record into.
-func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stats.Recorder, log *slog.Logger) (*Worker, error) {
+// nil without one), the recorder the devices record into and the broker's
+// refusal reasons (nil: none).
+func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stats.Recorder, log *slog.Logger, refusal RefusalFunc) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -50,7 +51,7 @@ func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stat
 	if plan != nil {
 		names = plan.Events
 	}
-	cfgs, err := deviceConfigs(settings, block, plan, newRecorder(rec, names))
+	cfgs, err := deviceConfigs(settings, block, plan, newRecorder(rec, names, log, refusal))
 	if err != nil {
 		return nil, err
 	}
@@ -86,15 +87,25 @@ func (w *Worker) Spawned() <-chan struct{} { return w.swarm.Spawned() }
 // Drain returns the stats recorded since the previous Drain.
 func (w *Worker) Drain(now time.Time) *stats.Delta { return w.rec.Drain(now) }
 
+// A RefusalFunc says why the broker refused device's last connect, in
+// words (ok false if it did not, or does not know).
+type RefusalFunc func(device string) (reason string, ok bool)
+
 // recorder records sim events into stats entries resolved once, so recording
 // is a slice index and a histogram update. Its entries are the built-in
 // events' and, for a scenario's plan, the plan's own (sim.Plan.Events).
+// A failure keeps its device's id as an example of its row, and is logged
+// at debug level with the device (--loglevel debug).
 type recorder struct {
 	entries []*stats.Entry
+	log     *slog.Logger
+	debug   bool        // log is enabled at debug level
+	refusal RefusalFunc // may be nil
 }
 
-func newRecorder(r *stats.Recorder, names []sim.EventName) *recorder {
-	rec := &recorder{entries: make([]*stats.Entry, len(names))}
+func newRecorder(r *stats.Recorder, names []sim.EventName, log *slog.Logger, refusal RefusalFunc) *recorder {
+	rec := &recorder{entries: make([]*stats.Entry, len(names)), log: log,
+		debug: log.Enabled(context.Background(), slog.LevelDebug), refusal: refusal}
 	for i, n := range names {
 		rec.entries[i] = r.Entry(n.Type, n.Name)
 	}
@@ -103,6 +114,22 @@ func newRecorder(r *stats.Recorder, names []sim.EventName) *recorder {
 
 func (r *recorder) Success(ev sim.Event, d time.Duration, size int) { r.entries[ev].Record(d, size) }
 
-// Failure records a failure; a miss (d = sim.NoDuration) is recorded with
-// d = 0, as stats.Entry.Fail clamps it, so it adds no response time.
-func (r *recorder) Failure(ev sim.Event, d time.Duration, msg string) { r.entries[ev].Fail(d, msg) }
+// Failure records a failure of device under f's message; a miss
+// (d = sim.NoDuration) is recorded without a response time. A refusing
+// CONNACK without a reason string gets the broker's reason from refusal,
+// if it knows one: "connection refused: not authorized (CONNACK 0x05:
+// unknown_device: the device is not registered)".
+func (r *recorder) Failure(ev sim.Event, d time.Duration, device string, f sim.Fault) {
+	e := r.entries[ev]
+	if d == sim.NoDuration {
+		d = stats.NoResponseTime
+	}
+	if f.Packet == "CONNACK" && f.Reason == "" && r.refusal != nil {
+		f.Reason, _ = r.refusal(device)
+	}
+	msg := f.Message()
+	e.Fail(d, msg, device)
+	if r.debug {
+		r.log.Debug("failure", "device", device, "type", e.Type(), "name", e.Name(), "error", msg)
+	}
+}

@@ -244,7 +244,8 @@
 
   function renderFailures(errors) {
     $("failures-table").tBodies[0].replaceChildren(...errors.map((e) =>
-      row([cell(fmtInt(e.occurrences)), cell(e.method, "l"), cell(e.name, "l"), cell(e.error, "l msg")])));
+      row([cell(fmtInt(e.occurrences)), cell(e.method, "l"), cell(e.name, "l"), cell(e.error, "l msg"),
+        cell((e.examples || []).join(" "), "l examples")])));
     $("failures-table").hidden = errors.length === 0;
     $("failures-empty").hidden = errors.length > 0;
     const total = errors.reduce((n, e) => n + e.occurrences, 0);

@@ -119,7 +119,7 @@ func (c *Controller) Snapshot(now time.Time) stats.Snapshot {
 		c.seq++
 		rtt := time.Millisecond + time.Duration(c.seq*7919%2000)*time.Microsecond
 		if c.FailEvery > 0 && c.seq%c.FailEvery == 0 {
-			c.timeout.Fail(rtt, "no echo within 120s")
+			c.timeout.Fail(stats.NoResponseTime, "no echo within 120s", fmt.Sprintf("LTK%05d", c.seq%7+1))
 			continue
 		}
 		c.echo.Record(rtt, 64)

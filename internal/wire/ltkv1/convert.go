@@ -14,9 +14,11 @@ import (
 // ProtocolVersion is the version of this protocol that Hello carries. A
 // master and a worker pair only when theirs are equal.
 //
-// Version 2 carries histograms in package hist's compact encoding
-// (EntryDelta.histogram); version 1 had a Histogram message of sint64 runs.
-const ProtocolVersion = 2
+// Version 3 adds failures without a response time (EntryDelta.untimed,
+// which version 2 recorded as 0 ms) and failure examples. Version 2 carries
+// histograms in package hist's compact encoding (EntryDelta.histogram);
+// version 1 had a Histogram message of sint64 runs.
+const ProtocolVersion = 3
 
 // EncodeDelta returns d as a message. The message shares nothing with d.
 func EncodeDelta(d *stats.Delta) *StatsDelta {
@@ -33,6 +35,7 @@ func EncodeDelta(d *stats.Delta) *StatsDelta {
 			Name:         e.Name,
 			Requests:     e.Requests,
 			Failures:     e.Failures,
+			Untimed:      e.Untimed,
 			SumNanos:     int64(e.Sum),
 			MinNanos:     int64(e.Min),
 			MaxNanos:     int64(e.Max),
@@ -46,7 +49,7 @@ func EncodeDelta(d *stats.Delta) *StatsDelta {
 		m.Entries[i] = me
 	}
 	for i, f := range d.Failures {
-		m.Failures[i] = &FailureDelta{Type: f.Type, Name: f.Name, Message: f.Message, Count: f.Count}
+		m.Failures[i] = &FailureDelta{Type: f.Type, Name: f.Name, Message: f.Message, Count: f.Count, Examples: f.Examples}
 	}
 	return m
 }
@@ -74,6 +77,7 @@ func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 			Name:         me.GetName(),
 			Requests:     me.GetRequests(),
 			Failures:     me.GetFailures(),
+			Untimed:      me.GetUntimed(),
 			Sum:          time.Duration(me.GetSumNanos()),
 			Min:          time.Duration(me.GetMinNanos()),
 			Max:          time.Duration(me.GetMaxNanos()),
@@ -87,7 +91,8 @@ func DecodeDelta(m *StatsDelta) (*stats.Delta, error) {
 		d.Entries[i] = e
 	}
 	for i, f := range m.GetFailures() {
-		d.Failures[i] = stats.FailureDelta{Type: f.GetType(), Name: f.GetName(), Message: f.GetMessage(), Count: f.GetCount()}
+		d.Failures[i] = stats.FailureDelta{Type: f.GetType(), Name: f.GetName(), Message: f.GetMessage(), Count: f.GetCount(),
+			Examples: f.GetExamples()}
 	}
 	return d, nil
 }

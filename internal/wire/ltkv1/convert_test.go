@@ -24,9 +24,10 @@ func recorded(t testing.TB) *stats.Delta {
 	}
 	pub := rec.Entry("MQTT", "MQTT publish")
 	pub.Record(2*time.Millisecond, 0)
-	pub.Fail(time.Second, "not connected")
-	pub.Fail(time.Second, "not connected")
-	pub.Fail(time.Hour*2, "timeout")
+	pub.Fail(time.Second, "not connected", "LTK00001")
+	pub.Fail(time.Second, "not connected", "LTK00002")
+	pub.Fail(time.Hour*2, "timeout", "")
+	rec.Entry("echo", "echo timeout").Fail(stats.NoResponseTime, "no echo", "LTK00003")
 	return rec.Drain(time.Now())
 }
 
@@ -42,6 +43,10 @@ func TestDeltaRoundTrip(t *testing.T) {
 	require.True(t, got.Start.Equal(d.Start) && got.End.Equal(d.End))
 	got.Start, got.End = d.Start, d.End // monotonic readings do not travel
 	require.Equal(t, d, got)
+	require.Contains(t, got.Entries, stats.EntryDelta{Type: "echo", Name: "echo timeout", Requests: 1, Failures: 1, Untimed: 1,
+		Seconds: got.Entries[2].Seconds}, "a miss travels without a response time")
+	require.Contains(t, got.Failures, stats.FailureDelta{Type: "MQTT", Name: "MQTT publish", Message: "not connected", Count: 2,
+		Examples: []string{"LTK00001", "LTK00002"}}, "examples travel")
 
 	// The merged result is the same as merging the original.
 	want, have := stats.NewAggregate(), stats.NewAggregate()

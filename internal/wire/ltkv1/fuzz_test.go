@@ -54,11 +54,13 @@ func FuzzDecodeDelta(f *testing.F) {
 
 // sameDelta reports whether a and b carry the same delta.
 func sameDelta(a, b *stats.Delta) bool {
-	if !a.Start.Equal(b.Start) || !a.End.Equal(b.End) || !slices.Equal(a.Failures, b.Failures) {
+	if !a.Start.Equal(b.Start) || !a.End.Equal(b.End) || !slices.EqualFunc(a.Failures, b.Failures, func(x, y stats.FailureDelta) bool {
+		return x.Type == y.Type && x.Name == y.Name && x.Message == y.Message && x.Count == y.Count && slices.Equal(x.Examples, y.Examples)
+	}) {
 		return false
 	}
 	return slices.EqualFunc(a.Entries, b.Entries, func(x, y stats.EntryDelta) bool {
-		return x.Type == y.Type && x.Name == y.Name && x.Requests == y.Requests && x.Failures == y.Failures &&
+		return x.Type == y.Type && x.Name == y.Name && x.Requests == y.Requests && x.Failures == y.Failures && x.Untimed == y.Untimed &&
 			x.Sum == y.Sum && x.Min == y.Min && x.Max == y.Max && x.ContentBytes == y.ContentBytes &&
 			slices.Equal(x.Hist, y.Hist) && slices.Equal(x.Seconds, y.Seconds)
 	})

@@ -1297,16 +1297,20 @@ func (x *StatsDelta) GetSeq() uint64 {
 
 // EntryDelta is what one (type, name) entry recorded in the interval.
 type EntryDelta struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Type         string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Name         string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Requests     int64                  `protobuf:"varint,3,opt,name=requests,proto3" json:"requests,omitempty"` // failures included
-	Failures     int64                  `protobuf:"varint,4,opt,name=failures,proto3" json:"failures,omitempty"`
-	SumNanos     int64                  `protobuf:"varint,5,opt,name=sum_nanos,json=sumNanos,proto3" json:"sum_nanos,omitempty"` // sum of response times
-	MinNanos     int64                  `protobuf:"varint,6,opt,name=min_nanos,json=minNanos,proto3" json:"min_nanos,omitempty"`
-	MaxNanos     int64                  `protobuf:"varint,7,opt,name=max_nanos,json=maxNanos,proto3" json:"max_nanos,omitempty"`
-	ContentBytes int64                  `protobuf:"varint,8,opt,name=content_bytes,json=contentBytes,proto3" json:"content_bytes,omitempty"`
-	// The response times, one value per request, as histogram bucket counts in
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Type     string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Requests int64                  `protobuf:"varint,3,opt,name=requests,proto3" json:"requests,omitempty"` // failures included
+	Failures int64                  `protobuf:"varint,4,opt,name=failures,proto3" json:"failures,omitempty"`
+	// Failures without a response time (an awaited reply that never came),
+	// among failures: requests - untimed values are in the histogram, the sum
+	// and the extremes. Since protocol version 3.
+	Untimed      int64 `protobuf:"varint,12,opt,name=untimed,proto3" json:"untimed,omitempty"`
+	SumNanos     int64 `protobuf:"varint,5,opt,name=sum_nanos,json=sumNanos,proto3" json:"sum_nanos,omitempty"` // sum of the response times
+	MinNanos     int64 `protobuf:"varint,6,opt,name=min_nanos,json=minNanos,proto3" json:"min_nanos,omitempty"`
+	MaxNanos     int64 `protobuf:"varint,7,opt,name=max_nanos,json=maxNanos,proto3" json:"max_nanos,omitempty"`
+	ContentBytes int64 `protobuf:"varint,8,opt,name=content_bytes,json=contentBytes,proto3" json:"content_bytes,omitempty"`
+	// The response times, one value per timed request, as histogram bucket counts in
 	// the compact encoding of ltk's package hist (hist.AppendEncode: a version
 	// byte, then the non-empty buckets as varint gaps and counts), the same
 	// bytes the results store keeps. Version 1 of the protocol sent a
@@ -1371,6 +1375,13 @@ func (x *EntryDelta) GetRequests() int64 {
 func (x *EntryDelta) GetFailures() int64 {
 	if x != nil {
 		return x.Failures
+	}
+	return 0
+}
+
+func (x *EntryDelta) GetUntimed() int64 {
+	if x != nil {
+		return x.Untimed
 	}
 	return 0
 }
@@ -1480,11 +1491,14 @@ func (x *Second) GetFailures() int64 {
 
 // FailureDelta counts one entry's failures with one message.
 type FailureDelta struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
-	Count         int64                  `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Type    string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Message string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Count   int64                  `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	// Up to 3 (stats.MaxExamples) examples of what failed so, such as device
+	// ids, each at most 256 bytes. Since protocol version 3.
+	Examples      []string `protobuf:"bytes,5,rep,name=examples,proto3" json:"examples,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1545,6 +1559,13 @@ func (x *FailureDelta) GetCount() int64 {
 		return x.Count
 	}
 	return 0
+}
+
+func (x *FailureDelta) GetExamples() []string {
+	if x != nil {
+		return x.Examples
+	}
+	return nil
 }
 
 // Exception is an error on the worker that the master should show.
@@ -1694,13 +1715,14 @@ const file_ltk_proto_rawDesc = "" +
 	"\rend_unix_nano\x18\x02 \x01(\x03R\vendUnixNano\x12,\n" +
 	"\aentries\x18\x03 \x03(\v2\x12.ltk.v1.EntryDeltaR\aentries\x120\n" +
 	"\bfailures\x18\x04 \x03(\v2\x14.ltk.v1.FailureDeltaR\bfailures\x12\x10\n" +
-	"\x03seq\x18\x05 \x01(\x04R\x03seq\"\xbc\x02\n" +
+	"\x03seq\x18\x05 \x01(\x04R\x03seq\"\xd6\x02\n" +
 	"\n" +
 	"EntryDelta\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
 	"\brequests\x18\x03 \x01(\x03R\brequests\x12\x1a\n" +
-	"\bfailures\x18\x04 \x01(\x03R\bfailures\x12\x1b\n" +
+	"\bfailures\x18\x04 \x01(\x03R\bfailures\x12\x18\n" +
+	"\auntimed\x18\f \x01(\x03R\auntimed\x12\x1b\n" +
 	"\tsum_nanos\x18\x05 \x01(\x03R\bsumNanos\x12\x1b\n" +
 	"\tmin_nanos\x18\x06 \x01(\x03R\bminNanos\x12\x1b\n" +
 	"\tmax_nanos\x18\a \x01(\x03R\bmaxNanos\x12#\n" +
@@ -1712,12 +1734,13 @@ const file_ltk_proto_rawDesc = "" +
 	"\x06Second\x12\x12\n" +
 	"\x04unix\x18\x01 \x01(\x03R\x04unix\x12\x1a\n" +
 	"\brequests\x18\x02 \x01(\x03R\brequests\x12\x1a\n" +
-	"\bfailures\x18\x03 \x01(\x03R\bfailures\"f\n" +
+	"\bfailures\x18\x03 \x01(\x03R\bfailures\"\x82\x01\n" +
 	"\fFailureDelta\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12\x14\n" +
-	"\x05count\x18\x04 \x01(\x03R\x05count\"%\n" +
+	"\x05count\x18\x04 \x01(\x03R\x05count\x12\x1a\n" +
+	"\bexamples\x18\x05 \x03(\tR\bexamples\"%\n" +
 	"\tException\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage*}\n" +
 	"\x05State\x12\x15\n" +
