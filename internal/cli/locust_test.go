@@ -97,7 +97,7 @@ func lastRow(t *testing.T, path, name string) []string {
 			return recs[i]
 		}
 	}
-	t.Fatalf("%s: no row named %q", path, name)
+	t.Fatalf("%s: no row named %q in:\n%s", path, name, readRaw(t, path))
 	return nil
 }
 
