@@ -226,7 +226,8 @@ func TestAgentRunsTheMastersMQTTClient(t *testing.T) {
 	require.True(t, m.WaitForWorkers(t.Context(), 1, 10*time.Second))
 	require.NoError(t, m.Start(2, 0))
 	require.Eventually(t, func() bool { return m.Running() == 2 }, 10*time.Second, 20*time.Millisecond)
-	require.Contains(t, events.String(), "Starting 2 devices on the paho MQTT client")
+	require.Eventually(t, func() bool { return strings.Contains(events.String(), "Starting 2 devices on the paho MQTT client") },
+		10*time.Second, 20*time.Millisecond, events.String())
 	require.Eventually(t, func() bool { return m.Collect(time.Now()).Total.NumRequests > 4 }, 10*time.Second, 20*time.Millisecond)
 	require.Zero(t, m.Collect(time.Now()).Total.NumFailures)
 }
