@@ -83,7 +83,7 @@ func TestAgentOverTLS(t *testing.T) {
 			require.True(t, m.StopAndWait(t.Context(), 10*time.Second))
 			m.Quit(t.Context(), "done", 5*time.Second)
 			require.NoError(t, <-done)
-			require.EqualValues(t, recorded(t, events.String()), m.Collect(time.Now()).Total.NumRequests)
+			require.Equal(t, recorded(t, events.String()), m.Collect(time.Now()).Total.NumRequests)
 		})
 	}
 }
