@@ -31,7 +31,7 @@ GOBIN              ?= $(shell $(GO) env GOPATH)/bin
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT         ?= $(GOBIN)/golangci-lint
 
-.PHONY: help build install demo test vet lint lint-install fuzz bench bench-micro bench-fleet clean proto
+.PHONY: help build install demo test vet lint lint-install fuzz bench bench-micro bench-fleet soak clean proto
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -98,6 +98,12 @@ bench-e2e: build ## ltk bench: CPU per echo, memory per device, connects/s for B
 	done
 	@echo "== ltk bench --devices $(BENCH_IDLE) --interval 60s --duration $(BENCH_IDLE_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS)"
 	@./$(BIN) bench --devices $(BENCH_IDLE) --interval 60s --duration $(BENCH_IDLE_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS)
+
+# The soak test (scripts/soak.sh): SOAK_DEVICES devices at QoS 1 for SOAK_DURATION against ltk target in its own process.
+SOAK_DURATION ?= 30m
+SOAK_DEVICES  ?= 1000
+soak: build ## soak: SOAK_DEVICES (1000) devices, QoS 1, SOAK_DURATION (30m), target restarted halfway; checks reconnects, counts, RSS slope
+	LTK='$(CURDIR)/$(BIN)' SOAK_DURATION='$(SOAK_DURATION)' SOAK_DEVICES='$(SOAK_DEVICES)' scripts/soak.sh
 
 proto: ## regenerate internal/wire/ltkv1 from ltk.proto (Debian's protoc 3.21 + the pinned Go plugins)
 	@command -v protoc >/dev/null || { echo 'protoc missing: apt-get install -y protobuf-compiler'; exit 1; }

@@ -92,8 +92,8 @@ func harvest(cmd *cobra.Command, env *Env, f *harvestFlags, args []string) error
 	if dir == "" || dir == "." || dir == ".." || strings.ContainsAny(dir, `/\`) {
 		return usageError(fmt.Errorf("RUN_DIR %q: want a plain directory name such as 100t1 (it goes under $LTK_ROOT/runs)", dir))
 	}
-	if f.bucket <= 0 {
-		return usageError(fmt.Errorf("--bucket %v: want a positive width such as 100ms", f.bucket))
+	if f.bucket < results.MinBucket {
+		return usageError(fmt.Errorf("--bucket %v: want at least %v, the histograms' resolution, such as 100ms", f.bucket, results.MinBucket))
 	}
 	cfg := results.HarvestConfig{
 		Dir:       filepath.Join(env.root(), "runs", dir),

@@ -86,10 +86,12 @@ func TestHarvestErrors(t *testing.T) {
 		{[]string{"a/b", "2026-11-25T20:00:00Z", "2026-11-25T21:00:00Z"}, cli.ExitUsage, "want a plain directory name"},
 		{[]string{"x", "--run", "nope"}, cli.ExitUsage, `no such run "nope"`},
 		{[]string{"x", "y"}, cli.ExitUsage, "want RUN_DIR START END"},
+		{[]string{"x", "--run", "last", "--bucket", "1ns"}, cli.ExitUsage, "--bucket 1ns: want at least 1µs, the histograms' resolution"},
 	} {
 		e.Reset()
 		code := e.Run(append([]string{"harvest"}, tc.args...)...)
 		require.Equal(t, tc.code, code, "%v: %s", tc.args, e.Stderr())
 		require.Contains(t, e.Stderr(), tc.want, strings.Join(tc.args, " "))
+		require.NoDirExists(t, filepath.Join(e.Dir, "runs", "x"), "a harvest that fails leaves no directory: %v", tc.args)
 	}
 }

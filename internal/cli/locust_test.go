@@ -36,11 +36,14 @@ func TestCSVMatchesLocust(t *testing.T) {
 	locustfile, err := filepath.Abs(filepath.Join("testdata", "locustfile.py"))
 	require.NoError(t, err)
 
-	// Locust 2.12 flushes its history every 10 s: 12 s gives rows with requests.
+	// Locust 2.12 flushes its history every 10 s: 25 s gives two flushes with
+	// requests even when a busy machine slows Locust's start (at 12 s, one
+	// flush could come before its first request, and the history had no
+	// echo receive row).
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	cmd := exec.CommandContext(ctx, locust, "-f", locustfile, "--headless", "-u", "2", "-r", "2", "-t", "12s",
+	cmd := exec.CommandContext(ctx, locust, "-f", locustfile, "--headless", "-u", "2", "-r", "2", "-t", "25s",
 		"--csv", "locust", "--csv-full-history", "--only-summary")
 	cmd.Dir = dir
 	var locustOut bytes.Buffer

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ltk-dev/ltk/internal/clustertls"
 	"github.com/ltk-dev/ltk/internal/master"
 	"github.com/ltk-dev/ltk/internal/runset"
 )
@@ -26,6 +27,7 @@ type masterFlags struct {
 	expectWait    time.Duration
 	blockSize     int
 	token         string
+	tls           clustertls.Files
 }
 
 func newMasterCmd(env *Env) *cobra.Command {
@@ -47,7 +49,10 @@ with the same ordinal resumes its share at the spawn rate, and one that joins
 mid-test gets a share at the spawn rate.
 
 The stream carries private keys: set a --cluster-token (LTK_CLUSTER_TOKEN) on the
-master and every worker, and the master refuses workers without it.
+master and every worker, and the master refuses workers without it. With
+--master-tls-cert and --master-tls-key the port speaks TLS (workers then need
+--master-tls-ca); --master-tls-ca on the master also asks every worker for a
+client certificate that CA signed (mutual TLS).
 
   ltk master --headless -c 3000 -r 50 -t 10m --expect-workers 3 --broker tcp://broker:1883
 
@@ -68,6 +73,7 @@ The exit code is 1 when any failure was recorded, 0 otherwise.`,
 	fs.DurationVar(&f.expectWait, "expect-workers-max-wait", 5*time.Minute, "how long to wait for the expected workers (0: no limit)")
 	fs.IntVar(&f.blockSize, "block-size", 0, "devices per worker block (LTK_BLOCK_SIZE; 0: the device list divided by --expect-workers)")
 	fs.StringVar(&f.token, "cluster-token", "", "secret every worker must present (LTK_CLUSTER_TOKEN); the stream carries device keys")
+	addMasterTLSFlags(fs, &f.tls, false)
 	fs.Lookup("broker").Usage = "MQTT broker the workers' devices drive: tcp://host:1883 or ssl://host:8883 (required; 'ltk target' runs one)"
 	return cmd
 }
@@ -93,6 +99,10 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 	if f.blockSize < 0 {
 		return usageError(fmt.Errorf("--block-size %d: want 0 (devices ÷ expected workers) or more", f.blockSize))
 	}
+	tlsConfig, err := masterTLS(f.tls, false)
+	if err != nil {
+		return err
+	}
 	fleet, err := loadFleet(env, &f.testFlags)
 	if err != nil {
 		return err
@@ -105,6 +115,7 @@ func runMaster(ctx context.Context, env *Env, f *masterFlags) error {
 			Addr:          net.JoinHostPort(f.bindHost, strconv.Itoa(f.bindPort)),
 			Version:       Version,
 			Token:         f.token,
+			TLS:           tlsConfig,
 			Devices:       fleet,
 			Columns:       f.columns,
 			BlockSize:     f.blockSize,

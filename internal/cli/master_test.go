@@ -25,6 +25,8 @@ func TestMasterUsageErrors(t *testing.T) {
 		{"run time rounds to 0 ns", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "-t", "0.1ns"}, "--run-time 0.1ns: want a positive time span"},
 		{"NaN run time", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "-t", "NaN"}, `"NaN" is not a time span`},
 		{"NaN spawn rate", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "-r", "NaN"}, "--spawn-rate NaN: want a number of devices per second"},
+		{"TLS key without certificate", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--master-tls-key", "k.pem"}, "needs both its certificate file and its key file"},
+		{"TLS CA alone", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--master-tls-ca", "ca.pem"}, "needs the master's own certificate and key too"},
 		{"Inf spawn rate", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "-r", "Inf"}, "--spawn-rate +Inf: want a number of devices per second"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,4 +87,9 @@ func TestWorkerUsageErrors(t *testing.T) {
 	e := clitest.NewEnv(t)
 	require.Equal(t, cli.ExitUsage, e.Run("worker", "--master-timeout", "-1s"))
 	require.Contains(t, e.Stderr(), "master timeout -1s is negative")
+
+	e = clitest.NewEnv(t)
+	e.Vars["LTK_MASTER_TLS_CA"] = "missing-ca.pem"
+	require.Equal(t, cli.ExitUsage, e.Run("worker"))
+	require.Contains(t, e.Stderr(), "read the TLS CA bundle: open missing-ca.pem")
 }

@@ -124,8 +124,12 @@ func TestRunWritesCSVDuringTheTest(t *testing.T) {
 	}()
 	prefix := filepath.Join(e.Dir, "live")
 	// The stats file counts echoes while the test has not stopped: nothing
-	// stops it but the cancel below.
+	// stops it but the cancel below. The four files are rewritten one after
+	// the other, _exceptions.csv last: await it too, since all are read.
 	require.Eventually(t, func() bool {
+		if _, err := os.Stat(prefix + "_exceptions.csv"); err != nil {
+			return false
+		}
 		b, err := os.ReadFile(prefix + "_stats.csv")
 		if err != nil {
 			return false

@@ -75,12 +75,14 @@ func TestWebTestsAreRuns(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, body)
 		require.Eventually(t, func() bool { return uiState(t, base) == "stopped" }, 20*time.Second, 50*time.Millisecond)
 	}
+	code, body := httpDo(t, http.MethodPost, base+"/swarm", url.Values{"user_count": {"99"}, "spawn_rate": {"1"}})
+	require.NotEqual(t, http.StatusOK, code, "more devices than the list holds: %s", body)
 	interrupt()
 	require.Equal(t, cli.ExitOK, <-done, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
 	require.Contains(t, e.Stdout(), "Recorded as run 2")
 
 	runs := runsTable(t, e)
-	require.Len(t, runs, 2, e.Stdout())
+	require.Len(t, runs, 2, "the swarm that failed to start is no run: %s", e.Stdout())
 	// NAME START STOP DEVICES RATE/S NODES TARGET SCENARIO
 	require.Equal(t, []string{"3", "3"}, runs[1][3:5], "run 1: %v", runs[1])
 	require.Equal(t, []string{"2", "0"}, runs[2][3:5], "run 2: %v", runs[2])
@@ -122,4 +124,40 @@ func TestNoTestNoRun(t *testing.T) {
 	e.Reset()
 	require.Equal(t, cli.ExitUsage, e.Run("harvest", "x", "--run", "last"), e.Stdout())
 	require.Contains(t, e.Stderr(), `no such run "last"`)
+}
+
+// TestFailedStartIsNoRun: a headless test whose start fails (the one
+// worker's block holds fewer devices than asked for) says what to do and
+// records no run.
+func TestFailedStartIsNoRun(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	createDevices(t, e, 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan cli.ExitCode, 1)
+	go func() {
+		done <- e.RunContext(ctx, "master", "--headless", "-c", "4", "-r", "4", "-t", "2s", "--broker", "tcp://127.0.0.1:1", "--auth", "none",
+			"--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--block-size", "2")
+	}()
+	var port string
+	require.Eventually(t, func() bool { // no event to wait on: the CLI prints the address
+		if m := regexp.MustCompile(`ltk master on 127\.0\.0\.1:(\d+)`).FindStringSubmatch(e.Stdout()); m != nil {
+			port = m[1]
+		}
+		return port != ""
+	}, 20*time.Second, 20*time.Millisecond, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
+	w := clitest.NewEnv(t)
+	wdone := make(chan cli.ExitCode, 1)
+	go func() {
+		wdone <- w.RunContext(ctx, "worker", "--master-host", "127.0.0.1", "--master-port", port, "--ordinal", "0")
+	}()
+	require.Equal(t, cli.ExitError, <-done, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
+	cancel()
+	<-wdone
+	require.Contains(t, e.Stderr(), "not enough devices: asked for 4, the blocks of the 1 connected workers hold 2")
+
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("runs"), e.Stderr())
+	require.Contains(t, e.Stdout(), "No runs in ")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ltk-dev/ltk/internal/clustertls"
 	"github.com/ltk-dev/ltk/internal/master"
 	"github.com/ltk-dev/ltk/internal/worker"
 )
@@ -24,6 +25,7 @@ type workerFlags struct {
 	token         string
 	masterTimeout time.Duration
 	logLevel      slog.Level
+	tls           clustertls.Files
 }
 
 func newWorkerCmd(env *Env) *cobra.Command {
@@ -43,14 +45,27 @@ If the master goes away the devices keep running and the worker reconnects with
 backoff; it gives up after --master-timeout without the master. It quits when the
 master's test is over.
 
+With --master-tls-ca (the CA that signed the master's certificate) the worker
+connects over TLS, and gives up at once if the master's certificate is not
+trusted; --master-tls-cert and --master-tls-key add a client certificate for a
+master with mutual TLS.
+
   ltk worker --master-host ltk-master --cluster-token "$LTK_CLUSTER_TOKEN"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.tls.ServerName == "" {
+				f.tls.ServerName = f.masterHost
+			}
+			tlsConfig, err := masterTLS(f.tls, true)
+			if err != nil {
+				return err
+			}
 			a, err := worker.NewAgent(worker.Config{
 				MasterAddr:    net.JoinHostPort(f.masterHost, strconv.Itoa(f.masterPort)),
 				Ordinal:       f.ordinal,
 				Version:       Version,
 				Token:         f.token,
+				TLS:           tlsConfig,
 				MasterTimeout: f.masterTimeout,
 				Logger:        slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel})),
 				Events:        env.Stdout,
@@ -61,6 +76,9 @@ master's test is over.
 			which := "assigned by the master"
 			if k := a.Ordinal(); k >= 0 {
 				which = "ordinal " + strconv.Itoa(k)
+			}
+			if tlsConfig != nil {
+				which += ", TLS"
 			}
 			fmt.Fprintf(env.Stdout, "ltk worker: connecting to master %s:%d (%s)\n", f.masterHost, f.masterPort, which)
 			ctx, again, stop := env.signals(cmd.Context())
@@ -78,6 +96,7 @@ master's test is over.
 	fs.IntVar(&f.masterPort, "master-port", master.DefaultPort, "port of the ltk master")
 	fs.IntVar(&f.ordinal, "ordinal", -1, "block to run (-1: the host name's trailing -K, else assigned by the master)")
 	fs.StringVar(&f.token, "cluster-token", "", "the master's cluster token (LTK_CLUSTER_TOKEN)")
+	addMasterTLSFlags(fs, &f.tls, true)
 	fs.DurationVar(&f.masterTimeout, "master-timeout", worker.DefaultMasterTimeout, "quit after this long without the master (0: never)")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
 	return cmd

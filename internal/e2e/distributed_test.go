@@ -120,7 +120,7 @@ func TestWorkerCrash(t *testing.T) {
 
 	killed := time.Now()
 	w1.kill9(t)
-	m.waitFor(t, `Worker 1 \([^)]*\) missing`, 4*time.Second)
+	m.waitFor(t, `Worker 1 \([^)]*\) missing`, 15*time.Second) // 3–4 s on a quiet machine; the log says how long
 	t.Logf("missing after %v", time.Since(killed))
 	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 10 }, 10*time.Second, 20*time.Millisecond)
 
@@ -212,10 +212,13 @@ func TestNetworkCut(t *testing.T) {
 
 	cut := time.Now()
 	px.cut()
-	m.waitFor(t, `Worker 1 \([^)]*\) missing: missed 3 heartbeats`, 5*time.Second)
+	m.waitFor(t, `Worker 1 \([^)]*\) missing: missed 3 heartbeats`, 20*time.Second)
 	t.Logf("missing after %v", time.Since(cut))
-	w1.waitFor(t, `Lost the master`, 10*time.Second)
-	require.Equal(t, 10, tt.Metric(t, "ltk_target_connections"), "its devices keep running")
+	w1.waitFor(t, `Lost the master`, 20*time.Second)
+	// "All 10 devices spawned" counts devices started, not connected: await
+	// the connections this asserts.
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_connections") == 10 }, 20*time.Second, 20*time.Millisecond,
+		"its devices keep running")
 
 	px.restore()
 	m.waitFor(t, `Worker 1 \([^)]*\) is back after`, 15*time.Second)

@@ -55,6 +55,9 @@ type Values struct {
 	MQTTPassword bool
 	// Target deploys ltk's own IoT target (ltk target) as ltk-target:1883.
 	Target bool
+	// MasterTLS serves the master's gRPC port over TLS from the
+	// SecretMasterTLS Secret, which workers verify with its ca.crt.
+	MasterTLS bool
 
 	Master, Worker, TargetRes Resources
 	// ConfigHash, when set, annotates the master and worker pods, so that

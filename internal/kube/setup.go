@@ -166,16 +166,21 @@ func (s *setup) secrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	shown, _ := RenderSecrets(ns, sec, true) // cannot fail where the unredacted one did not
+	masterTLS, tlsNote, err := s.masterTLS(ctx)
+	if err != nil {
+		return err
+	}
+	data, shown = appendSecret(data, ns, SecretMasterTLS, masterTLS, false), appendSecret(shown, ns, SecretMasterTLS, masterTLS, true)
 	s.secretData = data
 	s.hashKey = []byte(sec.ClusterToken)
-	shown, _ := RenderSecrets(ns, sec, true) // cannot fail where the unredacted one did not
 	c := s.applyCmd(data)
 	c.Secret, c.Shown = true, shown
 	if _, err := s.r.Run(ctx, c); err != nil {
 		return fmt.Errorf("create the Secrets: %w", err)
 	}
-	s.printf("Secrets in namespace %s: %s (the device list, master only), %s (cluster token, %s), %s (web UI user %s, password %s)",
-		ns, SecretDevices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote)
+	s.printf("Secrets in namespace %s: %s (the device list, master only), %s (cluster token, %s), %s (web UI user %s, password %s), "+
+		"%s (TLS of the workers' port, %s)", ns, SecretDevices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote, SecretMasterTLS, tlsNote)
 	s.printf("read the web password with: kubectl --context %s -n %s get secret %s -o jsonpath='{.data.password}' | base64 -d",
 		s.kctx, ns, SecretWeb)
 	if s.cfg.Values.Target {
@@ -218,6 +223,7 @@ func (s *setup) resolve(ctx context.Context, v *string, secret, key, envName str
 func (s *setup) apply(ctx context.Context) error {
 	v := s.cfg.Values
 	v.Image = s.state.Image
+	v.MasterTLS = true // the Secret was made by the secrets step
 	v.ConfigHash = configHash(s.hashKey, s.secretData, v.Settings)
 	ms, err := Render(v)
 	if err != nil {

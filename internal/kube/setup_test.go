@@ -69,6 +69,7 @@ func TestSetupFreshGKE(t *testing.T) {
 		"kubectl " + ctx + " apply --server-side --field-manager=ltk --force-conflicts -f -",
 		"kubectl " + ctx + " -n ltk get secret ltk-cluster --ignore-not-found -o jsonpath={.data.token}",
 		"kubectl " + ctx + " -n ltk get secret ltk-web --ignore-not-found -o jsonpath={.data.password}",
+		"kubectl " + ctx + " -n ltk get secret ltk-master-tls --ignore-not-found -o jsonpath={.data}",
 		"kubectl " + ctx + " apply --server-side --field-manager=ltk --force-conflicts -f -",
 		"kubectl " + ctx + " apply --server-side --field-manager=ltk --force-conflicts -f -",
 		"kubectl " + ctx + " -n ltk get pods -l app.kubernetes.io/part-of=ltk -o json",
@@ -87,6 +88,11 @@ func TestSetupFreshGKE(t *testing.T) {
 	require.Contains(t, out.String(), "pods: master 0/1 (1 ContainerCreating), worker 0/3")
 	require.Contains(t, out.String(), "pods: master 1/1, worker 3/3")
 	require.Contains(t, out.String(), "cluster token, generated; set LTK_CLUSTER_TOKEN to choose it")
+	require.Contains(t, out.String(), "ltk-master-tls (TLS of the workers' port, a new CA)")
+	require.Contains(t, applied[1], "name: ltk-master-tls")
+	require.Contains(t, applied[2], "--master-tls-cert=/etc/ltk/master-tls/tls.crt")
+	require.Contains(t, applied[2], "--master-tls-ca=/etc/ltk/master-tls/ca.crt")
+	require.NotContains(t, out.String(), "PRIVATE KEY")
 	require.Contains(t, out.String(), "get secret ltk-web -o jsonpath='{.data.password}' | base64 -d")
 
 	st, ok, err := kube.LoadState(cfg.StatePath)
@@ -115,6 +121,10 @@ func TestSetupSecondRunSkipsWhatExists(t *testing.T) {
 	for name, key := range map[string]string{"ltk-cluster": "token", "ltk-web": "password"} {
 		tl.Set(t, "secret-"+name, secretValue(t, firstSecrets, name, key))
 	}
+	tlsData := `{"ca.crt":"` + secretValue(t, firstSecrets, "ltk-master-tls", "ca.crt") +
+		`","tls.crt":"` + secretValue(t, firstSecrets, "ltk-master-tls", "tls.crt") +
+		`","tls.key":"` + secretValue(t, firstSecrets, "ltk-master-tls", "tls.key") + `"}`
+	tl.Set(t, "secret-ltk-master-tls", tlsData)
 	tl.ResetCalls(t)
 	_, err = kube.Setup(t.Context(), cfg, runner(tl))
 	require.NoError(t, err, out.String())
@@ -125,7 +135,7 @@ func TestSetupSecondRunSkipsWhatExists(t *testing.T) {
 	require.Contains(t, calls, "clusters describe")
 	require.Contains(t, calls, "docker push", "the image is rebuilt and pushed: the code may have changed")
 	applied := tl.Applied(t)
-	require.Equal(t, firstSecrets, applied[4], "generated token and password are kept")
+	require.Equal(t, firstSecrets, applied[4], "generated token, password and the master's certificate are kept")
 	require.Contains(t, out.String(), "kept from the last setup")
 	require.Contains(t, applied[2], "ltk.dev/config-hash: ")
 	require.Equal(t, applied[2], applied[5], "same Secrets and settings: the pods are left running")

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,10 @@ type Config struct {
 	// Token, when set, is the cluster token every worker must present: the
 	// stream carries device private keys.
 	Token string
+	// TLS, when set, serves the port over TLS (clustertls.Server); with
+	// ClientCAs, only workers with a certificate it signed get in. nil =
+	// plaintext.
+	TLS *tls.Config
 
 	// Devices is the device list; the worker with ordinal k runs block k of
 	// BlockSize devices (the last block may be shorter).

@@ -6,12 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/ltk-dev/ltk/internal/clustertls"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
@@ -70,7 +74,11 @@ func New(cfg Config) (*Master, error) {
 		return nil, fmt.Errorf("master: listen on %s: %w (is another master running? choose another --master-bind-port)", m.cfg.Addr, err)
 	}
 	m.lis = lis
-	m.srv = grpc.NewServer(grpc.WaitForHandlers(true)) // so that Stop returns after every session has ended
+	opts := []grpc.ServerOption{grpc.WaitForHandlers(true)} // so that Stop returns after every session has ended
+	if m.cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(clustertls.Watch(credentials.NewTLS(m.cfg.TLS), m.handshakeFailed)))
+	}
+	m.srv = grpc.NewServer(opts...)
 	ltkv1.RegisterCoordinatorServer(m.srv, service{m: m})
 	return m, nil
 }
@@ -97,6 +105,21 @@ func newMaster(cfg Config) (*Master, error) {
 
 		reportSeq: make(map[string]uint64),
 	}, nil
+}
+
+// handshakeFailed tells people why a connection to the TLS port failed, when
+// it is something the worker's configuration can fix: a client that speaks
+// no TLS, or a certificate mutual TLS does not accept. A connection closed
+// before its handshake (a TCP probe) is not worth a line.
+func (m *Master) handshakeFailed(peer net.Addr, err error) {
+	switch {
+	case clustertls.NotTLS(err):
+		fmt.Fprintf(m.cfg.Events, "Refused a connection from %v: it does not speak TLS; give the worker --master-tls-ca (LTK_MASTER_TLS_CA)\n", peer)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET):
+	default:
+		m.cfg.Logger.Info("TLS handshake failed", "peer", peer, "err", err)
+		fmt.Fprintf(m.cfg.Events, "Refused a connection from %v: TLS: %s\n", peer, printable(err.Error(), 300))
+	}
 }
 
 // Addr returns the address the master listens on, with the real port.

@@ -14,6 +14,9 @@ import (
 // as the tutorial's harvestData used.
 const DefaultBucket = 100 * time.Millisecond
 
+// MinBucket is the narrowest bucket: the histograms' resolution.
+const MinBucket = time.Microsecond
+
 // maxDistributionRows bounds a distribution file: a bucket too narrow for
 // the times measured is an error that asks for a wider one.
 const maxDistributionRows = 200_000
@@ -43,6 +46,16 @@ func Distribution(counts []int64, width time.Duration) []int64 {
 	return out
 }
 
+// distributionLen is len(Distribution(counts, width)), without making it.
+func distributionLen(counts []int64, width time.Duration) int {
+	for i := len(counts) - 1; i >= 0; i-- {
+		if counts[i] != 0 {
+			return int(hist.Mid(i)/width) + 1
+		}
+	}
+	return 0
+}
+
 // WriteDistributionCSV writes the frequency distribution of each total, one
 // row per bucket from 0 to the last non-empty one:
 //
@@ -54,14 +67,16 @@ func WriteDistributionCSV(w io.Writer, totals []Named, width time.Duration) erro
 	if width <= 0 {
 		return fmt.Errorf("bucket width %v: want a positive duration such as 100ms", width)
 	}
-	dists := make([][]int64, len(totals))
 	rows := 0
+	for _, t := range totals {
+		rows += distributionLen(t.Counts, width)
+	}
+	if rows > maxDistributionRows { // counted before anything is allocated: a 1 ns bucket would take gigabytes
+		return fmt.Errorf("%v buckets make %d rows (the longest time is %v): use a wider bucket", width, rows, maxOf(totals))
+	}
+	dists := make([][]int64, len(totals))
 	for i, t := range totals {
 		dists[i] = Distribution(t.Counts, width)
-		rows += len(dists[i])
-	}
-	if rows > maxDistributionRows {
-		return fmt.Errorf("%v buckets make %d rows (the longest time is %v): use a wider bucket", width, rows, maxOf(totals))
 	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"Type", "Name", "Bucket Start (ms)", "Bucket End (ms)", "Count", "Cumulative %"}); err != nil {

@@ -63,8 +63,8 @@ func Harvest(ctx context.Context, st *Store, cfg HarvestConfig) (*HarvestResult,
 	if cfg.Bucket == 0 {
 		cfg.Bucket = DefaultBucket
 	}
-	if cfg.Bucket < 0 {
-		return nil, fmt.Errorf("bucket %v: want a positive width such as 100ms", cfg.Bucket)
+	if cfg.Bucket < MinBucket {
+		return nil, fmt.Errorf("bucket %v: want at least %v, the histograms' resolution, such as 100ms", cfg.Bucket, MinBucket)
 	}
 	var runID int64
 	if cfg.Run != "" {
@@ -100,24 +100,29 @@ func Harvest(ctx context.Context, st *Store, cfg HarvestConfig) (*HarvestResult,
 		}
 		return nil, &NoDataError{Start: cfg.Start, End: cfg.End, Runs: runs}
 	}
+	// Every file is made before the directory is, so that a harvest that
+	// fails (a bucket too narrow for the times) leaves nothing behind.
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+		data  bytes.Buffer
+	}{
+		{name: DriverTimesFile, write: func(w io.Writer) error { return WriteDistributionCSV(w, driverTotals(d), cfg.Bucket) }},
+		{name: FunctionTimesFile, write: func(w io.Writer) error { return WriteDistributionCSV(w, functionTotals(d), cfg.Bucket) }},
+		{name: SummaryFile, write: func(w io.Writer) error { return WriteSummary(w, d) }},
+		{name: ReportFile, write: func(w io.Writer) error { return WriteHTML(w, d) }},
+	}
+	for i := range files {
+		if err := files[i].write(&files[i].data); err != nil {
+			return nil, fmt.Errorf("%s: %w", files[i].name, err)
+		}
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", cfg.Dir, err)
 	}
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{DriverTimesFile, func(w io.Writer) error { return WriteDistributionCSV(w, driverTotals(d), cfg.Bucket) }},
-		{FunctionTimesFile, func(w io.Writer) error { return WriteDistributionCSV(w, functionTotals(d), cfg.Bucket) }},
-		{SummaryFile, func(w io.Writer) error { return WriteSummary(w, d) }},
-		{ReportFile, func(w io.Writer) error { return WriteHTML(w, d) }},
-	} {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
-			return nil, fmt.Errorf("%s: %w", f.name, err)
-		}
-		path := filepath.Join(cfg.Dir, f.name)
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	for i := range files {
+		path := filepath.Join(cfg.Dir, files[i].name)
+		if err := os.WriteFile(path, files[i].data.Bytes(), 0o644); err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
 		res.Files = append(res.Files, path)

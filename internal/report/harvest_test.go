@@ -3,10 +3,12 @@ package report
 import (
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,6 +164,50 @@ func TestHarvestBadWindows(t *testing.T) {
 	got, err := ParseTime("2026-11-25T21:00:00+01:00")
 	require.NoError(t, err)
 	require.Equal(t, time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC), got)
+}
+
+// TestHarvestFailsLeavingNothing: a bucket below the histograms'
+// resolution is refused before anything is read, and one too narrow for
+// the times recorded (a 10 s echo in 1 µs buckets) fails before the
+// directory is made: neither leaves an empty directory behind.
+func TestHarvestFailsLeavingNothing(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t)
+	run, err := st.Begin(RunMeta{Name: "slow", Start: time.Unix(1000, 0), Devices: 1})
+	require.NoError(t, err)
+	run.AddDelta(syntheticDelta(1000, 1, 10*time.Second))
+	require.NoError(t, run.End(time.Unix(1001, 0)))
+	window := HarvestConfig{Start: time.Unix(1000, 0), End: time.Unix(1001, 0)}
+
+	for _, tc := range []struct {
+		bucket time.Duration
+		want   string
+	}{
+		{time.Nanosecond, "bucket 1ns: want at least 1µs, the histograms' resolution"},
+		{-time.Second, "bucket -1s: want at least 1µs"},
+		{time.Microsecond, "driver_times.csv: 1µs buckets make 9994240 rows (the longest time is 10s): use a wider bucket"},
+	} {
+		cfg := window
+		cfg.Dir, cfg.Bucket = filepath.Join(t.TempDir(), "runs", "x"), tc.bucket
+		_, err := Harvest(t.Context(), st, cfg)
+		require.ErrorContains(t, err, tc.want)
+		require.NoDirExists(t, cfg.Dir, tc.bucket.String())
+	}
+}
+
+// TestDistributionCountsRowsFirst: a bucket too narrow for the times is
+// refused after counting its rows, not making them (1 ns buckets over a
+// 10 ms time are 10 million rows, 80 MB). Not parallel: it reads the
+// process's allocation total.
+func TestDistributionCountsRowsFirst(t *testing.T) {
+	counts := make([]int64, hist.Index(10*time.Millisecond)+1)
+	counts[len(counts)-1] = 1
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := WriteDistributionCSV(io.Discard, []Named{{Type: "echo", Name: "slow", Total: hist.Total{Count: 1, Counts: counts}}}, time.Nanosecond)
+	runtime.ReadMemStats(&after)
+	require.ErrorContains(t, err, "1ns buckets make 10015001 rows")
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "the row count is computed, not allocated")
 }
 
 // TestHarvestRemoteExecutionTimes fetches function times from a target's

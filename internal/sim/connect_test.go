@@ -1,20 +1,24 @@
 package sim_test
 
 import (
+	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/mqttlean"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
+	"github.com/ltk-dev/ltk/internal/tcptest"
 )
 
 // refuseAll is a key store that knows no device, so a JWT target refuses all.
@@ -197,6 +201,7 @@ func TestStopDuringHandshake(t *testing.T) {
 		r := newRecorder()
 		cfg := testConfig(client, "tcp://"+ln.Addr().String(), "LTK00013", r)
 		cfg.ConnectTimeout = time.Minute
+		cfg.LastMessageTimeout = 300 * time.Millisecond
 		stop := run(t, newDevice(t, cfg))
 
 		timer := time.NewTimer(waitLimit)
@@ -209,7 +214,80 @@ func TestStopDuringHandshake(t *testing.T) {
 		}
 		begin := time.Now()
 		require.NoError(t, stop())
-		require.Less(t, time.Since(begin), 5*time.Second, "stop aborts a connect in progress")
-		require.Empty(t, r.all(), "an aborted connect is not a failure")
+		require.GreaterOrEqual(t, time.Since(begin), cfg.LastMessageTimeout, "the stop waited for the CONNACK")
+		require.Less(t, time.Since(begin), 5*time.Second, "for the last message timeout, not the connect timeout")
+		all := r.all()
+		require.Len(t, all, 1, "the connect in flight at the stop is counted")
+		require.Equal(t, sim.EventConnect, all[0].ev)
+		require.False(t, all[0].ok)
+		require.Equal(t, "in flight at the stop: no answer within the last message timeout", all[0].msg)
+	})
+}
+
+// TestStopCountsTheConnectInFlight: a connect whose CONNACK comes after the
+// stop is counted as the success it is, and the device neither subscribes
+// nor publishes after it.
+func TestStopCountsTheConnectInFlight(t *testing.T) {
+	t.Parallel()
+	forEachClient(t, func(t *testing.T, client string) {
+		got, release := make(chan struct{}, 1), make(chan struct{})
+		releaseOnce := sync.OnceFunc(func() { close(release) })
+		var after []string // the packets the device sent after the CONNACK
+		ended := make(chan struct{})
+		addr, _ := tcptest.Serve(t, func(nc net.Conn) {
+			defer close(ended)
+			if _, err := packets.ReadPacket(nc); err != nil {
+				return
+			}
+			got <- struct{}{}
+			<-release
+			if writePacket(nc, packets.NewControlPacket(packets.Connack)) != nil {
+				return
+			}
+			for {
+				cp, err := packets.ReadPacket(nc)
+				if err != nil {
+					return
+				}
+				after = append(after, fmt.Sprintf("%T", cp))
+			}
+		})
+		t.Cleanup(releaseOnce)
+		r := newRecorder()
+		cfg := testConfig(client, "tcp://"+addr, "LTK00014", r)
+		cfg.LastMessageTimeout = time.Minute
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan error, 1)
+		d := newDevice(t, cfg)
+		go func() { done <- d.Run(ctx) }()
+
+		timer := time.NewTimer(waitLimit)
+		defer timer.Stop()
+		select {
+		case <-got: // the broker has the CONNECT and holds its CONNACK
+		case <-timer.C:
+			t.Fatal("the device never connected")
+		}
+		cancel()
+		releaseOnce()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-timer.C:
+			t.Fatalf("the device did not stop within %v", waitLimit)
+		}
+		all := r.all()
+		require.Len(t, all, 1, "the connect is counted, and nothing follows it: %v", all)
+		require.Equal(t, sim.EventConnect, all[0].ev)
+		require.True(t, all[0].ok)
+		select {
+		case <-ended: // the device closed the connection
+		case <-timer.C:
+			t.Fatal("the device kept its connection")
+		}
+		for _, p := range after {
+			require.Equal(t, "*packets.DisconnectPacket", p, "no subscribe or publish after a stop")
+		}
 	})
 }

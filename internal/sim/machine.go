@@ -51,7 +51,7 @@ type machine struct {
 	progDone  bool // the program has finished (after the stop's last wait)
 	completed bool // done is due
 	notified  bool // done was called
-	lastWait  bool // stopping: waiting for replies and PUBACKs in flight
+	lastWait  bool // stopping: waiting for replies and PUBACKs, or the connect, in flight
 	lastBy    time.Time
 
 	run programRun // the program's per-device state
@@ -125,8 +125,11 @@ func (m *machine) wake() {
 		m.retryAt = time.Time{}
 		m.connect(now)
 	}
-	if m.link == linkSubscribing && !now.Before(m.subBy) {
-		m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), m.cfg.DeviceID, faultMsg(errSubscribeTimeout.Error()))
+	if m.stopping && m.lastWait && !m.started && m.intent == intentNone && m.conn != nil && !now.Before(m.lastBy) {
+		m.connectInFlight(now)
+	}
+	if m.link == linkSubscribing && m.intent == intentNone && !now.Before(m.subBy) {
+		m.cfg.Recorder.Failure(EventSubscribe, NoDuration, m.cfg.DeviceID, faultMsg(errSubscribeTimeout.Error()))
 		m.closeConn(intentRetry)
 	}
 	if m.link == linkUp && m.intent == intentNone {
@@ -156,6 +159,9 @@ func (m *machine) arm(now time.Time) {
 	earliest(m.retryAt)
 	if m.link == linkSubscribing {
 		earliest(m.subBy)
+	}
+	if m.lastWait && !m.started {
+		earliest(m.lastBy) // a connect in flight at the stop
 	}
 	if m.link == linkUp && m.intent == intentNone {
 		switch m.refresh {
@@ -194,11 +200,37 @@ func (m *machine) stop() {
 	m.stopping = true
 	now := time.Now()
 	m.retryAt, m.refresh = time.Time{}, refreshNone
-	if m.conn != nil && m.link != linkUp {
-		m.closeConn(intentAbort) // a connect in progress
+	if m.conn != nil && m.intent == intentNone && (m.link == linkConnecting || m.link == linkSubscribing) {
+		// A connect (or its subscribe) in flight: the broker has it, so
+		// its outcome is awaited and recorded like a publish's, up to
+		// LastMessageTimeout (connectStopped); the program winds down
+		// after it.
+		m.lastWait, m.lastBy = true, now.Add(m.cfg.LastMessageTimeout)
+		m.arm(now)
+		return
 	}
 	m.programStop(now)
 	m.arm(now)
+}
+
+// connectStopped ends a connect that was in flight at the stop once it
+// completed (onConnected, onSubscribed): the program, which never started,
+// is done.
+func (m *machine) connectStopped(now time.Time) {
+	m.lastWait = false
+	m.programStop(now)
+	m.arm(now)
+}
+
+// connectInFlight fails the connect (or subscribe) that was still in flight
+// when the stop's wait ended, and closes it.
+func (m *machine) connectInFlight(now time.Time) {
+	ev := EventConnect
+	if m.link == linkSubscribing {
+		ev = EventSubscribe
+	}
+	m.cfg.Recorder.Failure(ev, NoDuration, m.cfg.DeviceID, faultMsg(errInFlightAtStop.Error()))
+	m.closeConn(intentAbort) // onClosed settles the wait
 }
 
 // finishIfDone ends the run once the program is done: it disconnects, and

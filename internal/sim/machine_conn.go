@@ -33,6 +33,7 @@ var (
 	errSubscribeTimeout = errors.New("no SUBACK within the connect timeout")
 	errPublishLost      = errors.New("connection lost before the publish completed")
 	errPublishTimeout   = errors.New("no acknowledgement from the broker within the echo timeout")
+	errInFlightAtStop   = errors.New("in flight at the stop: no answer within the last message timeout")
 )
 
 // link is one connection of a device, on either client. Its methods are
@@ -147,6 +148,10 @@ func (m *machine) onConnected(c link) {
 	}
 	now := time.Now()
 	m.cfg.Recorder.Success(EventConnect, now.Sub(m.since), 0)
+	if m.stopping { // in flight at the stop: counted, and nothing follows
+		m.connectStopped(now)
+		return
+	}
 	subs := m.prog.Subscribe
 	if len(subs) == 0 {
 		m.up(now)
@@ -182,6 +187,10 @@ func (m *machine) onSubscribed(c link, _ uint16, granted byte) {
 		return
 	}
 	m.cfg.Recorder.Success(EventSubscribe, now.Sub(m.since), 0)
+	if m.stopping { // in flight at the stop: counted, and the program does not start
+		m.connectStopped(now)
+		return
+	}
 	m.up(now)
 	m.arm(now)
 }
@@ -272,7 +281,6 @@ func (m *machine) onClosed(c link, err error) {
 		switch {
 		case link == linkUp:
 			m.cfg.Recorder.Failure(EventDisconnect, 0, m.cfg.DeviceID, FaultOf(err))
-		case m.stopping: // an aborted connect is not a failure
 		case link == linkConnecting:
 			m.cfg.Recorder.Failure(EventConnect, now.Sub(m.since), m.cfg.DeviceID, FaultOf(err))
 		case link == linkSubscribing:

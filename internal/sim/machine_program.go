@@ -190,7 +190,7 @@ func (m *machine) programWake(now time.Time) {
 	ackTimeout := m.ackTimeout()
 	for i := 0; i < len(r.acks); {
 		if a := r.acks[i]; t-a.at >= ackTimeout {
-			m.cfg.Recorder.Failure(a.ev, t-a.at, m.cfg.DeviceID, faultMsg(errPublishTimeout.Error()))
+			m.cfg.Recorder.Failure(a.ev, NoDuration, m.cfg.DeviceID, faultMsg(errPublishTimeout.Error()))
 			m.abandon(a)
 			r.acks = slices.Delete(r.acks, i, i+1)
 			continue

@@ -30,6 +30,11 @@ type Config struct {
 	// Auth is "user:pass" to require HTTP basic auth on every route, /metrics
 	// included; empty means no auth. The password may contain colons.
 	Auth string `json:"-"`
+	// AllowedHosts are the host names, besides IP addresses, localhost and
+	// Addr's host, that requests may name in their Host header; others are
+	// refused (421) against DNS rebinding. "*" allows any; ".example.com"
+	// allows example.com's subdomains.
+	AllowedHosts []string `json:"-"`
 	// Interval is how often the server samples the Controller's stats to
 	// record history, push them to browsers and update the metrics; default
 	// DefaultInterval.

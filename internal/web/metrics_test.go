@@ -13,13 +13,21 @@ import (
 	"github.com/ltk-dev/ltk/internal/web"
 )
 
-// metricValue finds the metric name with the given labels in reg; for a
-// histogram it returns the sample count. ok is false if there is none.
-func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (v float64, ok bool) {
+// families are the metrics of a registry gathered at one moment, so that
+// what a test compares comes from the same tick.
+type families []*dto.MetricFamily
+
+func gather(t *testing.T, reg *prometheus.Registry) families {
 	t.Helper()
 	fams, err := reg.Gather()
 	require.NoError(t, err)
-	for _, f := range fams {
+	return fams
+}
+
+// value finds the metric name with the given labels; for a histogram it
+// returns the sample count. ok is false if there is none.
+func (fs families) value(name string, labels map[string]string) (v float64, ok bool) {
+	for _, f := range fs {
 		if f.GetName() != name {
 			continue
 		}
@@ -40,6 +48,24 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 	return 0, false
 }
 
+// histogram returns the histogram of name with labels, or nil.
+func (fs families) histogram(name string, labels map[string]string) *dto.Histogram {
+	for _, f := range fs {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == name && hasLabels(m, labels) {
+				return m.GetHistogram()
+			}
+		}
+	}
+	return nil
+}
+
+// metricValue gathers reg and finds the metric name with the given labels.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (v float64, ok bool) {
+	t.Helper()
+	return gather(t, reg).value(name, labels)
+}
+
 func hasLabels(m *dto.Metric, want map[string]string) bool {
 	n := 0
 	for _, l := range m.GetLabel() {
@@ -50,22 +76,10 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 	return n == len(want)
 }
 
-// histogram returns the histogram of name with labels.
-func histogram(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) *dto.Histogram {
-	t.Helper()
-	fams, err := reg.Gather()
-	require.NoError(t, err)
-	for _, f := range fams {
-		for _, m := range f.GetMetric() {
-			if f.GetName() == name && hasLabels(m, labels) {
-				return m.GetHistogram()
-			}
-		}
-	}
-	t.Fatalf("no histogram %s%v", name, labels)
-	return nil
-}
-
+// TestMetricsMove: every metric moves with the test, and a gathering holds
+// one tick's values: the test awaits the state it then asserts (the first
+// tick runs in Run's goroutine, after start returns; each later tick may
+// land between two reads).
 func TestMetricsMove(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
@@ -74,22 +88,30 @@ func TestMetricsMove(t *testing.T) {
 	echo := map[string]string{"type": "echo", "name": "echo receive"}
 	timeout := map[string]string{"type": "echo", "name": "echo timeout"}
 
-	_, ok := metricValue(t, reg, "ltk_master_requests_total", echo)
+	var fs families
+	require.Eventually(t, func() bool { // the first tick
+		fs = gather(t, reg)
+		v, _ := fs.value("ltk_master_test_state", map[string]string{"state": "ready"})
+		return v == 1
+	}, 5*time.Second, testInterval)
+	_, ok := fs.value("ltk_master_requests_total", echo)
 	require.False(t, ok, "no series before any request")
-	v, _ := metricValue(t, reg, "ltk_master_test_state", map[string]string{"state": "ready"})
-	require.Equal(t, 1.0, v)
 
 	e.running(20)
-	require.Eventually(t, func() bool {
-		v, _ := metricValue(t, reg, "ltk_master_failures_total", timeout)
-		return v > 0
+	require.Eventually(t, func() bool { // a tick with the devices running and a timeout counted
+		fs = gather(t, reg)
+		fails, _ := fs.value("ltk_master_failures_total", timeout)
+		devices, _ := fs.value("ltk_master_devices_running", nil)
+		state, _ := fs.value("ltk_master_test_state", map[string]string{"state": "running"})
+		return fails > 0 && devices == 20 && state == 1
 	}, 5*time.Second, testInterval)
-	reqs, _ := metricValue(t, reg, "ltk_master_requests_total", echo)
+	reqs, _ := fs.value("ltk_master_requests_total", echo)
 	require.Positive(t, reqs)
-	fails, _ := metricValue(t, reg, "ltk_master_failures_total", echo)
+	fails, _ := fs.value("ltk_master_failures_total", echo)
 	require.Zero(t, fails)
 
-	h := histogram(t, reg, "ltk_master_response_time_seconds", echo)
+	h := fs.histogram("ltk_master_response_time_seconds", echo)
+	require.NotNil(t, h)
 	require.Equal(t, uint64(reqs), h.GetSampleCount())
 	require.InDelta(t, 0.002*reqs, h.GetSampleSum(), 0.0011*reqs, "echoes take 1 to 3 ms")
 	for _, b := range h.GetBucket() {
@@ -107,15 +129,13 @@ func TestMetricsMove(t *testing.T) {
 	require.Zero(t, histogram(t, reg, "ltk_master_response_time_seconds", timeout).GetSampleCount())
 
 	for name, want := range map[string]float64{"ltk_master_devices_running": 20, "ltk_master_devices_capacity": 100} {
-		v, _ := metricValue(t, reg, name, nil)
+		v, _ := fs.value(name, nil)
 		require.Equal(t, want, v, name)
 	}
-	v, _ = metricValue(t, reg, "ltk_master_workers", map[string]string{"state": "running"})
+	v, _ := fs.value("ltk_master_workers", map[string]string{"state": "running"})
 	require.Equal(t, 2.0, v)
-	v, _ = metricValue(t, reg, "ltk_master_workers", map[string]string{"state": "missing"})
+	v, _ = fs.value("ltk_master_workers", map[string]string{"state": "missing"})
 	require.Equal(t, 0.0, v)
-	v, _ = metricValue(t, reg, "ltk_master_test_state", map[string]string{"state": "running"})
-	require.Equal(t, 1.0, v)
 
 	// A reset zeroes the stats, not the counters.
 	before, _ := metricValue(t, reg, "ltk_master_requests_total", echo)

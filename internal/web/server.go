@@ -188,8 +188,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/workers", s.handleWorkers)
 	mux.HandleFunc("GET /api/events", s.handleEvents)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	if s.auth == nil {
-		return mux
+	var h http.Handler = mux
+	if s.auth != nil {
+		h = s.auth.wrap(h)
 	}
-	return s.auth.wrap(mux)
+	return newHostCheck(s.cfg.Addr, s.cfg.AllowedHosts).wrap(h)
 }

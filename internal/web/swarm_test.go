@@ -125,9 +125,11 @@ func TestRunTimeStopsTheTest(t *testing.T) {
 	e := start(t, web.Config{})
 	code, _ := e.swarm(url.Values{"user_count": {"5"}, "run_time": {"0.2"}})
 	require.Equal(t, http.StatusOK, code)
-	// The stop happens in the server's own goroutine, with no event to wait on.
-	require.Eventually(t, func() bool { return e.ctrl.Stops() == 1 }, 5*time.Second, 10*time.Millisecond)
-	require.Equal(t, "stopped", e.getJSON("/stats/requests")["state"])
+	// The stop happens in the server's own goroutine, with no event to wait
+	// on: await the state the test asserts (the controller counts the stop
+	// before its state changes).
+	require.Eventually(t, func() bool { return e.getJSON("/stats/requests")["state"] == "stopped" }, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, 1, e.ctrl.Stops())
 }
 
 func TestStopCancelsTheRunTime(t *testing.T) {

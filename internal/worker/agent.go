@@ -3,21 +3,26 @@ package worker
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	grpccreds "google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/ltk-dev/ltk/internal/clustertls"
 	"github.com/ltk-dev/ltk/internal/pace"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
@@ -46,6 +51,7 @@ type Config struct {
 	Hostname      string        // default os.Hostname()
 	Version       string        // ltk version; the master refuses another
 	Token         string        // the master's cluster token, if it has one
+	TLS           *tls.Config   // TLS to the master (clustertls.Client); nil = plaintext
 	MasterTimeout time.Duration // give up after this long without the master; 0 = never
 	Backoff       pace.Backoff  // reconnect schedule; zero = DefaultBackoff
 	Logger        *slog.Logger  // nil = discard
@@ -106,13 +112,30 @@ func (c *Config) Validate() error {
 // dialGRPC opens a session stream to MasterAddr. Each session gets its own
 // connection, so that a connection the network silently dropped is never reused.
 func (c *Config) dialGRPC(ctx context.Context) (clientStream, func(), error) {
-	conn, err := grpc.NewClient(c.MasterAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	var handshake struct {
+		sync.Mutex
+		err error
+	}
+	if c.TLS != nil {
+		creds = clustertls.Watch(grpccreds.NewTLS(c.TLS), func(_ net.Addr, err error) {
+			handshake.Lock()
+			handshake.err = err
+			handshake.Unlock()
+		})
+	}
+	conn, err := grpc.NewClient(c.MasterAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, nil, fmt.Errorf("master address %q: %w", c.MasterAddr, err)
 	}
 	st, err := ltkv1.NewCoordinatorClient(conn).Connect(ctx)
 	if err != nil {
 		_ = conn.Close()
+		handshake.Lock()
+		defer handshake.Unlock()
+		if clustertls.Untrusted(handshake.err) {
+			return nil, nil, untrusted{handshake.err}
+		}
 		return nil, nil, err
 	}
 	return st, func() { _ = conn.Close() }, nil
@@ -186,6 +209,9 @@ func (a *Agent) connectLoop(ctx context.Context) error {
 			return nil
 		case errors.Is(err, errQuit):
 			return nil
+		case errors.As(err, new(untrusted)):
+			fmt.Fprintf(a.cfg.Events, "The master at %s is not trusted: %v\n", a.cfg.MasterAddr, err)
+			return fmt.Errorf("%w: %w", ErrRefused, err)
 		case refusal(err):
 			fmt.Fprintf(a.cfg.Events, "The master at %s refused this worker: %s\n", a.cfg.MasterAddr, status.Convert(err).Message())
 			return fmt.Errorf("%w: %s", ErrRefused, status.Convert(err).Message())
@@ -209,6 +235,17 @@ func (a *Agent) connectLoop(ctx context.Context) error {
 		}
 	}
 }
+
+// untrusted is a TLS handshake that failed on the master's certificate,
+// which no retry fixes.
+type untrusted struct{ err error }
+
+func (u untrusted) Error() string {
+	return fmt.Sprintf("its TLS certificate: %v: give this worker the CA that signed it (--master-tls-ca, LTK_MASTER_TLS_CA), "+
+		"and --master-tls-server-name if the certificate names the master otherwise", u.err)
+}
+
+func (u untrusted) Unwrap() error { return u.err }
 
 // refusal reports whether err is the master refusing this worker for good.
 func refusal(err error) bool {

@@ -21,21 +21,25 @@ import (
 )
 
 // startMaster runs a master on addr over n keyless devices in blocks for
-// expect workers, driving tt's broker.
-func startMaster(t *testing.T, addr string, tt *targettest.Target, n, expect int, token string) (*master.Master, func()) {
+// expect workers, driving tt's broker; opts change its configuration.
+func startMaster(t *testing.T, addr string, tt *targettest.Target, n, expect int, token string, opts ...func(*master.Config)) (*master.Master, func()) {
 	t.Helper()
 	devs := make([]device.Device, n)
 	for i := range devs {
 		devs[i].ID = device.FormatID("AG", 4, i+1)
 	}
-	m, err := master.New(master.Config{
+	cfg := master.Config{
 		Addr: addr, Version: "v-test", Token: token, Devices: devs, ExpectWorkers: expect,
 		Settings: runset.Settings{
 			Broker: tt.BrokerURL(), Auth: runset.AuthNone, ClientIDFormat: runset.ClientIDPlain, Behavior: "echo", QoS: 1,
 			WaitMin: 100 * time.Millisecond, WaitMax: 100 * time.Millisecond, EchoTimeout: 5 * time.Second,
 			LastMessageTimeout: time.Second,
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m, err := master.New(cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -222,7 +226,8 @@ func TestAgentRunsTheMastersMQTTClient(t *testing.T) {
 	require.True(t, m.WaitForWorkers(t.Context(), 1, 10*time.Second))
 	require.NoError(t, m.Start(2, 0))
 	require.Eventually(t, func() bool { return m.Running() == 2 }, 10*time.Second, 20*time.Millisecond)
-	require.Contains(t, events.String(), "Starting 2 devices on the paho MQTT client")
+	require.Eventually(t, func() bool { return strings.Contains(events.String(), "Starting 2 devices on the paho MQTT client") },
+		10*time.Second, 20*time.Millisecond, events.String())
 	require.Eventually(t, func() bool { return m.Collect(time.Now()).Total.NumRequests > 4 }, 10*time.Second, 20*time.Millisecond)
 	require.Zero(t, m.Collect(time.Now()).Total.NumFailures)
 }
