@@ -88,6 +88,10 @@ func (c *Config) setDefaults() {
 	if c.Out == nil {
 		c.Out = io.Discard
 	}
+	c.Values.DeviceParts = Parts(c.Secrets.DeviceList)
+	if c.Values.Target {
+		c.Values.RegistryParts = Parts(c.RegistryCSV)
+	}
 	c.Values.setDefaults()
 }
 

@@ -55,6 +55,10 @@ type Values struct {
 	MQTTPassword bool
 	// Target deploys ltk's own IoT target (ltk target) as ltk-target:1883.
 	Target bool
+	// DeviceParts and RegistryParts are how many Secrets (ConfigMaps) the
+	// device list (the registry) is split into (kube.Parts); the master
+	// (the target) mounts them all into one directory. Default 1.
+	DeviceParts, RegistryParts int
 
 	Master, Worker, TargetRes Resources
 	// ConfigHash, when set, annotates the master and worker pods, so that
@@ -83,6 +87,8 @@ func (v *Values) setDefaults() {
 	if v.Workers == 0 {
 		v.Workers = DefaultWorkers
 	}
+	v.DeviceParts = max(v.DeviceParts, 1)
+	v.RegistryParts = max(v.RegistryParts, 1)
 	if v.MasterPort == 0 {
 		v.MasterPort = DefaultMasterPort
 	}
@@ -188,6 +194,13 @@ func parseTemplates() (*template.Template, error) {
 	t := template.New("manifests")
 	t.Funcs(template.FuncMap{
 		"quote": quote,
+		"parts": func(base string, n int) []string {
+			names := make([]string, n)
+			for i := range names {
+				names[i] = PartObject(base, i)
+			}
+			return names
+		},
 		"nindent": func(n int, s string) string {
 			pad := strings.Repeat(" ", n)
 			return "\n" + pad + strings.ReplaceAll(s, "\n", "\n"+pad)

@@ -162,30 +162,53 @@ func (s *setup) secrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	data, err := RenderSecrets(ns, sec, false)
+	docs, err := RenderSecrets(ns, sec, false)
 	if err != nil {
 		return err
 	}
-	s.secretData = data
+	s.secretData = joinDocs(docs)
 	s.hashKey = []byte(sec.ClusterToken)
 	shown, _ := RenderSecrets(ns, sec, true) // cannot fail where the unredacted one did not
-	c := s.applyCmd(data)
-	c.Secret, c.Shown = true, shown
-	if _, err := s.r.Run(ctx, c); err != nil {
+	if err := s.applyBatches(ctx, docs, shown); err != nil {
 		return fmt.Errorf("create the Secrets: %w", err)
 	}
-	s.printf("Secrets in namespace %s: %s (the device list, master only), %s (cluster token, %s), %s (web UI user %s, password %s)",
-		ns, SecretDevices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote)
+	devices := SecretDevices
+	if n := s.cfg.Values.DeviceParts; n > 1 {
+		devices = fmt.Sprintf("%s…%s (the device list in %d parts of at most %d KiB, master only)",
+			SecretDevices, PartObject(SecretDevices, n-1), n, PartBytes/1024)
+	} else {
+		devices += " (the device list, master only)"
+	}
+	s.printf("Secrets in namespace %s: %s, %s (cluster token, %s), %s (web UI user %s, password %s)",
+		ns, devices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote)
 	s.printf("read the web password with: kubectl --context %s -n %s get secret %s -o jsonpath='{.data.password}' | base64 -d",
 		s.kctx, ns, SecretWeb)
 	if s.cfg.Values.Target {
-		reg, err := RenderRegistry(ns, s.cfg.RegistryCSV)
-		if err != nil {
+		if err := s.applyBatches(ctx, RenderRegistry(ns, s.cfg.RegistryCSV), nil); err != nil {
+			return fmt.Errorf("create the registry ConfigMaps: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyBatch is the most manifest text one kubectl apply reads: it sends
+// each object in a request of its own, but holds the whole stream.
+const applyBatch = 8 << 20
+
+// applyBatches applies docs in batches (Batches). shown, when not nil, are
+// the redacted docs: the batches then hold secrets, which a dry run prints
+// redacted.
+func (s *setup) applyBatches(ctx context.Context, docs, shown [][]byte) error {
+	lo := 0
+	for _, hi := range Batches(docs, applyBatch) {
+		c := s.applyCmd(joinDocs(docs[lo:hi]))
+		if shown != nil {
+			c.Secret, c.Shown = true, joinDocs(shown[lo:hi])
+		}
+		if _, err := s.r.Run(ctx, c); err != nil {
 			return err
 		}
-		if _, err := s.r.Run(ctx, s.applyCmd(reg)); err != nil {
-			return fmt.Errorf("create the registry ConfigMap: %w", err)
-		}
+		lo = hi
 	}
 	return nil
 }
