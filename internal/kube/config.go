@@ -17,6 +17,8 @@ const (
 	DefaultPlatform    = "linux/amd64"
 	DefaultWaitTimeout = 10 * time.Minute
 	DefaultPoll        = 3 * time.Second
+	// MaxWorkers is the most worker pods setup deploys.
+	MaxWorkers = 1000
 )
 
 // Config is what ltk setup does.

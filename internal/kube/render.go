@@ -119,8 +119,8 @@ func (v *Values) Validate() error {
 		return fmt.Errorf("namespace %q: want a DNS label (lowercase letters, digits, '-')", v.Namespace)
 	case v.Image == "" || strings.ContainsAny(v.Image, " \t\n\"'"):
 		return fmt.Errorf("image %q: want an image reference such as REGION-docker.pkg.dev/PROJECT/ltk/ltk:TAG", v.Image)
-	case v.Workers < 1 || v.Workers > 1000:
-		return fmt.Errorf("workers %d: want 1 to 1000 (LTK_NUM_LOCUST_WORKERS)", v.Workers)
+	case v.Workers < 1 || v.Workers > MaxWorkers:
+		return fmt.Errorf("workers %d: want 1 to %d (LTK_NUM_LOCUST_WORKERS)", v.Workers, MaxWorkers)
 	case v.UIService != UIServiceLB && v.UIService != UIServiceCluster && v.UIService != UIServiceNodePort:
 		return fmt.Errorf("UI service type %q: want LoadBalancer, NodePort or ClusterIP", v.UIService)
 	case v.ImagePullPolicy != "Always" && v.ImagePullPolicy != "IfNotPresent" && v.ImagePullPolicy != "Never":
