@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/worker"
 )
 
@@ -24,6 +26,8 @@ type workerFlags struct {
 	token         string
 	masterTimeout time.Duration
 	logLevel      slog.Level
+	sourceAddrs   []net.IP
+	perSource     int
 }
 
 func newWorkerCmd(env *Env) *cobra.Command {
@@ -43,9 +47,19 @@ If the master goes away the devices keep running and the worker reconnects with
 backoff; it gives up after --master-timeout without the master. It quits when the
 master's test is over.
 
+One source address reaches one broker address through at most half the
+ephemeral port range before connects stall (about 13,400 devices on Linux's
+defaults): a block bigger than that dials from several --source-addrs (the
+pod's or machine's addresses), --per-source devices each; to a broker on
+loopback it uses 127.0.0.2, 127.0.0.3, … by itself.
+
   ltk worker --master-host ltk-master --cluster-token "$LTK_CLUSTER_TOKEN"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sources, err := f.sources()
+			if err != nil {
+				return usageError(err)
+			}
 			a, err := worker.NewAgent(worker.Config{
 				MasterAddr:    net.JoinHostPort(f.masterHost, strconv.Itoa(f.masterPort)),
 				Ordinal:       f.ordinal,
@@ -54,6 +68,7 @@ master's test is over.
 				MasterTimeout: f.masterTimeout,
 				Logger:        slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel})),
 				Events:        env.Stdout,
+				Sources:       sources,
 			})
 			if err != nil {
 				return usageError(err)
@@ -80,5 +95,21 @@ master's test is over.
 	fs.StringVar(&f.token, "cluster-token", "", "the master's cluster token (LTK_CLUSTER_TOKEN)")
 	fs.DurationVar(&f.masterTimeout, "master-timeout", worker.DefaultMasterTimeout, "quit after this long without the master (0: never)")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
+	fs.IPSliceVar(&f.sourceAddrs, "source-addrs", nil,
+		"source addresses to spread the devices' connections over, comma separated (default: the system's choice; 127.0.0.2 on for a broker on loopback)")
+	fs.IntVar(&f.perSource, "per-source", 0, "devices' connections per source address (0: 95% of half the ephemeral port range)")
 	return cmd
+}
+
+// sources returns the worker's source address plan.
+func (f *workerFlags) sources() (srcaddr.Plan, error) {
+	if f.perSource < 0 {
+		return srcaddr.Plan{}, fmt.Errorf("--per-source %d: use at least 1, or 0 for the default", f.perSource)
+	}
+	p := srcaddr.Plan{PerSource: f.perSource}
+	for _, ip := range f.sourceAddrs {
+		a, _ := netip.AddrFromSlice(ip)
+		p.Addrs = append(p.Addrs, a.Unmap())
+	}
+	return p, nil
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/ltk-dev/ltk/internal/pace"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
 
@@ -50,6 +51,12 @@ type Config struct {
 	Backoff       pace.Backoff  // reconnect schedule; zero = DefaultBackoff
 	Logger        *slog.Logger  // nil = discard
 	Events        io.Writer     // one line per connection event, for people; nil = discard
+	// Sources are the source addresses the devices dial from, PerSource
+	// connections each (0: srcaddr.DefaultPerSource, half the ephemeral
+	// port range). Without addresses, a block of more devices than one
+	// address carries to a broker on loopback dials from 127.0.0.2 on, as
+	// ltk bench does; to another broker, it warns.
+	Sources srcaddr.Plan
 
 	// connect opens a session stream; nil = gRPC to MasterAddr. Tests replace it.
 	connect func(ctx context.Context) (clientStream, func(), error)
@@ -135,7 +142,7 @@ func NewAgent(cfg Config) (*Agent, error) {
 	return &Agent{
 		cfg:     cfg,
 		id:      newWorkerID(cfg.Hostname),
-		runner:  newRunner(cfg.Logger, cfg.Events),
+		runner:  newRunner(cfg.Logger, cfg.Events, cfg.Sources),
 		ordinal: cfg.Ordinal,
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
@@ -31,7 +32,8 @@ const maxPending = 300
 // Commands reach it through cmds and are applied by run, one at a time.
 type runner struct {
 	log     *slog.Logger
-	events  io.Writer // one line per devices start, for people
+	events  io.Writer    // one line per devices start, for people
+	sources srcaddr.Plan // the source addresses devices dial from (Config.Sources)
 	rec     *stats.Recorder
 	cmds    chan any      // spawnCmd, stopCmd or blockCmd
 	changed chan struct{} // capacity 1: a stop finished or an exception is waiting
@@ -95,10 +97,11 @@ type stopCmd struct{ seq uint64 }
 
 type blockCmd struct{ block Block }
 
-func newRunner(log *slog.Logger, events io.Writer) *runner {
+func newRunner(log *slog.Logger, events io.Writer, sources srcaddr.Plan) *runner {
 	return &runner{
 		log:     log,
 		events:  events,
+		sources: sources,
 		rec:     stats.NewRecorder(),
 		cmds:    make(chan any),
 		changed: make(chan struct{}, 1),
@@ -240,7 +243,7 @@ func (r *runner) startNext(ctx context.Context) {
 		r.exception("spawn: settings from the master: " + err.Error())
 		return
 	}
-	w, err := newWorker(r.block, &settings, plan, r.rec, r.log)
+	w, err := newWorker(r.block, &settings, plan, r.rec, r.sources, r.log)
 	if err != nil {
 		r.exception("spawn: " + err.Error())
 		return
