@@ -16,22 +16,20 @@ import (
 // ReadParts. The cut needs no knowledge of CSV: the parts, concatenated in
 // name order, are the file again byte for byte.
 
-// SplitParts cuts data into pieces of at most max bytes (max ≥ 1), each
+// SplitParts cuts data into pieces of at most size bytes (size ≥ 1), each
 // ending at a line end where the piece has one, so that a part on its own is
-// whole rows. A line longer than max is cut inside. Empty data gives one
+// whole rows. A line longer than size is cut inside. Empty data gives one
 // empty part. The parts share data's backing array.
-func SplitParts(data []byte, max int) [][]byte {
-	if max < 1 {
-		max = 1
-	}
-	if len(data) <= max {
+func SplitParts(data []byte, size int) [][]byte {
+	size = max(size, 1)
+	if len(data) <= size {
 		return [][]byte{data}
 	}
 	var parts [][]byte
-	for len(data) > max {
-		cut := bytes.LastIndexByte(data[:max], '\n') + 1
+	for len(data) > size {
+		cut := bytes.LastIndexByte(data[:size], '\n') + 1
 		if cut == 0 {
-			cut = max // one line longer than a part
+			cut = size // one line longer than a part
 		}
 		parts = append(parts, data[:cut:cut])
 		data = data[cut:]

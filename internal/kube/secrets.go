@@ -32,7 +32,7 @@ const PartBytes = 750 * 1024
 
 // PartObject is the name of object i of a file split into parts: base for
 // the first, so that a list of one part keeps the name it always had, then
-// base-1, base-2…
+// base-1, base-2 and so on.
 func PartObject(base string, i int) string {
 	if i == 0 {
 		return base
@@ -100,14 +100,14 @@ func RenderRegistry(namespace string, registryCSV []byte) [][]byte {
 }
 
 // Batches groups documents, in order, into runs whose YAML stream (Join of
-// the run) stays under max bytes, a document bigger than max alone; it
+// the run) stays under limit bytes, a document bigger than limit alone; it
 // returns where each run ends. setup applies a list of a million devices in
 // a few dozen kubectl calls this way, none of them too big a request.
-func Batches(docs [][]byte, max int) []int {
+func Batches(docs [][]byte, limit int) []int {
 	var ends []int
 	size := 0
 	for i, d := range docs {
-		if size > 0 && size+len(d)+len("---\n") > max {
+		if size > 0 && size+len(d)+len("---\n") > limit {
 			ends = append(ends, i)
 			size = 0
 		}
