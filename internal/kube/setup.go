@@ -74,8 +74,8 @@ type setup struct {
 	r     Runner
 	state State
 	kctx  string // the kubectl context everything is applied to
-	// secretData are the Secrets as applied, for the pods' config hash.
-	secretData []byte
+	// secretDocs are the Secrets as applied, for the pods' config hash.
+	secretDocs [][]byte
 	hashKey    []byte
 }
 
@@ -83,9 +83,14 @@ type setup struct {
 // that a change restarts them and a re-run with the same values does not. It
 // is an HMAC keyed by the cluster token, so that the annotation gives no
 // help in guessing a password.
-func configHash(key, secrets []byte, settings map[string]string) string {
+func configHash(key []byte, secrets [][]byte, settings map[string]string) string {
 	m := hmac.New(sha256.New, key)
-	m.Write(secrets)
+	for i, doc := range secrets { // as one stream, without joining a list of a million devices
+		if i > 0 {
+			m.Write([]byte("---\n"))
+		}
+		m.Write(doc)
+	}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
@@ -166,7 +171,7 @@ func (s *setup) secrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.secretData = joinDocs(docs)
+	s.secretDocs = docs
 	s.hashKey = []byte(sec.ClusterToken)
 	shown, _ := RenderSecrets(ns, sec, true) // cannot fail where the unredacted one did not
 	if err := s.applyBatches(ctx, docs, shown); err != nil {
@@ -241,7 +246,7 @@ func (s *setup) resolve(ctx context.Context, v *string, secret, key, envName str
 func (s *setup) apply(ctx context.Context) error {
 	v := s.cfg.Values
 	v.Image = s.state.Image
-	v.ConfigHash = configHash(s.hashKey, s.secretData, v.Settings)
+	v.ConfigHash = configHash(s.hashKey, s.secretDocs, v.Settings)
 	ms, err := Render(v)
 	if err != nil {
 		return err
