@@ -11,6 +11,7 @@ import (
 	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 )
 
 // Defaults of Config.
@@ -20,9 +21,6 @@ const (
 	DefaultDuration  = 30 * time.Second
 	DefaultSpawnRate = 2000
 	DefaultAlg       = "ES256"
-	// fallbackPerSource is how many connections one source address carries
-	// when the ephemeral port range cannot be read.
-	fallbackPerSource = 10_000
 	// fdReserve is kept free of device sockets: files of the runtime,
 	// standard streams, pipes to the target.
 	fdReserve = 100
@@ -67,7 +65,7 @@ type Config struct {
 	QoS byte `json:"qos"`
 	// PerSource is how many connections one loopback source address carries;
 	// more devices than that are spread over 127.0.0.2, 127.0.0.3, …
-	// Zero = DefaultPerSource().
+	// Zero = srcaddr.DefaultPerSource().
 	PerSource int `json:"per_source"`
 
 	// TargetCommand is the target's command line without its flags: the ltk
@@ -103,7 +101,7 @@ func (c *Config) setDefaults() {
 		c.Alg = DefaultAlg
 	}
 	if c.PerSource == 0 {
-		c.PerSource = DefaultPerSource()
+		c.PerSource = srcaddr.DefaultPerSource()
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -145,4 +143,4 @@ func (c *Config) Validate(fdLimit int) error {
 }
 
 // sources returns how many loopback source addresses the fleet needs.
-func (c *Config) sources() int { return (c.Devices + c.PerSource - 1) / c.PerSource }
+func (c *Config) sources() int { return srcaddr.Needed(c.Devices, c.PerSource) }

@@ -3,22 +3,18 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/registry"
 	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 )
 
 // lastMessageTimeout is the devices' last-message wait: short, because the
 // stop is not measured.
 const lastMessageTimeout = 2 * time.Second
-
-// firstSource is the first loopback source address used when the fleet is
-// spread over several.
-var firstSource = netip.AddrFrom4([4]byte{127, 0, 0, 2})
 
 // makeKeys makes a key pair per device of ids for cfg.Alg, registers the
 // public keys in a local registry file in dir and returns the devices and
@@ -56,8 +52,10 @@ func simConfigs(cfg *Config, fp *fleetPlan, devs []device.Device, broker string,
 	for k, prog := range fp.plan.Kinds {
 		kinds[k] = rec.kind(k, prog)
 	}
-	spread := cfg.sources() > 1
-	src := firstSource
+	var sources srcaddr.Plan
+	if n := cfg.sources(); n > 1 {
+		sources = srcaddr.Plan{Addrs: srcaddr.Loopback(n), PerSource: cfg.PerSource}
+	}
 	for i, d := range devs {
 		index := fp.indices[i]
 		kind := fp.plan.KindOf(index)
@@ -81,12 +79,7 @@ func simConfigs(cfg *Config, fp *fleetPlan, devs []device.Device, broker string,
 		if d.Key != nil {
 			c.Credentials = device.NewJWTSource(d, benchProject, 0)
 		}
-		if spread {
-			if i > 0 && i%cfg.PerSource == 0 {
-				src = src.Next()
-			}
-			c.LocalAddr = src
-		}
+		c.LocalAddr = sources.For(i)
 		cfgs[i] = c
 	}
 	return cfgs

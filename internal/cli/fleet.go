@@ -26,7 +26,7 @@ type fleetFlags struct {
 // addFleetFlags registers --devices-file and --registry-file on fs.
 func addFleetFlags(fs *pflag.FlagSet, f *fleetFlags) {
 	fs.StringVar(&f.DevicesFile, "devices-file", "devicelist.csv",
-		"device list: ids and private keys (relative to $LTK_ROOT or the working directory)")
+		"device list: ids and private keys; the master also reads a directory of its parts, as ltk setup mounts them (relative to $LTK_ROOT or the working directory)")
 	fs.StringVar(&f.RegistryFile, "registry-file", registry.DefaultFile,
 		"local device registry the embedded target reads: ids and public keys (relative to $LTK_ROOT or the working directory)")
 }

@@ -20,8 +20,8 @@ func TestRunClosesTheStoreWhenTheTargetCannotStart(t *testing.T) {
 	t.Parallel()
 	e := clitest.NewEnv(t)
 	createDevices(t, e, 2)
-	require.NoError(t, os.Remove(filepath.Join(e.Dir, registry.DefaultFile)))
-	require.NoError(t, os.Mkdir(filepath.Join(e.Dir, registry.DefaultFile), 0o755)) // a directory: unreadable as a registry
+	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, registry.DefaultFile), // a key that is none: unreadable as a registry
+		[]byte("id,alg,public_key\nLTK00001,ES256,not a key\n"), 0o644))
 
 	code := e.Run("run", "--headless", "-c", "2", "-r", "0", "-t", "1s")
 	require.Equal(t, cli.ExitError, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())

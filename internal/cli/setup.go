@@ -21,6 +21,7 @@ func init() { register(newSetupCmd) }
 type setupFlags struct {
 	cfg          kube.Config
 	fleet        fleetFlags
+	size         sizeFlags
 	source       string
 	webAuth      string
 	clusterToken string
@@ -130,6 +131,7 @@ redacted) and runs nothing.
 	fs.DurationVar(&c.Poll, "poll-interval", kube.DefaultPoll, "how often to look at the pods while waiting")
 	_ = fs.MarkHidden("poll-interval")
 	addFleetFlags(fs, &f.fleet)
+	addSizeFlags(fs, &f.size)
 	return cmd
 }
 
@@ -162,10 +164,17 @@ func runSetup(cmd *cobra.Command, env *Env, f *setupFlags) error {
 	}
 	cfg.Secrets.MQTTPassword = pass
 	cfg.Values.MQTTPassword = cfg.Secrets.MQTTPassword != ""
-	if err := readSetupFiles(env, f, &cfg); err != nil {
+	listed, err := readSetupFiles(env, f, &cfg)
+	if err != nil {
 		return err
 	}
 	if err := setupSettings(env, &cfg); err != nil {
+		return err
+	}
+	_, envWorkers := env.lookup(EnvName("workers"))
+	_, tutorialWorkers := env.lookup(setupEnvFallbacks["workers"])
+	given := cmd.Flags().Changed("workers") || envWorkers || tutorialWorkers
+	if err := sizeCluster(env.Stdout, &f.size, given, listed, &cfg); err != nil {
 		return err
 	}
 	var r kube.Runner = &kube.ExecRunner{Path: cfg.Path, Out: env.Stderr}
@@ -194,14 +203,15 @@ func runSetup(cmd *cobra.Command, env *Env, f *setupFlags) error {
 }
 
 // readSetupFiles reads the device list (and, for an in-cluster target, the
-// registry of public keys) for the Secrets and ConfigMap.
-func readSetupFiles(env *Env, f *setupFlags, cfg *kube.Config) error {
+// registry of public keys) for the Secrets and ConfigMaps, and returns how
+// many devices the list holds.
+func readSetupFiles(env *Env, f *setupFlags, cfg *kube.Config) (int, error) {
 	list, err := readDeviceList(env, &f.fleet)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(list.devs) == 0 && !cfg.DryRun {
-		return withHint(usageError(fmt.Errorf("no devices in %s to load-test with", list.name)),
+		return 0, withHint(usageError(fmt.Errorf("no devices in %s to load-test with", list.name)),
 			"make some first: ltk devices create 1 100 (the master reads them from a Secret)")
 	}
 	cfg.Secrets.DeviceList = list.raw
@@ -209,11 +219,11 @@ func readSetupFiles(env *Env, f *setupFlags, cfg *kube.Config) error {
 		path := f.fleet.registryPath(env)
 		b, err := os.ReadFile(path)
 		if err != nil && !cfg.DryRun {
-			return withHint(fmt.Errorf("read the local registry for --target: %w", err), "make devices first: ltk devices create 1 100")
+			return 0, withHint(fmt.Errorf("read the local registry for --target: %w", err), "make devices first: ltk devices create 1 100")
 		}
 		cfg.RegistryCSV = b
 	}
-	return nil
+	return len(list.devs), nil
 }
 
 // setupSettings fills the ltk-settings ConfigMap from the environment and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/clustertls"
 	"github.com/ltk-dev/ltk/internal/master"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/worker"
 )
 
@@ -26,6 +28,8 @@ type workerFlags struct {
 	masterTimeout time.Duration
 	logLevel      slog.Level
 	tls           clustertls.Files
+	sourceAddrs   []net.IP
+	perSource     int
 }
 
 func newWorkerCmd(env *Env) *cobra.Command {
@@ -50,6 +54,12 @@ connects over TLS, and gives up at once if the master's certificate is not
 trusted; --master-tls-cert and --master-tls-key add a client certificate for a
 master with mutual TLS.
 
+One source address reaches one broker address through at most half the
+ephemeral port range before connects stall (about 13,400 devices on Linux's
+defaults): a block bigger than that dials from several --source-addrs (the
+pod's or machine's addresses), --per-source devices each; to a broker on
+loopback it uses 127.0.0.2, 127.0.0.3, … by itself.
+
   ltk worker --master-host ltk-master --cluster-token "$LTK_CLUSTER_TOKEN"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -60,6 +70,10 @@ master with mutual TLS.
 			if err != nil {
 				return err
 			}
+			sources, err := f.sources()
+			if err != nil {
+				return usageError(err)
+			}
 			a, err := worker.NewAgent(worker.Config{
 				MasterAddr:    net.JoinHostPort(f.masterHost, strconv.Itoa(f.masterPort)),
 				Ordinal:       f.ordinal,
@@ -69,6 +83,7 @@ master with mutual TLS.
 				MasterTimeout: f.masterTimeout,
 				Logger:        slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel})),
 				Events:        env.Stdout,
+				Sources:       sources,
 			})
 			if err != nil {
 				return usageError(err)
@@ -99,5 +114,21 @@ master with mutual TLS.
 	addMasterTLSFlags(fs, &f.tls, true)
 	fs.DurationVar(&f.masterTimeout, "master-timeout", worker.DefaultMasterTimeout, "quit after this long without the master (0: never)")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
+	fs.IPSliceVar(&f.sourceAddrs, "source-addrs", nil,
+		"source addresses to spread the devices' connections over, comma separated (default: the system's choice; 127.0.0.2 on for a broker on loopback)")
+	fs.IntVar(&f.perSource, "per-source", 0, "devices' connections per source address (0: 95% of half the ephemeral port range)")
 	return cmd
+}
+
+// sources returns the worker's source address plan.
+func (f *workerFlags) sources() (srcaddr.Plan, error) {
+	if f.perSource < 0 {
+		return srcaddr.Plan{}, fmt.Errorf("--per-source %d: use at least 1, or 0 for the default", f.perSource)
+	}
+	p := srcaddr.Plan{PerSource: f.perSource}
+	for _, ip := range f.sourceAddrs {
+		a, _ := netip.AddrFromSlice(ip)
+		p.Addrs = append(p.Addrs, a.Unmap())
+	}
+	return p, nil
 }

@@ -140,16 +140,23 @@ func Extrapolate(m Measured, p Pricing, devices int) Estimate {
 }
 
 // nodeCapacity returns the devices one driver node runs, and what limits
-// it: d.DevicesPerNode if given, else the least of the node's CPU, memory
-// and connections allow for devices that send and receive what the test's
-// did. A round trip (a publish and its echo) is one message of ltk bench's
-// CPU per echo.
+// it: d.DevicesPerNode if given, else Capacity at the message rate the
+// test's devices had.
 func nodeCapacity(d Driver, m Measured) (float64, string) {
 	if d.DevicesPerNode > 0 {
 		return float64(d.DevicesPerNode), "given"
 	}
+	return Capacity(d, float64(max(m.Publishes, m.Deliveries))/float64(m.DeviceSeconds))
+}
+
+// Capacity returns the devices a node of d's size runs when each sends
+// (and receives) perDeviceSecond messages a second, and what limits it: the
+// least of what its CPU, memory and connections allow. A round trip (a
+// publish and its echo) is one message of ltk bench's CPU per echo. A rate
+// of 0 (or NaN) leaves CPU out. ltk setup sizes its workers with it.
+func Capacity(d Driver, perDeviceSecond float64) (float64, string) {
 	capacity, bound := d.MemoryMB*1024*d.Utilization/d.MemoryPerDeviceKB, "memory"
-	if perDeviceSecond := float64(max(m.Publishes, m.Deliveries)) / float64(m.DeviceSeconds); perDeviceSecond > 0 {
+	if perDeviceSecond > 0 {
 		if c := d.VCPUs * d.Utilization * 1e6 / (d.CPUPerMessageMicros * perDeviceSecond); c < capacity {
 			capacity, bound = c, "CPU"
 		}

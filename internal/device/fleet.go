@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"runtime"
 	"slices"
@@ -40,14 +39,15 @@ func ReadFleet(path string) ([]Device, error) {
 }
 
 // ReadFleetColumns is ReadFleet that also returns the names of the extra
-// columns the file's header names (see DecodeFleetColumns).
+// columns the file's header names (see DecodeFleetColumns). path may also be
+// a directory holding the file's parts (ReadParts), as ltk setup mounts a
+// device list too big for one Secret.
 func ReadFleetColumns(path string) ([]Device, []string, error) {
-	f, err := os.Open(path)
+	data, err := ReadParts(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read device list: %w (make devices with: ltk devices create 1 100)", err)
 	}
-	defer f.Close()
-	return DecodeFleetColumns(f, path)
+	return DecodeFleetColumns(bytes.NewReader(data), path)
 }
 
 // fleetRow is a row of a fleet file whose key is not parsed yet.

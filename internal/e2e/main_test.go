@@ -54,7 +54,7 @@ type proc struct {
 }
 
 // start runs the ltk binary bin with args in dir.
-func start(t *testing.T, name, bin, dir string, args ...string) *proc {
+func start(t testing.TB, name, bin, dir string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, out: newWatchedBuffer(), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
@@ -111,7 +111,7 @@ func (p *proc) wait(t *testing.T, timeout time.Duration) int {
 }
 
 // waitFor waits until the output holds a match of re and returns the match's submatches.
-func (p *proc) waitFor(t *testing.T, re string, timeout time.Duration) []string {
+func (p *proc) waitFor(t testing.TB, re string, timeout time.Duration) []string {
 	t.Helper()
 	m := p.out.waitFor(regexp.MustCompile(re), timeout)
 	if m == nil {

@@ -17,6 +17,8 @@ const (
 	DefaultPlatform    = "linux/amd64"
 	DefaultWaitTimeout = 10 * time.Minute
 	DefaultPoll        = 3 * time.Second
+	// MaxWorkers is the most worker pods setup deploys.
+	MaxWorkers = 1000
 )
 
 // Config is what ltk setup does.
@@ -87,6 +89,10 @@ func (c *Config) setDefaults() {
 	}
 	if c.Out == nil {
 		c.Out = io.Discard
+	}
+	c.Values.DeviceParts = Parts(c.Secrets.DeviceList)
+	if c.Values.Target {
+		c.Values.RegistryParts = Parts(c.RegistryCSV)
 	}
 	c.Values.setDefaults()
 }

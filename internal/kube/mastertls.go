@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -95,12 +94,4 @@ func keptMasterTLS(out []byte, namespace string, now time.Time) (map[string][]by
 		}
 	}
 	return data, true
-}
-
-// appendSecret appends Secret name holding data (redacted, for printing)
-// to the manifests b.
-func appendSecret(b []byte, namespace, name string, data map[string][]byte, redact bool) []byte {
-	buf := bytes.NewBuffer(b)
-	writeData(buf, "Secret", name, namespace, "cluster", data, redact)
-	return buf.Bytes()
 }

@@ -58,6 +58,10 @@ type Values struct {
 	// MasterTLS serves the master's gRPC port over TLS from the
 	// SecretMasterTLS Secret, which workers verify with its ca.crt.
 	MasterTLS bool
+	// DeviceParts and RegistryParts are how many Secrets (ConfigMaps) the
+	// device list (the registry) is split into (kube.Parts); the master
+	// (the target) mounts them all into one directory. Default 1.
+	DeviceParts, RegistryParts int
 
 	Master, Worker, TargetRes Resources
 	// ConfigHash, when set, annotates the master and worker pods, so that
@@ -86,6 +90,8 @@ func (v *Values) setDefaults() {
 	if v.Workers == 0 {
 		v.Workers = DefaultWorkers
 	}
+	v.DeviceParts = max(v.DeviceParts, 1)
+	v.RegistryParts = max(v.RegistryParts, 1)
 	if v.MasterPort == 0 {
 		v.MasterPort = DefaultMasterPort
 	}
@@ -116,8 +122,8 @@ func (v *Values) Validate() error {
 		return fmt.Errorf("namespace %q: want a DNS label (lowercase letters, digits, '-')", v.Namespace)
 	case v.Image == "" || strings.ContainsAny(v.Image, " \t\n\"'"):
 		return fmt.Errorf("image %q: want an image reference such as REGION-docker.pkg.dev/PROJECT/ltk/ltk:TAG", v.Image)
-	case v.Workers < 1 || v.Workers > 1000:
-		return fmt.Errorf("workers %d: want 1 to 1000 (LTK_NUM_LOCUST_WORKERS)", v.Workers)
+	case v.Workers < 1 || v.Workers > MaxWorkers:
+		return fmt.Errorf("workers %d: want 1 to %d (LTK_NUM_LOCUST_WORKERS)", v.Workers, MaxWorkers)
 	case v.UIService != UIServiceLB && v.UIService != UIServiceCluster && v.UIService != UIServiceNodePort:
 		return fmt.Errorf("UI service type %q: want LoadBalancer, NodePort or ClusterIP", v.UIService)
 	case v.ImagePullPolicy != "Always" && v.ImagePullPolicy != "IfNotPresent" && v.ImagePullPolicy != "Never":
@@ -191,6 +197,13 @@ func parseTemplates() (*template.Template, error) {
 	t := template.New("manifests")
 	t.Funcs(template.FuncMap{
 		"quote": quote,
+		"parts": func(base string, n int) []string {
+			names := make([]string, n)
+			for i := range names {
+				names[i] = PartObject(base, i)
+			}
+			return names
+		},
 		"nindent": func(n int, s string) string {
 			pad := strings.Repeat(" ", n)
 			return "\n" + pad + strings.ReplaceAll(s, "\n", "\n"+pad)

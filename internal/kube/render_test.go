@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"regexp"
@@ -193,23 +192,25 @@ func TestRenderSecretsMountedOnlyWhereNeeded(t *testing.T) {
 	require.ElementsMatch(t, []string{SecretCluster}, secretsUsed(pods["worker"]), "workers get their devices from the master")
 	require.Empty(t, secretsUsed(pods["target"]), "the target needs public keys only")
 	require.Len(t, pods["target"].Volumes, 1)
-	require.Equal(t, ConfigRegistry, pods["target"].Volumes[0].ConfigMap.Name)
+
+	require.Len(t, pods["target"].Volumes[0].Projected.Sources, 1)
+	require.Equal(t, ConfigRegistry, pods["target"].Volumes[0].Projected.Sources[0].ConfigMap.Name)
 
 	m := pods["master"]
 	var devices *corev1.Volume
 	for i := range m.Volumes {
-		if m.Volumes[i].Secret != nil && m.Volumes[i].Secret.SecretName == SecretDevices {
+		if p := m.Volumes[i].Projected; p != nil && len(p.Sources) > 0 && p.Sources[0].Secret.Name == SecretDevices {
 			devices = &m.Volumes[i]
 		}
 	}
 	require.NotNil(t, devices)
-	require.Equal(t, int32(0o440), *devices.Secret.DefaultMode, "readable by the pod's group only")
+	require.Equal(t, int32(0o440), *devices.Projected.DefaultMode, "readable by the pod's group only")
 	var mounted bool
 	for _, vm := range m.Containers[0].VolumeMounts {
 		if vm.Name == devices.Name {
 			mounted = true
 			require.True(t, vm.ReadOnly)
-			require.Contains(t, m.Containers[0].Args, "--devices-file="+vm.MountPath+"/"+DeviceListKey)
+			require.Contains(t, m.Containers[0].Args, "--devices-file="+vm.MountPath, "the master reads the directory of parts")
 		}
 	}
 	require.True(t, mounted)
@@ -221,12 +222,12 @@ func TestRenderKeysOnlyInSecrets(t *testing.T) {
 	list := []byte("LTK00001,-----BEGIN EC PRIVATE KEY----- MHcCAQEEIA== -----END EC PRIVATE KEY-----\n")
 	sec := Secrets{DeviceList: list, ClusterToken: "tok-123", WebUser: "ltk", WebPassword: "pw-456", MQTTPassword: "mqtt-789"}
 	workloads := render(t, fullValues())
-	secrets, err := RenderSecrets("ltk", sec, false)
+	docs, err := RenderSecrets("ltk", sec, false)
 	require.NoError(t, err)
 	for _, s := range []string{"PRIVATE KEY", "tok-123", "pw-456", "mqtt-789", base64.StdEncoding.EncodeToString(list)} {
 		require.NotContains(t, string(workloads), s)
 	}
-	o := decode(t, secrets)
+	o := decode(t, joinDocs(docs))
 	require.Len(t, o.secrets, 3)
 	got := map[string]map[string][]byte{}
 	for _, s := range o.secrets {
@@ -239,17 +240,14 @@ func TestRenderKeysOnlyInSecrets(t *testing.T) {
 	require.Equal(t, "ltk:pw-456", string(got[SecretWeb]["auth"]))
 	require.Equal(t, "mqtt-789", string(got[SecretWeb]["mqtt-password"]))
 
-	redacted, err := RenderSecrets("ltk", sec, true)
+	docs, err = RenderSecrets("ltk", sec, true)
 	require.NoError(t, err)
+	redacted := joinDocs(docs)
 	decode(t, redacted)
 	for _, s := range []string{"PRIVATE", "tok-123", "pw-456", "mqtt-789", base64.StdEncoding.EncodeToString([]byte("tok-123"))} {
 		require.NotContains(t, string(redacted), s)
 	}
 	require.Contains(t, string(redacted), "<redacted")
-
-	big := Secrets{DeviceList: bytes.Repeat([]byte("x"), MaxObjectBytes+1), ClusterToken: "t", WebUser: "u", WebPassword: "p"}
-	_, err = RenderSecrets("ltk", big, false)
-	require.ErrorContains(t, err, "--alg ES256")
 }
 
 func TestRenderSecurity(t *testing.T) {
@@ -328,9 +326,7 @@ func TestRenderSettings(t *testing.T) {
 
 func TestRenderRegistry(t *testing.T) {
 	t.Parallel()
-	b, err := RenderRegistry("ltk", []byte("id,alg,public_key\nLTK00001,ES256,-----BEGIN PUBLIC KEY----- AA== -----END PUBLIC KEY-----\n"))
-	require.NoError(t, err)
-	o := decode(t, b)
+	o := decode(t, joinDocs(RenderRegistry("ltk", []byte("id,alg,public_key\nLTK00001,ES256,-----BEGIN PUBLIC KEY----- AA== -----END PUBLIC KEY-----\n"))))
 	require.Len(t, o.configMaps, 1)
 	require.Equal(t, ConfigRegistry, o.configMaps[0].Name)
 	require.Contains(t, o.configMaps[0].Data[RegistryFileKey], "LTK00001,ES256")

@@ -74,8 +74,8 @@ type setup struct {
 	r     Runner
 	state State
 	kctx  string // the kubectl context everything is applied to
-	// secretData are the Secrets as applied, for the pods' config hash.
-	secretData []byte
+	// secretDocs are the Secrets as applied, for the pods' config hash.
+	secretDocs [][]byte
 	hashKey    []byte
 }
 
@@ -83,9 +83,14 @@ type setup struct {
 // that a change restarts them and a re-run with the same values does not. It
 // is an HMAC keyed by the cluster token, so that the annotation gives no
 // help in guessing a password.
-func configHash(key, secrets []byte, settings map[string]string) string {
+func configHash(key []byte, secrets [][]byte, settings map[string]string) string {
 	m := hmac.New(sha256.New, key)
-	m.Write(secrets)
+	for i, doc := range secrets { // as one stream, without joining a list of a million devices
+		if i > 0 {
+			m.Write([]byte("---\n"))
+		}
+		m.Write(doc)
+	}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
@@ -162,7 +167,7 @@ func (s *setup) secrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	data, err := RenderSecrets(ns, sec, false)
+	docs, err := RenderSecrets(ns, sec, false)
 	if err != nil {
 		return err
 	}
@@ -171,26 +176,50 @@ func (s *setup) secrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	data, shown = appendSecret(data, ns, SecretMasterTLS, masterTLS, false), appendSecret(shown, ns, SecretMasterTLS, masterTLS, true)
-	s.secretData = data
+	docs = append(docs, dataObject("Secret", SecretMasterTLS, ns, "cluster", masterTLS, false))
+	shown = append(shown, dataObject("Secret", SecretMasterTLS, ns, "cluster", masterTLS, true))
+	s.secretDocs = docs
 	s.hashKey = []byte(sec.ClusterToken)
-	c := s.applyCmd(data)
-	c.Secret, c.Shown = true, shown
-	if _, err := s.r.Run(ctx, c); err != nil {
+	if err := s.applyBatches(ctx, docs, shown); err != nil {
 		return fmt.Errorf("create the Secrets: %w", err)
 	}
-	s.printf("Secrets in namespace %s: %s (the device list, master only), %s (cluster token, %s), %s (web UI user %s, password %s), "+
-		"%s (TLS of the workers' port, %s)", ns, SecretDevices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote, SecretMasterTLS, tlsNote)
+	devices := SecretDevices
+	if n := s.cfg.Values.DeviceParts; n > 1 {
+		devices = fmt.Sprintf("%s…%s (the device list in %d parts of at most %d KiB, master only)",
+			SecretDevices, PartObject(SecretDevices, n-1), n, PartBytes/1024)
+	} else {
+		devices += " (the device list, master only)"
+	}
+	s.printf("Secrets in namespace %s: %s, %s (cluster token, %s), %s (web UI user %s, password %s), %s (TLS of the workers' port, %s)",
+		ns, devices, SecretCluster, tokenNote, SecretWeb, sec.WebUser, passNote, SecretMasterTLS, tlsNote)
 	s.printf("read the web password with: kubectl --context %s -n %s get secret %s -o jsonpath='{.data.password}' | base64 -d",
 		s.kctx, ns, SecretWeb)
 	if s.cfg.Values.Target {
-		reg, err := RenderRegistry(ns, s.cfg.RegistryCSV)
-		if err != nil {
+		if err := s.applyBatches(ctx, RenderRegistry(ns, s.cfg.RegistryCSV), nil); err != nil {
+			return fmt.Errorf("create the registry ConfigMaps: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyBatch is the most manifest text one kubectl apply reads: it sends
+// each object in a request of its own, but holds the whole stream.
+const applyBatch = 8 << 20
+
+// applyBatches applies docs in batches (Batches). shown, when not nil, are
+// the redacted docs: the batches then hold secrets, which a dry run prints
+// redacted.
+func (s *setup) applyBatches(ctx context.Context, docs, shown [][]byte) error {
+	lo := 0
+	for _, hi := range Batches(docs, applyBatch) {
+		c := s.applyCmd(joinDocs(docs[lo:hi]))
+		if shown != nil {
+			c.Secret, c.Shown = true, joinDocs(shown[lo:hi])
+		}
+		if _, err := s.r.Run(ctx, c); err != nil {
 			return err
 		}
-		if _, err := s.r.Run(ctx, s.applyCmd(reg)); err != nil {
-			return fmt.Errorf("create the registry ConfigMap: %w", err)
-		}
+		lo = hi
 	}
 	return nil
 }
@@ -224,7 +253,7 @@ func (s *setup) apply(ctx context.Context) error {
 	v := s.cfg.Values
 	v.Image = s.state.Image
 	v.MasterTLS = true // the Secret was made by the secrets step
-	v.ConfigHash = configHash(s.hashKey, s.secretData, v.Settings)
+	v.ConfigHash = configHash(s.hashKey, s.secretDocs, v.Settings)
 	ms, err := Render(v)
 	if err != nil {
 		return err

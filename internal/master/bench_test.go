@@ -2,38 +2,22 @@ package master
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ltk-dev/ltk/internal/stats"
+	"github.com/ltk-dev/ltk/internal/stats/statstest"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
 
 // report returns the wire bytes of one worker report: reportDeltas
-// one-second deltas of devices echo devices publishing once a second, with
-// response times spread log-uniformly over 0.2–50 ms (many histogram buckets).
+// one-second deltas of devices busy echo devices (statstest.BusyDeltas).
 func report(b *testing.B, devices int) []byte {
-	rng := rand.New(rand.NewPCG(1, 2))
-	rtt := func() time.Duration {
-		return time.Duration(200e3 * math.Pow(250, rng.Float64())) // 0.2 ms × 250^u
-	}
-	rec := stats.NewRecorder()
 	const reportDeltas = 2 // 2 s report interval, one delta per second
 	msg := &ltkv1.Report{}
-	start := time.Now()
-	for s := range reportDeltas {
-		for _, name := range []string{"MQTT publish", "echo receive"} {
-			e := rec.Entry("echo", name)
-			for range devices {
-				e.Record(rtt(), 60)
-			}
-		}
-		rec.Entry("echo", "echo timeout").Fail(5*time.Second, "no echo within 5s", "")
-		msg.Deltas = append(msg.Deltas, ltkv1.EncodeDelta(rec.Drain(start.Add(time.Duration(s+1)*time.Second))))
+	for _, d := range statstest.BusyDeltas(1, reportDeltas, devices, time.Now()) {
+		msg.Deltas = append(msg.Deltas, ltkv1.EncodeDelta(d))
 	}
 	raw, err := proto.Marshal(&ltkv1.WorkerMessage{Msg: &ltkv1.WorkerMessage_Report{Report: msg}})
 	if err != nil {

@@ -32,6 +32,7 @@ type Master struct {
 	cfg      Config
 	id       string          // this master process, so workers know a restarted master
 	settings *ltkv1.Settings // cfg.Settings as sent to workers
+	wire     []*ltkv1.Device // cfg.Devices as sent to workers (encodeFleet)
 	agg      *stats.Aggregate
 	lis      net.Listener // nil in tests that serve streams directly
 	srv      *grpc.Server
@@ -93,12 +94,17 @@ func newMaster(cfg Config) (*Master, error) {
 	if err != nil {
 		return nil, err
 	}
+	wire, err := encodeFleet(cfg.Devices)
+	if err != nil {
+		return nil, err
+	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return &Master{
 		cfg:      cfg,
 		id:       hex.EncodeToString(b[:]),
 		settings: settings,
+		wire:     wire,
 		agg:      stats.NewAggregate(),
 		members:  make(map[int]*member),
 		bell:     make(chan struct{}),

@@ -199,10 +199,11 @@ func (m *Master) drain(st serverStream, mem *member, in <-chan *ltkv1.WorkerMess
 // devices' extra columns and the fleet index of its first device.
 func (m *Master) sendBlock(st serverStream, mem *member) error {
 	total := len(mem.block)
+	first := mem.ordinal * m.cfg.BlockSize
 	for lo := 0; lo == 0 || lo < total; lo += blockChunk {
-		devs, err := ltkv1.EncodeDevices(mem.block[lo:min(lo+blockChunk, total)])
-		if err != nil {
-			return err
+		var devs []*ltkv1.Device
+		if total > 0 {
+			devs = m.wire[first+lo : first+min(lo+blockChunk, total)]
 		}
 		msg := &ltkv1.Block{Ordinal: int32(mem.ordinal), Total: int32(total), Devices: devs,
 			Columns: m.cfg.Columns, FirstIndex: int32(mem.ordinal * m.cfg.BlockSize)}

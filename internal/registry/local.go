@@ -90,7 +90,15 @@ func (l *Local) load() (*snapshot, error) {
 		return nil, fmt.Errorf("read registry: %w", err)
 	}
 	var raw bytes.Buffer
-	if _, err := raw.ReadFrom(f); err != nil {
+	if info.IsDir() {
+		// The parts of a registry too big for one ConfigMap; Kubernetes
+		// replaces them all at once, which changes the directory's mtime.
+		b, err := device.ReadParts(l.path)
+		if err != nil {
+			return nil, fmt.Errorf("read registry %s: %w", l.name, err)
+		}
+		raw.Write(b)
+	} else if _, err := raw.ReadFrom(f); err != nil {
 		return nil, fmt.Errorf("read registry %s: %w", l.name, err)
 	}
 	entries, err := decode(bytes.NewReader(raw.Bytes()), l.name)
@@ -257,6 +265,10 @@ func (l *Local) deleteWhere(match func(id string) bool) (int, error) {
 // write replaces the file with data, which holds entries, and makes that the
 // current snapshot. l.mu must be held.
 func (l *Local) write(data []byte, entries []Entry) error {
+	if info := l.snap.Load().info; info != nil && info.IsDir() {
+		return fmt.Errorf("update registry: %s is a directory of parts (as ltk setup mounts it), which ltk reads but does not write: "+
+			"change the registry file the parts were made from, and run ltk setup again", l.name)
+	}
 	if err := device.WriteFileAtomic(l.path, data, 0o644); err != nil {
 		return fmt.Errorf("update registry: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/clustertls"
 	"github.com/ltk-dev/ltk/internal/pace"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
 
@@ -56,6 +57,12 @@ type Config struct {
 	Backoff       pace.Backoff  // reconnect schedule; zero = DefaultBackoff
 	Logger        *slog.Logger  // nil = discard
 	Events        io.Writer     // one line per connection event, for people; nil = discard
+	// Sources are the source addresses the devices dial from, PerSource
+	// connections each (0: srcaddr.DefaultPerSource, half the ephemeral
+	// port range). Without addresses, a block of more devices than one
+	// address carries to a broker on loopback dials from 127.0.0.2 on, as
+	// ltk bench does; to another broker, it warns.
+	Sources srcaddr.Plan
 
 	// Refusal, if set, says why the broker refused a device's last connect,
 	// in words, where the broker knows more than MQTT 3.1.1's CONNACK codes
@@ -164,7 +171,7 @@ func NewAgent(cfg Config) (*Agent, error) {
 	return &Agent{
 		cfg:     cfg,
 		id:      newWorkerID(cfg.Hostname),
-		runner:  newRunner(cfg.Logger, cfg.Events, cfg.Refusal),
+		runner:  newRunner(cfg.Logger, cfg.Events, cfg.Refusal, cfg.Sources),
 		ordinal: cfg.Ordinal,
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
@@ -31,8 +32,9 @@ const maxPending = 300
 // Commands reach it through cmds and are applied by run, one at a time.
 type runner struct {
 	log     *slog.Logger
-	refusal RefusalFunc // may be nil
-	events  io.Writer   // one line per devices start, for people
+	refusal RefusalFunc  // may be nil
+	events  io.Writer    // one line per devices start, for people
+	sources srcaddr.Plan // the source addresses devices dial from (Config.Sources)
 	rec     *stats.Recorder
 	cmds    chan any      // spawnCmd, stopCmd or blockCmd
 	changed chan struct{} // capacity 1: a stop finished or an exception is waiting
@@ -96,11 +98,12 @@ type stopCmd struct{ seq uint64 }
 
 type blockCmd struct{ block Block }
 
-func newRunner(log *slog.Logger, events io.Writer, refusal RefusalFunc) *runner {
+func newRunner(log *slog.Logger, events io.Writer, refusal RefusalFunc, sources srcaddr.Plan) *runner {
 	return &runner{
 		log:     log,
 		refusal: refusal,
 		events:  events,
+		sources: sources,
 		rec:     stats.NewRecorder(),
 		cmds:    make(chan any),
 		changed: make(chan struct{}, 1),
@@ -242,7 +245,7 @@ func (r *runner) startNext(ctx context.Context) {
 		r.exception("spawn: settings from the master: " + err.Error())
 		return
 	}
-	w, err := newWorker(r.block, &settings, plan, r.rec, r.log, r.refusal)
+	w, err := newWorker(r.block, &settings, plan, r.rec, r.sources, r.log, r.refusal)
 	if err != nil {
 		r.exception("spawn: " + err.Error())
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/wire/ltkv1"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestRunnerReportsUnknownMQTTClient(t *testing.T) {
 	t.Parallel()
 	var events strings.Builder
-	r := newRunner(slog.New(slog.DiscardHandler), &events, nil)
+	r := newRunner(slog.New(slog.DiscardHandler), &events, nil, srcaddr.Plan{})
 	r.apply(t.Context(), blockCmd{Block{Devices: []device.Device{{ID: "W001"}}}})
 	s := validSettings()
 	s.MQTTClient = "quic"
@@ -41,7 +42,7 @@ func TestRunnerReportsUnknownMQTTClient(t *testing.T) {
 // session (resend) hands out the unacknowledged ones again, numbers kept.
 func TestRunnerKeepsDeltasUntilAcked(t *testing.T) {
 	t.Parallel()
-	r := newRunner(slog.New(slog.DiscardHandler), io.Discard, nil)
+	r := newRunner(slog.New(slog.DiscardHandler), io.Discard, nil, srcaddr.Plan{})
 	e := r.rec.Entry("echo", "echo receive")
 	now := time.Unix(1000, 0)
 	drain := func() {

@@ -8,6 +8,7 @@ import (
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/srcaddr"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/swarm"
 )
@@ -37,13 +38,13 @@ func New(block Block, settings runset.Settings, log *slog.Logger) (*Worker, erro
 	if err != nil {
 		return nil, err
 	}
-	return newWorker(block, &settings, plan, stats.NewRecorder(), log, nil)
+	return newWorker(block, &settings, plan, stats.NewRecorder(), srcaddr.Plan{}, log, nil)
 }
 
 // newWorker is New with settings already checked (plan is their scenario's,
-// nil without one), the recorder the devices record into and the broker's
-// refusal reasons (nil: none).
-func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stats.Recorder, log *slog.Logger, refusal RefusalFunc) (*Worker, error) {
+// nil without one), the recorder the devices record into, the source
+// addresses they dial from and the broker's refusal reasons (nil: none).
+func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stats.Recorder, sources srcaddr.Plan, log *slog.Logger, refusal RefusalFunc) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -55,8 +56,15 @@ func newWorker(block Block, settings *runset.Settings, plan *sim.Plan, rec *stat
 	if err != nil {
 		return nil, err
 	}
+	src, short := sourcePlan(sources, settings.Broker, len(cfgs))
+	if short {
+		log.Warn("more devices than the source addresses carry to one broker address: connects will stall; "+
+			"give the worker more source addresses (--source-addrs) or fewer devices",
+			"devices", len(cfgs), "source_addresses", max(len(src.Addrs), 1), "per_source", src.PerSource)
+	}
 	for i := range cfgs {
 		cfgs[i].Logger = log
+		cfgs[i].LocalAddr = src.For(i)
 	}
 	sw, err := swarm.New(swarm.Config{Devices: cfgs, Logger: log})
 	if err != nil {
