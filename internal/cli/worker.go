@@ -23,6 +23,7 @@ type workerFlags struct {
 	ordinal       int
 	token         string
 	masterTimeout time.Duration
+	healthAddr    string
 	logLevel      slog.Level
 }
 
@@ -54,6 +55,7 @@ master's test is over.
 				MasterTimeout: f.masterTimeout,
 				Logger:        slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel})),
 				Events:        env.Stdout,
+				HealthAddr:    f.healthAddr,
 			})
 			if err != nil {
 				return usageError(err)
@@ -79,6 +81,7 @@ master's test is over.
 	fs.IntVar(&f.ordinal, "ordinal", -1, "block to run (-1: the host name's trailing -K, else assigned by the master)")
 	fs.StringVar(&f.token, "cluster-token", "", "the master's cluster token (LTK_CLUSTER_TOKEN)")
 	fs.DurationVar(&f.masterTimeout, "master-timeout", worker.DefaultMasterTimeout, "quit after this long without the master (0: never)")
+	fs.StringVar(&f.healthAddr, "health-addr", "", "serve the probes here, e.g. :8080: GET /healthz (the process answers), GET /readyz (connected to the master); empty: none")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -50,6 +51,9 @@ type Config struct {
 	Backoff       pace.Backoff  // reconnect schedule; zero = DefaultBackoff
 	Logger        *slog.Logger  // nil = discard
 	Events        io.Writer     // one line per connection event, for people; nil = discard
+	// HealthAddr, when set, is where the worker serves its probes
+	// (HealthHandler), e.g. ":8080".
+	HealthAddr string
 
 	// connect opens a session stream; nil = gRPC to MasterAddr. Tests replace it.
 	connect func(ctx context.Context) (clientStream, func(), error)
@@ -124,6 +128,8 @@ type Agent struct {
 	// Set by sessions (one at a time).
 	ordinal  int
 	masterID string
+	// connected is true while a session the master welcomed is up.
+	connected atomic.Bool
 }
 
 // NewAgent checks cfg and returns an Agent that does nothing until Run.
@@ -144,18 +150,26 @@ func NewAgent(cfg Config) (*Agent, error) {
 // assigned it (-1 before that).
 func (a *Agent) Ordinal() int { return a.ordinal }
 
+// Connected reports whether the worker is in a session the master welcomed.
+func (a *Agent) Connected() bool { return a.connected.Load() }
+
 // Run connects to the master and does as it says until the master says quit
 // (nil), ctx ends (nil), the master refuses the worker (ErrRefused) or stays
 // away for MasterTimeout (ErrMasterGone). It returns after the devices
 // stopped gracefully.
 func (a *Agent) Run(ctx context.Context) error {
+	stopHealth, err := a.serveHealth()
+	if err != nil {
+		return err
+	}
+	defer stopHealth()
 	rctx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
 	runnerDone := make(chan struct{})
 	go func() {
 		defer close(runnerDone)
 		a.runner.run(rctx)
 	}()
-	err := a.connectLoop(ctx)
+	err = a.connectLoop(ctx)
 	stopRunner()
 	<-runnerDone
 	t := a.runner.totals()
