@@ -99,6 +99,10 @@ bench-e2e: build ## ltk bench: CPU per echo, memory per device, connects/s for B
 	@echo "== ltk bench --devices $(BENCH_IDLE) --interval 60s --duration $(BENCH_IDLE_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS)"
 	@./$(BIN) bench --devices $(BENCH_IDLE) --interval 60s --duration $(BENCH_IDLE_TIME) --mqtt-client $(BENCH_CLIENTS) $(BENCH_FLAGS)
 
+.PHONY: e2e-kube
+e2e-kube: ## a real single-node Kubernetes here (root, offline; scripts/localcluster): ltk setup, a distributed test, harvest, teardown, cluster down. The first run builds Kubernetes (~15 CPU-minutes), later ones reuse it
+	scripts/localcluster/e2e.sh
+
 proto: ## regenerate internal/wire/ltkv1 from ltk.proto (Debian's protoc 3.21 + the pinned Go plugins)
 	@command -v protoc >/dev/null || { echo 'protoc missing: apt-get install -y protobuf-compiler'; exit 1; }
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO)
