@@ -59,7 +59,7 @@ fi
 stop containerd
 # Shims of this containerd that outlived it (they name its socket): by PID.
 for p in /proc/[0-9]*; do
-  if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "-address $DIR/containerd/containerd.sock"; then
+  if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "-address $DIR/containerd/containerd.sock"; then
     kill -KILL "${p#/proc/}" 2>/dev/null
   fi
 done
