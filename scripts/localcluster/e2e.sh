@@ -31,11 +31,11 @@ command -v jq >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 timings=()
 t_step=$(date +%s)
 t_all=$t_step
-lap() { local now; now=$(date +%s); timings+=("$(printf '%-44s %4ds' "$1" $((now - t_step)))"); t_step=$now; }
+lap() { local now; now=$(date +%s); timings+=("$(printf '%-54s %4ds' "$1" $((now - t_step)))"); t_step=$now; }
 print_timings() {
   say "timings:"
   for l in "${timings[@]}"; do printf '  %s\n' "$l" >&2; done
-  printf '  %-44s %4ds\n' "total" $(( $(date +%s) - t_all )) >&2
+  printf '  %-54s %4ds\n' "total" $(( $(date +%s) - t_all )) >&2
 }
 fail() { say "FAILED: $*"; exit 1; }
 
@@ -86,6 +86,11 @@ set_up=1
   --workers "$E2E_WORKERS" --worker-cpu 50m --worker-memory 64Mi --worker-cpu-limit 500m --worker-memory-limit 256Mi \
   --wait 5m >&2
 lap "ltk setup (pods ready: workers reached the master)"
+# deploy/, the same manifests as a kustomize overlay, against the real API server's schema
+# (strict: an unknown field fails). Namespace ltk exists now, as a server-side dry run needs.
+kubectl apply --server-side --force-conflicts --field-manager=ltk-e2e-check --dry-run=server \
+  --validate=strict --warnings-as-errors -k "$repo/deploy/example" >/dev/null
+lap "deploy/example: server-side dry run, strict"
 
 # --- a headless test through the REST API -------------------------------------------------------
 setsid timeout 30m kubectl -n ltk port-forward svc/ltk-master-web "$E2E_WEB_PORT:8089" >"$DIR/log/port-forward.log" 2>&1 </dev/null &
