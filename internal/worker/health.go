@@ -38,7 +38,7 @@ func (a *Agent) serveHealth() (stop func(), err error) {
 	}
 	ln, err := net.Listen("tcp", a.cfg.HealthAddr)
 	if err != nil {
-		return nil, fmt.Errorf("health address %s: %w", a.cfg.HealthAddr, err)
+		return nil, fmt.Errorf("health address %s: %w (pick another --health-addr)", a.cfg.HealthAddr, err)
 	}
 	srv := &http.Server{Handler: a.HealthHandler(), ReadHeaderTimeout: 5 * time.Second}
 	var wg sync.WaitGroup
