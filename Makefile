@@ -105,6 +105,10 @@ SOAK_DEVICES  ?= 1000
 soak: build ## soak: SOAK_DEVICES (1000) devices, QoS 1, SOAK_DURATION (30m), target restarted halfway; checks reconnects, counts, RSS slope
 	LTK='$(CURDIR)/$(BIN)' SOAK_DURATION='$(SOAK_DURATION)' SOAK_DEVICES='$(SOAK_DEVICES)' scripts/soak.sh
 
+.PHONY: e2e-kube
+e2e-kube: ## a real single-node Kubernetes here (root, offline; scripts/localcluster): ltk setup, a distributed test, harvest, teardown, cluster down. The first run builds Kubernetes (~15 CPU-minutes), later ones reuse it
+	scripts/localcluster/e2e.sh
+
 proto: ## regenerate internal/wire/ltkv1 from ltk.proto (Debian's protoc 3.21 + the pinned Go plugins)
 	@command -v protoc >/dev/null || { echo 'protoc missing: apt-get install -y protobuf-compiler'; exit 1; }
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,21 @@ func TestWebTestsAreRuns(t *testing.T) {
 	for id, r := range runs {
 		require.NotEqual(t, "not ended", r[2], "run %d has a stop time", id)
 	}
+
+	// --export: a copy that lists the same runs; an existing file is not overwritten.
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("runs", "--export", "copy.db"), e.Stderr())
+	require.Empty(t, e.Stdout())
+	require.Contains(t, e.Stderr(), "Exported ")
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("runs", "--results", "copy.db"), e.Stderr())
+	copied := e.Stdout()
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("runs"), e.Stderr())
+	require.Equal(t, e.Stdout(), strings.ReplaceAll(copied, "copy.db", "ltk.db"))
+	e.Reset()
+	require.Equal(t, cli.ExitError, e.Run("runs", "--export", "copy.db"))
+	require.Contains(t, e.Stderr(), "name a file that does not exist yet")
 }
 
 // TestNoTestNoRun: a busy web port, or Ctrl-C while a master waits for its

@@ -116,6 +116,7 @@ redacted) and runs nothing.
 	fs.StringVar(&c.Image, "image", "", "image to deploy (default: REGION-docker.pkg.dev/PROJECT/ltk/ltk:TAG)")
 	fs.StringVar(&c.Tag, "tag", "", "tag of the default image (default: the ltk version)")
 	fs.BoolVar(&c.Build, "build", true, "build the image from --source and push it (--build=false deploys --image as it is)")
+	fs.StringVar(&c.Values.ImagePullPolicy, "image-pull-policy", "", "the pods' imagePullPolicy: Always, IfNotPresent or Never (default: Always for an image setup builds and pushes, IfNotPresent with --build=false)")
 	fs.StringVar(&f.source, "source", ".", "directory holding ltk's Dockerfile (the source tree)")
 	fs.StringVar(&c.Platform, "platform", kube.DefaultPlatform, "platform of the image build")
 	fs.StringVar(&c.Values.UIService, "ui-service", kube.UIServiceLB, "web UI Service type: LoadBalancer, NodePort, or ClusterIP (reach it with kubectl port-forward)")
@@ -248,8 +249,8 @@ func setupSettings(env *Env, cfg *kube.Config) error {
 			s["LTK_BROKER"] = "tcp://ltk-target:1883"
 		case ok:
 			s["LTK_BROKER"] = b
-		case !cfg.DryRun:
-			return withHint(usageError(errors.New("no broker for the devices in the cluster")),
+		default: // a dry run too: what it printed would be a master that exits at start
+			return withHint(usageError(errors.New("no broker for the devices in the cluster: the master would exit at start without one")),
 				"set LTK_BROKER to the broker to drive (e.g. ssl://mqtt.example.com:8883), or deploy ltk's target with --target")
 		}
 	}

@@ -120,6 +120,11 @@ func TestSetupCommandErrors(t *testing.T) {
 			edit: func(_ *testing.T, e *clitest.Env, _ *kubetest.Tools) { e.Vars["LTK_BROKER"] = "" },
 			code: cli.ExitUsage, want: []string{"no broker", "--target"},
 		},
+		"no broker in a dry run": {
+			edit: func(_ *testing.T, e *clitest.Env, _ *kubetest.Tools) { e.Vars["LTK_BROKER"] = "" },
+			args: []string{"--dry-run"},
+			code: cli.ExitUsage, want: []string{"no broker for the devices in the cluster: the master would exit at start", "--target"},
+		},
 		"no Dockerfile": {
 			edit: func(t *testing.T, e *clitest.Env, _ *kubetest.Tools) {
 				require.NoError(t, os.Remove(filepath.Join(e.Dir, "Dockerfile")))

@@ -26,6 +26,7 @@ type workerFlags struct {
 	ordinal       int
 	token         string
 	masterTimeout time.Duration
+	healthAddr    string
 	logLevel      slog.Level
 	tls           clustertls.Files
 	sourceAddrs   []net.IP
@@ -84,6 +85,7 @@ loopback it uses 127.0.0.2, 127.0.0.3, … by itself.
 				Logger:        slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel})),
 				Events:        env.Stdout,
 				Sources:       sources,
+				HealthAddr:    f.healthAddr,
 			})
 			if err != nil {
 				return usageError(err)
@@ -113,6 +115,7 @@ loopback it uses 127.0.0.2, 127.0.0.3, … by itself.
 	fs.StringVar(&f.token, "cluster-token", "", "the master's cluster token (LTK_CLUSTER_TOKEN)")
 	addMasterTLSFlags(fs, &f.tls, true)
 	fs.DurationVar(&f.masterTimeout, "master-timeout", worker.DefaultMasterTimeout, "quit after this long without the master (0: never)")
+	fs.StringVar(&f.healthAddr, "health-addr", "", "serve the probes here, e.g. :8080: GET /healthz (the process answers), GET /readyz (connected to the master); empty: none")
 	fs.TextVar(&f.logLevel, "loglevel", slog.LevelWarn, "log level: debug, info, warn, error")
 	fs.IPSliceVar(&f.sourceAddrs, "source-addrs", nil,
 		"source addresses to spread the devices' connections over, comma separated (default: the system's choice; 127.0.0.2 on for a broker on loopback)")

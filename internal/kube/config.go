@@ -94,6 +94,9 @@ func (c *Config) setDefaults() {
 	if c.Values.Target {
 		c.Values.RegistryParts = Parts(c.RegistryCSV)
 	}
+	if c.Values.ImagePullPolicy == "" {
+		c.Values.ImagePullPolicy = c.defaultPullPolicy()
+	}
 	c.Values.setDefaults()
 }
 
@@ -152,6 +155,18 @@ func (c *Config) Validate() error {
 	v := c.Values
 	v.Image = c.image()
 	return v.Validate()
+}
+
+// defaultPullPolicy is Always for an image setup builds and pushes (its tag,
+// the ltk version, is pushed again by the next build), and IfNotPresent for an
+// image deployed as it is: one loaded onto the nodes (kind load, ctr images
+// import, an air-gapped cluster) has no registry to be pulled from, and a
+// pushed one is pulled once per node.
+func (c *Config) defaultPullPolicy() string {
+	if c.Build {
+		return PullAlways
+	}
+	return PullIfNotPresent
 }
 
 // region is the zone's region: us-west1-a is in us-west1.

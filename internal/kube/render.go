@@ -21,10 +21,18 @@ const (
 	DefaultNamespace  = "ltk"
 	DefaultMasterPort = 5557
 	DefaultWebPort    = 8089
+	DefaultHealthPort = 8080
 	DefaultWorkers    = 2
 	UIServiceLB       = "LoadBalancer"
 	UIServiceCluster  = "ClusterIP"
 	UIServiceNodePort = "NodePort"
+)
+
+// Image pull policies.
+const (
+	PullAlways       = "Always"
+	PullIfNotPresent = "IfNotPresent"
+	PullNever        = "Never"
 )
 
 // Resources are a container's resource requests and limits in Kubernetes
@@ -38,7 +46,7 @@ type Resources struct {
 type Values struct {
 	Namespace       string // default DefaultNamespace
 	Image           string // the ltk image, e.g. us-west1-docker.pkg.dev/P/ltk/ltk:v1
-	ImagePullPolicy string // default Always (tags like "dev" are reused)
+	ImagePullPolicy string // Always, IfNotPresent (default) or Never; setup picks one (Config.setDefaults)
 	Workers         int    // worker StatefulSet replicas (LTK_NUM_LOCUST_WORKERS)
 	MasterPort      int    // gRPC, inside the cluster; default DefaultMasterPort
 	WebPort         int    // web UI; default DefaultWebPort
@@ -67,14 +75,12 @@ type Values struct {
 	// ConfigHash, when set, annotates the master and worker pods, so that
 	// they restart when the Secrets or settings they read at start change.
 	ConfigHash string
-	// WorkerProbe is the probe handler (YAML) of the worker container's
-	// startup, readiness and liveness probes.
-	WorkerProbe string
+	// HealthPort is where a worker serves its probes (ltk worker
+	// --health-addr): /healthz for the startup and liveness probes, /readyz,
+	// ready once the master welcomed it, for the readiness probe. Default
+	// DefaultHealthPort.
+	HealthPort int
 }
-
-// DefaultWorkerProbe runs the ltk binary in the worker container: it fails
-// when the container's file system or binary is broken. Workers serve no port.
-const DefaultWorkerProbe = "exec:\n  command: [\"/ltk\", \"--version\"]"
 
 // setDefaults fills unset fields.
 func (v *Values) setDefaults() {
@@ -84,9 +90,8 @@ func (v *Values) setDefaults() {
 		}
 	}
 	def(&v.Namespace, DefaultNamespace)
-	def(&v.ImagePullPolicy, "Always")
+	def(&v.ImagePullPolicy, PullIfNotPresent)
 	def(&v.UIService, UIServiceLB)
-	def(&v.WorkerProbe, DefaultWorkerProbe)
 	if v.Workers == 0 {
 		v.Workers = DefaultWorkers
 	}
@@ -97,6 +102,9 @@ func (v *Values) setDefaults() {
 	}
 	if v.WebPort == 0 {
 		v.WebPort = DefaultWebPort
+	}
+	if v.HealthPort == 0 {
+		v.HealthPort = DefaultHealthPort
 	}
 	res := func(r *Resources, cpu, mem, cpuLim, memLim string) {
 		def(&r.CPU, cpu)
@@ -126,8 +134,8 @@ func (v *Values) Validate() error {
 		return fmt.Errorf("workers %d: want 1 to %d (LTK_NUM_LOCUST_WORKERS)", v.Workers, MaxWorkers)
 	case v.UIService != UIServiceLB && v.UIService != UIServiceCluster && v.UIService != UIServiceNodePort:
 		return fmt.Errorf("UI service type %q: want LoadBalancer, NodePort or ClusterIP", v.UIService)
-	case v.ImagePullPolicy != "Always" && v.ImagePullPolicy != "IfNotPresent" && v.ImagePullPolicy != "Never":
-		return fmt.Errorf("image pull policy %q: want Always, IfNotPresent or Never", v.ImagePullPolicy)
+	case v.ImagePullPolicy != PullAlways && v.ImagePullPolicy != PullIfNotPresent && v.ImagePullPolicy != PullNever:
+		return fmt.Errorf("image pull policy %q: want Always, IfNotPresent or Never (--image-pull-policy)", v.ImagePullPolicy)
 	}
 	for _, r := range v.SourceRanges {
 		if !cidr.MatchString(r) {

@@ -278,7 +278,39 @@ func TestRenderSecurity(t *testing.T) {
 			require.LessOrEqual(t, req.Cmp(lim), 0, "%s %s request ≤ limit", comp, r)
 		}
 	}
-	require.Equal(t, []string{"worker", "--master-host=ltk-master", "--master-port=5557"}, pods["worker"].Containers[0].Args)
+	require.Equal(t, []string{"worker", "--master-host=ltk-master", "--master-port=5557", "--health-addr=:8080"}, pods["worker"].Containers[0].Args)
+}
+
+// TestRenderProbes: a worker is ready once its master welcomed it (/readyz)
+// and live while it answers (/healthz), on the port --health-addr names; the
+// master is live while its web server answers. No probe merely runs the binary.
+func TestRenderProbes(t *testing.T) {
+	t.Parallel()
+	pods := decode(t, render(t, fullValues())).pods()
+	httpGet := func(p *corev1.Probe, comp, which string) (string, string) {
+		t.Helper()
+		require.NotNil(t, p, "%s %s probe", comp, which)
+		require.Nil(t, p.Exec, "%s %s probe runs a command", comp, which)
+		require.NotNil(t, p.HTTPGet, "%s %s probe", comp, which)
+		return p.HTTPGet.Path, p.HTTPGet.Port.String()
+	}
+	w := pods["worker"].Containers[0]
+	require.Equal(t, []corev1.ContainerPort{{Name: "health", ContainerPort: DefaultHealthPort}}, w.Ports)
+	for which, p := range map[string]*corev1.Probe{"startup": w.StartupProbe, "liveness": w.LivenessProbe} {
+		path, port := httpGet(p, "worker", which)
+		require.Equal(t, "/healthz", path, which)
+		require.Equal(t, "health", port, which)
+	}
+	path, port := httpGet(w.ReadinessProbe, "worker", "readiness")
+	require.Equal(t, "/readyz", path)
+	require.Equal(t, "health", port)
+
+	m := pods["master"].Containers[0]
+	path, port = httpGet(m.LivenessProbe, "master", "liveness")
+	require.Equal(t, "/healthz", path)
+	require.Equal(t, "web", port)
+	require.NotNil(t, m.ReadinessProbe.TCPSocket, "the master is ready when workers can open its gRPC port")
+	require.Equal(t, "grpc", m.ReadinessProbe.TCPSocket.Port.String())
 }
 
 func TestRenderServices(t *testing.T) {

@@ -298,6 +298,48 @@ func TestSetupUseContext(t *testing.T) {
 	st, _, err := kube.LoadState(cfg.StatePath)
 	require.NoError(t, err)
 	require.Equal(t, kube.State{Context: "kind-ltk", Namespace: "ltk", Image: "ltk:dev"}, st)
+	// An image setup did not push may only be on the nodes (kind load): not pulled.
+	workloads := tl.Applied(t)[2]
+	require.Equal(t, 2, strings.Count(workloads, "imagePullPolicy: IfNotPresent"), workloads)
+	require.NotContains(t, workloads, "imagePullPolicy: Always")
+}
+
+// TestSetupPullPolicy: an image setup builds and pushes is pulled Always (the
+// next build pushes the same tag again), one deployed as it is IfNotPresent,
+// and --image-pull-policy overrides either.
+func TestSetupPullPolicy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		build  bool
+		policy string
+		want   string
+	}{
+		{"built and pushed", true, "", "Always"},
+		{"deployed as it is", false, "", "IfNotPresent"},
+		{"chosen", false, "Never", "Never"},
+		{"chosen for a built image", true, "IfNotPresent", "IfNotPresent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tl := kubetest.Install(t)
+			tl.Set(t, "pods.json", readyPods(3))
+			tl.Set(t, "lb-address", "203.0.113.7")
+			var out syncbuf.Buffer
+			cfg := gkeConfig(t, tl, &out)
+			cfg.Build, cfg.Values.ImagePullPolicy = tc.build, tc.policy
+			if !tc.build {
+				cfg.Image = "us-west1-docker.pkg.dev/my-ltk-driver/ltk/ltk:v1"
+			}
+			_, err := kube.Setup(t.Context(), cfg, runner(tl))
+			require.NoError(t, err, out.String())
+			applied := tl.Applied(t)
+			workloads := applied[len(applied)-1]
+			require.Contains(t, workloads, "kind: StatefulSet")
+			require.Equal(t, 2, strings.Count(workloads, "imagePullPolicy: "), workloads)
+			require.Equal(t, 2, strings.Count(workloads, "imagePullPolicy: "+tc.want), workloads)
+		})
+	}
 }
 
 func TestSetupMissingTools(t *testing.T) {

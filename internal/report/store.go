@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -194,6 +195,32 @@ func (s *Store) migrate() (err error) {
 
 // Path returns the store's file.
 func (s *Store) Path() string { return s.path }
+
+// Export writes a consistent copy of the store, a database of its own, to w,
+// while runs may still write to it: how a store leaves a machine (or a pod,
+// whose image has no tar for kubectl cp). The copy is made by VACUUM INTO in
+// a directory beside the store, the one place known to be writable, and
+// removed after.
+func (s *Store) Export(ctx context.Context, w io.Writer) error {
+	dir, err := os.MkdirTemp(filepath.Dir(s.path), ".export-")
+	if err != nil {
+		return fmt.Errorf("export the results store: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	snapshot := filepath.Join(dir, "ltk.db")
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", snapshot); err != nil {
+		return fmt.Errorf("export the results store %s: %w", s.path, err)
+	}
+	f, err := os.Open(snapshot)
+	if err != nil {
+		return fmt.Errorf("export the results store: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(w, f); err != nil {
+		return fmt.Errorf("export the results store: %w", err)
+	}
+	return nil
+}
 
 // Close closes the database. End every Run first.
 func (s *Store) Close() error { return s.db.Close() }

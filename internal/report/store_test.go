@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -197,6 +198,37 @@ func TestOpenExisting(t *testing.T) {
 	st := openTemp(t)
 	_, err = st.FindRun(t.Context(), "nope")
 	require.ErrorIs(t, err, ErrNoRun)
+}
+
+// TestExport: the exported copy is a store of its own holding the same runs
+// and samples, made while the store is open, and nothing is left beside the
+// store.
+func TestExport(t *testing.T) {
+	t.Parallel()
+	st := openTemp(t)
+	deltas := []*stats.Delta{syntheticDelta(bubbleStart.Unix(), 10, 5*time.Millisecond), syntheticDelta(bubbleStart.Unix()+1, 20, 7*time.Millisecond)}
+	id := record(t, st, deltas, RunMeta{Name: "exported"})
+
+	var b bytes.Buffer
+	require.NoError(t, st.Export(t.Context(), &b))
+	entries, err := os.ReadDir(filepath.Dir(st.Path()))
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NotContains(t, e.Name(), ".export-", "the snapshot is removed")
+	}
+	copyPath := filepath.Join(t.TempDir(), "copy.db")
+	require.NoError(t, os.WriteFile(copyPath, b.Bytes(), 0o600))
+	cp, err := OpenExisting(copyPath)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cp.Close() })
+	want, err := st.Runs(t.Context())
+	require.NoError(t, err)
+	got, err := cp.Runs(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	run, err := cp.FindRun(t.Context(), "exported")
+	require.NoError(t, err)
+	require.Equal(t, id, run.ID)
 }
 
 // The killed-process test: a child (this test binary again) writes samples

@@ -62,6 +62,21 @@ func TestAuthProtectsEveryRoute(t *testing.T) {
 	e.events().until(t, func(event) bool { return true })
 }
 
+// TestHealthNeedsNoAuth: /healthz, the master's liveness probe, is the one
+// route a kubelet (which has no password) reaches; it says the test's state
+// and nothing more.
+func TestHealthNeedsNoAuth(t *testing.T) {
+	t.Parallel()
+	for _, auth := range []string{"admin:s3cr:et", ""} {
+		e := start(t, web.Config{Auth: auth})
+		resp, body := e.do(http.MethodGet, "/healthz", nil, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "auth %q: %s", auth, body)
+		require.Equal(t, "ok: ready\n", string(body), "auth %q", auth)
+		resp, _ = e.do(http.MethodPost, "/healthz", nil, nil)
+		require.NotEqual(t, http.StatusOK, resp.StatusCode, "auth %q: only GET", auth)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -189,8 +189,23 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/events", s.handleEvents)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	var h http.Handler = mux
-	if s.auth != nil {
-		h = s.auth.wrap(h)
+	if s.auth == nil {
+		mux.HandleFunc("GET /healthz", s.handleHealth)
+	} else {
+		// The liveness probe's endpoint is the one route without auth: a
+		// kubelet has no password, and it tells nothing but that the master
+		// serves.
+		outer := http.NewServeMux()
+		outer.HandleFunc("GET /healthz", s.handleHealth)
+		outer.Handle("/", s.auth.wrap(mux))
+		h = outer
 	}
 	return newHostCheck(s.cfg.Addr, s.cfg.AllowedHosts).wrap(h)
+}
+
+// handleHealth answers a liveness probe: the server serves and the test's
+// state is readable.
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "ok: %s\n", s.c.State())
 }

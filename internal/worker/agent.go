@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -69,6 +70,10 @@ type Config struct {
 	// carry: 'ltk run' sets it to its embedded target's Refusal, so that the
 	// devices' "connection refused" failures name the target's reason.
 	Refusal RefusalFunc
+
+	// HealthAddr, when set, is where the worker serves its probes
+	// (HealthHandler), e.g. ":8080".
+	HealthAddr string
 
 	// connect opens a session stream; nil = gRPC to MasterAddr. Tests replace it.
 	connect func(ctx context.Context) (clientStream, func(), error)
@@ -160,6 +165,8 @@ type Agent struct {
 	// Set by sessions (one at a time).
 	ordinal  int
 	masterID string
+	// connected is true while a session the master welcomed is up.
+	connected atomic.Bool
 }
 
 // NewAgent checks cfg and returns an Agent that does nothing until Run.
@@ -180,18 +187,26 @@ func NewAgent(cfg Config) (*Agent, error) {
 // assigned it (-1 before that).
 func (a *Agent) Ordinal() int { return a.ordinal }
 
+// Connected reports whether the worker is in a session the master welcomed.
+func (a *Agent) Connected() bool { return a.connected.Load() }
+
 // Run connects to the master and does as it says until the master says quit
 // (nil), ctx ends (nil), the master refuses the worker (ErrRefused) or stays
 // away for MasterTimeout (ErrMasterGone). It returns after the devices
 // stopped gracefully.
 func (a *Agent) Run(ctx context.Context) error {
+	stopHealth, err := a.serveHealth()
+	if err != nil {
+		return err
+	}
+	defer stopHealth()
 	rctx, stopRunner := context.WithCancel(context.WithoutCancel(ctx))
 	runnerDone := make(chan struct{})
 	go func() {
 		defer close(runnerDone)
 		a.runner.run(rctx)
 	}()
-	err := a.connectLoop(ctx)
+	err = a.connectLoop(ctx)
 	stopRunner()
 	<-runnerDone
 	t := a.runner.totals()

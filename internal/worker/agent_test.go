@@ -3,7 +3,10 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -230,4 +233,64 @@ func TestAgentRunsTheMastersMQTTClient(t *testing.T) {
 		10*time.Second, 20*time.Millisecond, events.String())
 	require.Eventually(t, func() bool { return m.Collect(time.Now()).Total.NumRequests > 4 }, 10*time.Second, 20*time.Millisecond)
 	require.Zero(t, m.Collect(time.Now()).Total.NumFailures)
+}
+
+// TestAgentHealth: /healthz answers while the agent runs; /readyz only while
+// the master has welcomed the worker, so a worker pod is not ready until it
+// reached its master, and is not ready again once the master is gone.
+func TestAgentHealth(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t)
+	m, stop := startMaster(t, "127.0.0.1:0", tt, 2, 1, "")
+	a, err := worker.NewAgent(worker.Config{MasterAddr: m.Addr(), Ordinal: 0, Version: "v-test"})
+	require.NoError(t, err)
+	srv := httptest.NewServer(a.HealthHandler())
+	t.Cleanup(srv.Close)
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	// status is get for require.Eventually, whose condition runs on another goroutine.
+	status := func(path string) int {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			return 0
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	code, body := get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Contains(t, body, "not connected to the master at "+m.Addr())
+	code, _ = get("/healthz")
+	require.Equal(t, http.StatusOK, code)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool { return status("/readyz") == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
+	_, body = get("/readyz")
+	require.Equal(t, "connected to the master at "+m.Addr()+"\n", body)
+	stop()
+	require.Eventually(t, func() bool { return status("/readyz") == http.StatusServiceUnavailable }, 10*time.Second, 20*time.Millisecond)
+	code, _ = get("/healthz")
+	require.Equal(t, http.StatusOK, code)
+}
+
+// TestAgentHealthAddrTaken: Run serves the probes on Config.HealthAddr, and
+// says so when it cannot listen there.
+func TestAgentHealthAddrTaken(t *testing.T) {
+	t.Parallel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lis.Close() })
+	a, err := worker.NewAgent(worker.Config{MasterAddr: "127.0.0.1:1", HealthAddr: lis.Addr().String(), Version: "v-test"})
+	require.NoError(t, err)
+	err = a.Run(t.Context())
+	require.ErrorContains(t, err, "health address "+lis.Addr().String())
 }

@@ -83,6 +83,8 @@ func (a *Agent) session(ctx context.Context) (welcomed bool, err error) {
 	if !watchdog.Stop() {
 		return false, context.Cause(sctx)
 	}
+	a.connected.Store(true)
+	defer a.connected.Store(false)
 	return true, a.serve(sctx, st, w, in, recvErr)
 }
 
