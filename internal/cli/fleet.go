@@ -75,6 +75,7 @@ type deviceList struct {
 	existed bool
 	raw     []byte
 	devs    []device.Device
+	columns []string // the extra columns its header names
 }
 
 // readDeviceList reads and checks the device list; a missing one is empty.
@@ -90,7 +91,7 @@ func readDeviceList(env *Env, f *fleetFlags) (*deviceList, error) {
 	}
 	l.existed, l.raw = true, raw
 	warnReadable(env, l.path, l.name)
-	l.devs, err = device.DecodeFleet(bytes.NewReader(raw), l.name)
+	l.devs, l.columns, err = device.DecodeFleetColumns(bytes.NewReader(raw), l.name)
 	if err != nil {
 		return nil, withHint(err, "fix or remove that row by hand; ltk does not change a device list it cannot read")
 	}
