@@ -181,6 +181,9 @@ func createDevices(cmd *cobra.Command, env *Env, f *devicesFlags, args []string)
 // aws, azure and generic unless --alg says otherwise) and a registry
 // backend that can hold its credentials.
 func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
+	if f.profile == runset.ProfileClearBlade && f.reg.backend == registryIoTCore && f.reg.iot.Endpoint == "" {
+		f.reg.iot.Endpoint = clearbladeEndpoint(f.reg.iot.Region) // IoT Core's API at ClearBlade's endpoint
+	}
 	if f.profile == "" || f.profile == runset.ProfileIoTCore || f.profile == runset.ProfileClearBlade {
 		return nil
 	}

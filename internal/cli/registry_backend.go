@@ -67,7 +67,23 @@ func mqttBridgeFor(endpoint string) string {
 	if host == "" || host == "cloudiot.googleapis.com" {
 		return googleMQTTBridge
 	}
+	if region, ok := strings.CutSuffix(host, ".clearblade.com"); ok && !strings.Contains(region, ".") {
+		return "ssl://" + region + "-mqtt.clearblade.com:8883" // ClearBlade IoT Core's regional MQTT bridge
+	}
 	return "ssl://" + host + ":8883"
+}
+
+// ClearBlade IoT Core, the IoT-Core-compatible service: its regional API
+// host REGION.clearblade.com (whose MQTT bridge is REGION-mqtt.clearblade.com)
+// and the region used when the registry's is ltk's local default.
+const clearbladeDefaultRegion = "us-central1"
+
+// clearbladeEndpoint returns ClearBlade's device-manager endpoint for region.
+func clearbladeEndpoint(region string) string {
+	if region == "" || region == target.DefaultRegion {
+		region = clearbladeDefaultRegion
+	}
+	return region + ".clearblade.com:443"
 }
 
 // registryFlags choose where ltk devices registers devices.
