@@ -13,18 +13,11 @@ import (
 	"github.com/ltk-dev/ltk/internal/target"
 )
 
-// The test CA of aws devices, kept in the ltk root beside devicelist.csv:
-// made by the first ltk devices create --profile aws, read by every later
-// one and by the embedded target, which verifies device certificates with
-// it and presents a server certificate it signs.
-const (
-	caCertFile = "ltk-ca.pem"
-	caKeyFile  = "ltk-ca-key.pem" // mode 0600
-)
-
-// caPaths returns the test CA's certificate and key paths.
+// caPaths returns the paths of the test CA of aws devices in the ltk root
+// (device.CACertFile, device.CAKeyFile): the embedded target verifies
+// device certificates with it and presents a server certificate it signs.
 func caPaths(env *Env) (cert, key string) {
-	return underRoot(env, caCertFile), underRoot(env, caKeyFile)
+	return underRoot(env, device.CACertFile), underRoot(env, device.CAKeyFile)
 }
 
 // readTestCA reads the test CA, saying how to make one when there is none.

@@ -22,6 +22,14 @@ import (
 // the device id (the thing name, and the MQTT client id), and a server
 // certificate the embedded target presents.
 
+// The test CA's files in the ltk root, beside devicelist.csv: made by the
+// first ltk devices create --profile aws, read by later ones and by the
+// embedded target. The key is written 0600.
+const (
+	CACertFile = "ltk-ca.pem"
+	CAKeyFile  = "ltk-ca-key.pem"
+)
+
 // Validity of what the CA signs, and of the CA itself.
 const (
 	CertValidity   = 2 * 365 * 24 * time.Hour
