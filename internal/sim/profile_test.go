@@ -98,3 +98,25 @@ func TestProfilesEchoOnTheEmbeddedTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestSASTokensAreRenewedBeforeTheyExpire: a device whose SAS tokens live
+// 2 s reconnects with a fresh one before the target would drop it, so no
+// connect fails and no echo is lost.
+func TestSASTokensAreRenewedBeforeTheyExpire(t *testing.T) {
+	t.Parallel()
+	const id = "LTK00001"
+	key := device.NewSymmetricKey()
+	tt := targettest.Start(t, func(c *target.Config) {
+		c.Auth, c.Secrets, c.Topics = target.AuthSAS, secrets{id: key}, profileTopics(t, runset.ProfileAzure)
+	})
+	src, err := device.NewSASSource(runset.DefaultAzureHub, id, key, 2*time.Second)
+	require.NoError(t, err)
+	r := newRecorder()
+	cfg := testConfig(sim.ClientLean, tt.BrokerURL(), id, r)
+	cfg.Topics, cfg.Username, cfg.Credentials = profileTopics(t, runset.ProfileAzure), device.SASUsername(runset.DefaultAzureHub, id), src
+	stop := run(t, newDevice(t, cfg))
+	r.waitFor(t, sim.EventConnect, true, 3) // two renewals
+	require.NoError(t, stop())
+	require.Empty(t, r.failures())
+	require.Zero(t, r.count(sim.EventEchoTimeout, false))
+}
