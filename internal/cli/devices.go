@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -185,6 +186,9 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 		f.reg.iot.Endpoint = clearbladeEndpoint(f.reg.iot.Region) // IoT Core's API at ClearBlade's endpoint
 	}
 	if f.profile == "" || f.profile == runset.ProfileIoTCore || f.profile == runset.ProfileClearBlade {
+		if f.reg.backend == registryAzure {
+			return usageError(errors.New("--registry azure registers IoT Hub devices with symmetric keys: add --profile azure"))
+		}
 		return nil
 	}
 	if !cmd.Flags().Changed("alg") {
@@ -192,6 +196,9 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 	}
 	if f.reg.backend == registryIoTCore {
 		return usageError(fmt.Errorf("--registry iotcore registers IoT-Core devices (JWT keys): use --profile iotcore or clearblade with it, or --registry local for --profile %s", f.profile))
+	}
+	if f.reg.backend == registryAzure && f.profile != runset.ProfileAzure {
+		return usageError(fmt.Errorf("--registry azure registers IoT Hub devices with symmetric keys: use --profile azure with it, or --registry local for --profile %s", f.profile))
 	}
 	return nil
 }

@@ -65,6 +65,7 @@ type deviceRegistry interface {
 var (
 	_ deviceRegistry = (*registry.Local)(nil)
 	_ deviceRegistry = (*registry.IoTCore)(nil)
+	_ deviceRegistry = (*registry.Azure)(nil)
 )
 
 // deviceList is devicelist.csv as read: its bytes, kept to append to and to
