@@ -113,3 +113,14 @@ func TestRunRegistryIsADeprecatedAliasOfRegistryID(t *testing.T) {
 	require.Equal(t, cli.ExitOK, code, "stderr: %s", e.Stderr())
 	require.Contains(t, e.Stderr(), "--registry (LTK_REGISTRY) of run is deprecated for the registry id: use --registry-id")
 }
+
+func TestRunRefusesDevicesWithoutTheProfilesCredentials(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	run(t, e, cli.ExitOK, "devices", "create", "1", "2", "--alg", "ES256", "--quiet")
+	for profile, column := range map[string]string{"aws": "certificate", "azure": "symmetric_key", "generic": "username"} {
+		run(t, e, cli.ExitUsage, "run", "--headless", "-c", "2", "-t", "1s", "--profile", profile)
+		require.Contains(t, e.Stderr(), "device LTK00001 has no "+column, profile)
+		require.Contains(t, e.Stderr(), "ltk devices create N M --profile "+profile, profile)
+	}
+}

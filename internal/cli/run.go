@@ -333,7 +333,40 @@ func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 			fmt.Sprintf("create more: ltk devices create %d %d (or lower --devices)", len(fleet)+1, f.devices))
 	}
 	f.columns = columns
+	if err := f.checkCredentials(path, fleet, columns); err != nil {
+		return nil, err
+	}
 	return fleet, f.checkColumns(columns)
+}
+
+// credentialColumns are the devicelist.csv columns each auth mode reads.
+var credentialColumns = map[string][]string{
+	runset.AuthCert:           {device.ColumnCertificate},
+	runset.AuthSAS:            {device.ColumnSymmetricKey},
+	runset.AuthDevicePassword: {device.ColumnUsername, device.ColumnPassword},
+}
+
+// checkCredentials refuses a fleet whose devices lack the columns the
+// run's auth reads (a headless run checks the devices it runs, else all),
+// before anything starts: a worker would only log it, device by device.
+func (f *testFlags) checkCredentials(path string, fleet []device.Device, columns []string) error {
+	need := credentialColumns[f.settings.Auth]
+	if len(need) == 0 {
+		return nil
+	}
+	devs := fleet
+	if f.headless {
+		devs = fleet[:min(f.devices, len(fleet))]
+	}
+	for _, d := range devs {
+		for _, c := range need {
+			if _, ok := device.Column(columns, d.Values, c); !ok {
+				return withHint(usageError(fmt.Errorf("%s: device %s has no %s, which auth %s reads", path, d.ID, c, f.settings.Auth)),
+					fmt.Sprintf("make devices with it: ltk devices create N M%s, and run those (the devices a test runs are the list's first)", profileFlag(f.settings.Profile)))
+			}
+		}
+	}
+	return nil
 }
 
 // startTarget binds the embedded target on a loopback port with the local
