@@ -70,7 +70,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	fl, devices = nil, nil
 
 	r := &Result{
 		Scenario: fp.name, Skipped: fp.skipped,

@@ -140,7 +140,8 @@ func openRegistry(ctx context.Context, env *Env, f *devicesFlags) (deviceRegistr
 		if err != nil {
 			return nil, "IoT Hub", withHint(err, "give an IoT Hub policy's connection string: --azure-connection-string (LTK_AZURE_CONNECTION_STRING, or --azure-connection-string-file)")
 		}
-		return r, r.Name(), nil
+		name := r.Name()
+		return r, name, nil
 	}
 	if f.reg.backend != registryIoTCore {
 		return openDeviceRegistry(env, &f.fleet)
