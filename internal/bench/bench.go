@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/swarm"
@@ -43,31 +44,41 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, s := range fp.skipped {
 		fmt.Fprintln(cfg.Progress, s)
 	}
-	devs, registryFile, err := makeKeys(ctx, &cfg, fp.ids, dir)
+	fl, err := makeKeys(ctx, &cfg, fp.ids, dir)
 	if err != nil {
 		return nil, err
 	}
-	tp, err := startTarget(&cfg, registryFile)
+	tp, err := startTarget(&cfg, fl.registryFile, dir)
 	if err != nil {
 		return nil, err
 	}
 	defer tp.stop()
-	fmt.Fprintf(cfg.Progress, "target: MQTT on %s (process %d, auth %s)\n", tp.addr, tp.pid(), authOf(registryFile))
+	broker := "tcp://" + tp.addr
+	if cfg.Profile == runset.ProfileAWS {
+		broker = "ssl://" + tp.tlsAddr
+	}
+	fmt.Fprintf(cfg.Progress, "target: MQTT on %s (process %d, auth %s)\n", broker, tp.pid(), authOf(&cfg, fl.registryFile))
 
 	rec := newRecorder(fp.plan)
 	eng := sim.NewEngine() // the benchmark's loops and timing wheel, shared by its devices
 	defer eng.Wait()
-	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, fp, devs, "tcp://"+tp.addr, rec, eng), Engine: eng})
+	devices, err := simConfigs(&cfg, fp, fl, broker, rec, eng)
 	if err != nil {
 		return nil, err
 	}
-	devs = nil
+	sw, err := swarm.New(swarm.Config{Devices: devices, Engine: eng})
+	if err != nil {
+		return nil, err
+	}
 
 	r := &Result{
 		Scenario: fp.name, Skipped: fp.skipped,
 		Client: cfg.Client, Devices: cfg.Devices, Alg: cfg.Alg, QoS: cfg.QoS,
 		IntervalS: cfg.Interval.Seconds(), Sources: cfg.sources(), GoMaxProcs: runtime.GOMAXPROCS(0),
 		ExpectedEchoesPerS: fp.awaitedPerS,
+	}
+	if cfg.Profile == runset.ProfileAWS || cfg.Profile == runset.ProfileAzure {
+		r.Alg = authOf(&cfg, "registry") + " (ES256)"
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -255,9 +266,15 @@ func rateText(rate float64) string {
 	return fmt.Sprintf("%g/s", rate)
 }
 
-func authOf(registryFile string) string {
-	if registryFile == "" {
+// authOf names the devices' auth: none, jwt, x509 or sas.
+func authOf(cfg *Config, registryFile string) string {
+	switch {
+	case registryFile == "":
 		return "none"
+	case cfg.Profile == runset.ProfileAWS:
+		return "x509"
+	case cfg.Profile == runset.ProfileAzure:
+		return "sas"
 	}
 	return "jwt"
 }

@@ -224,6 +224,8 @@ func TestValidate(t *testing.T) {
 		{"client", func(c *bench.Config) { c.Client = "mosquitto" }, 0, `MQTT client "mosquitto" is not one of lean, paho`},
 		{"alg", func(c *bench.Config) { c.Alg = "HS256" }, 0, `alg "HS256": use ES256, RS256, none`},
 		{"qos", func(c *bench.Config) { c.QoS = 2 }, 0, "QoS 2 is not supported: use 0 or 1"},
+		{"profile", func(c *bench.Config) { c.Profile = "generic" }, 0, `profile "generic": use iotcore, aws or azure`},
+		{"profile without auth", func(c *bench.Config) { c.Profile, c.Alg = "aws", "none" }, 0, "profile aws authenticates every device: drop alg none"},
 		{"target", func(c *bench.Config) { c.TargetCommand = nil }, 0, "no target command"},
 		{"per source", func(c *bench.Config) { c.PerSource = -1 }, 0, "connections per source address -1: use at least 1, or 0 for the default"},
 	} {
@@ -289,4 +291,24 @@ func TestWriteComparison(t *testing.T) {
 	require.Contains(t, out, "scenario  echo  builtin")
 	require.Contains(t, out, "device: devices, sent/s, replies/s  10, 10.0, 9.5  10, 10.0, 9.5")
 	require.Contains(t, out, "CPU per message  11.0 µs  10.0 µs")
+}
+
+// TestRunProfiles benchmarks devices of the aws (mutual TLS) and azure
+// (SAS) profiles against a target emulating each.
+func TestRunProfiles(t *testing.T) {
+	t.Parallel()
+	for _, profile := range []string{"aws", "azure"} {
+		t.Run(profile, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			cfg.Profile, cfg.Alg = profile, "ES256"
+			r, err := bench.Run(t.Context(), cfg)
+			require.NoError(t, err)
+			require.Equal(t, 20, r.Connected)
+			require.Zero(t, r.Failures, "%v", r.FailureSamples)
+			require.Greater(t, r.EchoRatio, 0.8, "echoes/s %v", r.EchoesPerS)
+			require.Positive(t, r.CPUPerConnectUs)
+			require.Contains(t, r.Alg, map[string]string{"aws": "x509", "azure": "sas"}[profile])
+		})
+	}
 }

@@ -60,6 +60,12 @@ type Config struct {
 	// Alg is "ES256" or "RS256" (devices authenticate with JWTs, keys made
 	// for the run) or "none". Empty = DefaultAlg.
 	Alg string `json:"alg"`
+	// Profile is the devices' platform: "" or runset.ProfileIoTCore (JWTs
+	// of Alg keys), runset.ProfileAWS (mutual TLS with an ES256 key and a
+	// certificate per device from a CA made for the run) or
+	// runset.ProfileAzure (SAS tokens of a symmetric key per device). The
+	// target emulates its auth.
+	Profile string `json:"profile"`
 	// QoS of publishes and of the command subscription: 0 or 1. The
 	// tutorial's is runset.DefaultQoS; the zero value is QoS 0.
 	QoS byte `json:"qos"`
@@ -126,6 +132,15 @@ func (c *Config) Validate(fdLimit int) error {
 	}
 	if err := sim.CheckClient(c.Client); err != nil {
 		errs = append(errs, err)
+	}
+	switch c.Profile {
+	case "", runset.ProfileIoTCore:
+	case runset.ProfileAWS, runset.ProfileAzure:
+		if c.Alg == "none" {
+			errs = append(errs, fmt.Errorf("profile %s authenticates every device: drop alg none", c.Profile))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("profile %q: use iotcore, aws or azure", c.Profile))
 	}
 	if !slices.Contains(algs, c.Alg) {
 		errs = append(errs, fmt.Errorf("alg %q: use %s", c.Alg, strings.Join(algs, ", ")))

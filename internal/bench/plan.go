@@ -7,6 +7,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/pace"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
@@ -78,7 +79,8 @@ func newFleetPlan(cfg *Config) (*fleetPlan, error) {
 // builtinPlan is the built-in echo behaviour as a one-kind plan, so that
 // it runs through exactly the code a scenario's plan does.
 func builtinPlan(cfg *Config) *fleetPlan {
-	base := sim.Config{Client: cfg.Client, QoS: cfg.QoS, WaitMin: cfg.Interval, WaitMax: cfg.Interval, LastMessageTimeout: lastMessageTimeout}
+	p, _ := runset.ProfileByName(cfg.Profile) // checked by Validate
+	base := sim.Config{Client: cfg.Client, QoS: cfg.QoS, WaitMin: cfg.Interval, WaitMax: cfg.Interval, LastMessageTimeout: lastMessageTimeout, Topics: p.Topics}
 	prog := sim.EchoProgram(&base)
 	prog.Kind = "device"
 	fp := &fleetPlan{

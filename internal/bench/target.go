@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // The IoT-Core path pieces of the benchmark's devices and target.
@@ -28,27 +30,34 @@ const (
 
 // targetProc is the embedded target running in a child process.
 type targetProc struct {
-	cmd    *exec.Cmd
-	addr   string        // the MQTT listener, host:port
-	mURL   string        // its metrics, http://host:port/metrics
-	stderr *tailBuffer   // the end of what it wrote to stderr
-	output chan struct{} // closed when its stdout reached EOF
+	cmd     *exec.Cmd
+	addr    string        // the MQTT listener, host:port
+	tlsAddr string        // the MQTT-over-TLS listener with profile aws, host:port
+	mURL    string        // its metrics, http://host:port/metrics
+	stderr  *tailBuffer   // the end of what it wrote to stderr
+	output  chan struct{} // closed when its stdout reached EOF
 }
 
 // startTarget starts `ltk target` with the benchmark's settings on a free
 // loopback port and returns once it listens. registryFile is the local
-// registry for auth jwt; empty means auth none.
-func startTarget(cfg *Config, registryFile string) (*targetProc, error) {
+// registry for device auth; empty means auth none. root is the target's
+// ltk root, where it finds the aws profile's CA.
+func startTarget(cfg *Config, registryFile, root string) (*targetProc, error) {
 	args := append(slices.Clone(cfg.TargetCommand[1:]),
 		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--loglevel", "error",
-		"--project", benchProject, "--region", benchRegion, "--registry", benchRegistry)
-	if registryFile == "" {
+		"--project", benchProject, "--region", benchRegion, "--registry-id", benchRegistry)
+	switch {
+	case registryFile == "":
 		args = append(args, "--auth", "none")
-	} else {
+	case cfg.Profile == runset.ProfileAWS:
+		args = append(args, "--profile", cfg.Profile, "--tls-addr", "127.0.0.1:0", "--registry-file", registryFile)
+	case cfg.Profile == runset.ProfileAzure:
+		args = append(args, "--profile", cfg.Profile, "--registry-file", registryFile)
+	default:
 		args = append(args, "--auth", "jwt", "--registry-file", registryFile)
 	}
 	cmd := exec.Command(cfg.TargetCommand[0], args...)
-	cmd.Env = append(childEnv(), cfg.TargetEnv...)
+	cmd.Env = append(append(childEnv(), "LTK_ROOT="+root), cfg.TargetEnv...)
 	t := &targetProc{cmd: cmd, stderr: &tailBuffer{max: 4096}, output: make(chan struct{})}
 	cmd.Stderr = t.stderr
 	stdout, err := cmd.StdoutPipe()
@@ -80,6 +89,9 @@ func startTarget(cfg *Config, registryFile string) (*targetProc, error) {
 			targetStartTimeout, strings.TrimSpace(line), t.stderr.String())
 	}
 	t.addr, t.mURL = addr, "http://"+metrics+"/metrics"
+	if _, rest, ok := strings.Cut(line, "MQTT over TLS on "); ok {
+		t.tlsAddr, _, _ = strings.Cut(rest, " ")
+	}
 	return t, nil
 }
 

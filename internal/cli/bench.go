@@ -91,6 +91,7 @@ target's both count against that limit, each in its own process.
 	fs.StringVar(&f.scenarios, "scenario", bench.BuiltinEcho, "what the devices do: a scenario file, an example's name (ltk scenario example), or builtin (the built-in echo); several, comma-separated, run side by side")
 	fs.IntVar(&f.rounds, "rounds", 1, "run the scenarios and clients this many times, alternated (A B, B A, …), for a fair A/B on a busy machine")
 	fs.StringVar(&c.Alg, "alg", bench.DefaultAlg, "device auth: ES256 or RS256 (a key per device, JWTs verified by the target) or none")
+	fs.Var((*profile)(&c.Profile), "profile", "devices' platform: iotcore (JWTs of --alg keys), aws (mutual TLS, an ES256 key and certificate per device) or azure (SAS tokens); the target emulates its auth")
 	fs.Uint8Var(&c.QoS, "qos", runset.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
 	fs.IntVar(&c.PerSource, "per-source", 0, "connections per loopback source address (0: 95% of half the ephemeral port range); more devices spread over 127.0.0.2, 127.0.0.3, …")
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")

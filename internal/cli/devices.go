@@ -1,10 +1,11 @@
 package cli
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,20 +15,22 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/registry"
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 func init() { register(newDevicesCmd) }
 
 // devicesFlags are the flags of ltk devices and its subcommands.
 type devicesFlags struct {
-	fleet  fleetFlags
-	reg    registryFlags
-	alg    string
-	prefix string
-	width  int
-	quiet  bool
-	all    bool
-	json   bool
+	fleet   fleetFlags
+	reg     registryFlags
+	alg     string
+	profile string // --profile of create
+	prefix  string
+	width   int
+	quiet   bool
+	all     bool
+	json    bool
 }
 
 func newDevicesCmd(env *Env) *cobra.Command {
@@ -83,11 +86,12 @@ fleet in several ranges.`,
 			if err := f.reg.resolve(cmd, env); err != nil {
 				return err
 			}
-			return createDevices(cmd.Context(), env, f, args)
+			return createDevices(cmd, env, f, args)
 		},
 	}
 	addIDFlags(cmd.Flags(), f)
-	cmd.Flags().StringVar(&f.alg, "alg", string(device.DefaultAlg), "key algorithm: RS256 (RSA-2048) or ES256 (EC P-256, much faster to make)")
+	cmd.Flags().StringVar(&f.alg, "alg", string(device.DefaultAlg), "key algorithm: RS256 (RSA-2048) or ES256 (EC P-256, much faster to make; the default of --profile aws, azure and generic)")
+	cmd.Flags().Var((*profile)(&f.profile), "profile", "credentials to make beside each key: iotcore and clearblade none; aws an X.509 certificate from ltk's test CA (made once, ltk-ca.pem); azure a symmetric key; generic a username and password")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	return cmd
 }
@@ -106,7 +110,8 @@ func addIDFlags(fs *pflag.FlagSet, f *devicesFlags) {
 // until the machine runs out of memory.
 const maxCreate = 100_000
 
-func createDevices(ctx context.Context, env *Env, f *devicesFlags, args []string) error {
+func createDevices(cmd *cobra.Command, env *Env, f *devicesFlags, args []string) error {
+	ctx := cmd.Context()
 	r, err := parseRange(f, args)
 	if err != nil {
 		return err
@@ -115,6 +120,9 @@ func createDevices(ctx context.Context, env *Env, f *devicesFlags, args []string
 		return withHint(usageError(fmt.Errorf("%s in one command is more than the %d ltk makes at once: every key is held in memory until both files are written (about 2.5 KB a device with ES256, 5 KB with RS256)",
 			plural(r.num, "device"), maxCreate)),
 			fmt.Sprintf("create the fleet in ranges of at most %d, e.g. ltk devices create %d %d, then %d %d", maxCreate, r.from, r.from+maxCreate-1, r.from+maxCreate, min(r.to, r.from+2*maxCreate-1)))
+	}
+	if err := f.checkProfile(cmd); err != nil {
+		return err
 	}
 	alg, err := device.ParseAlg(f.alg)
 	if err != nil {
@@ -149,15 +157,49 @@ func createDevices(ctx context.Context, env *Env, f *devicesFlags, args []string
 		}
 		return err
 	}
-	data, err := device.AppendFleet(list.raw, devs)
+	creds, err := makeProfileCreds(env, f.profile, devs)
 	if err != nil {
 		return err
 	}
-	if err := list.replace(data, func() error { return reg.Add(registry.EntriesOf(devs)) }); err != nil {
+	entries := registry.EntriesOf(devs)
+	creds.apply(devs, entries)
+	data, err := device.AppendFleetColumns(list.raw, devs, creds.columns)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Created %s %s (%s): %s now holds %s.\n",
-		plural(r.num, "device"), r, alg, list.name, plural(len(list.devs)+len(devs), "device"))
+	if err := creds.writeCA(env); err != nil { // before the list that needs it; a CA left by a failure below is reused
+		return err
+	}
+	if err := list.replace(data, func() error { return reg.Add(entries) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Created %s %s (%s%s): %s now holds %s.\n",
+		plural(r.num, "device"), r, alg, strings.Replace(profileFlag(f.profile), " --profile ", ", profile ", 1), list.name, plural(len(list.devs)+len(devs), "device"))
+	return nil
+}
+
+// checkProfile settles create's --profile: its key algorithm (ES256 for
+// aws, azure and generic unless --alg says otherwise) and a registry
+// backend that can hold its credentials.
+func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
+	if f.profile == runset.ProfileClearBlade && f.reg.backend == registryIoTCore && f.reg.iot.Endpoint == "" {
+		f.reg.iot.Endpoint = clearbladeEndpoint(f.reg.iot.Region) // IoT Core's API at ClearBlade's endpoint
+	}
+	if f.profile == "" || f.profile == runset.ProfileIoTCore || f.profile == runset.ProfileClearBlade {
+		if f.reg.backend == registryAzure {
+			return usageError(errors.New("--registry azure registers IoT Hub devices with symmetric keys: add --profile azure"))
+		}
+		return nil
+	}
+	if !cmd.Flags().Changed("alg") {
+		f.alg = string(device.ES256)
+	}
+	if f.reg.backend == registryIoTCore {
+		return usageError(fmt.Errorf("--registry iotcore registers IoT-Core devices (JWT keys): use --profile iotcore or clearblade with it, or --registry local for --profile %s", f.profile))
+	}
+	if f.reg.backend == registryAzure && f.profile != runset.ProfileAzure {
+		return usageError(fmt.Errorf("--registry azure registers IoT Hub devices with symmetric keys: use --profile azure with it, or --registry local for --profile %s", f.profile))
+	}
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
@@ -84,11 +83,11 @@ func deleteDevices(ctx context.Context, env *Env, f *devicesFlags, args []string
 		return err
 	}
 	if fromList > 0 {
-		var b bytes.Buffer
-		if err := device.EncodeFleet(&b, keep); err != nil {
+		var data []byte
+		if data, err = device.AppendFleetColumns(nil, keep, list.columns); err != nil { // the header and every column kept
 			return err
 		}
-		err = list.replace(b.Bytes(), unregister)
+		err = list.replace(data, unregister)
 	} else {
 		err = unregister()
 	}

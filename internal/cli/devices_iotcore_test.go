@@ -83,7 +83,7 @@ func TestDevicesIoTCoreFlagAndErrors(t *testing.T) {
 	require.Equal(t, devicesBefore, devicesAfter)
 
 	run(t, e, cli.ExitUsage, "devices", "list", "--registry", "ltk-registry")
-	require.Contains(t, e.Stderr(), `--registry "ltk-registry": want local or iotcore`)
+	require.Contains(t, e.Stderr(), `--registry "ltk-registry": want local, iotcore or azure`)
 
 	// Without the flag or LTK_REGISTRY_BACKEND, the local registry is used.
 	run(t, e, cli.ExitOK, "devices", "list")

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 func newDevicesListCmd(env *Env, f *devicesFlags) *cobra.Command {
@@ -32,10 +35,13 @@ func newDevicesListCmd(env *Env, f *devicesFlags) *cobra.Command {
 
 // deviceRow is one line of ltk devices list.
 type deviceRow struct {
-	ID         string `json:"id"`
-	Alg        string `json:"alg,omitempty"` // empty when devicelist.csv lacks the device
-	Registered bool   `json:"registered"`    // in the registry
-	PrivateKey bool   `json:"private_key"`   // in devicelist.csv
+	ID  string `json:"id"`
+	Alg string `json:"alg,omitempty"` // empty when devicelist.csv lacks the device
+	// Profile is the profile whose credentials the device carries
+	// (iotcore for a key only); empty when devicelist.csv lacks it.
+	Profile    string `json:"profile,omitempty"`
+	Registered bool   `json:"registered"`  // in the registry
+	PrivateKey bool   `json:"private_key"` // in devicelist.csv
 }
 
 func listDevices(ctx context.Context, env *Env, f *devicesFlags) error {
@@ -58,7 +64,7 @@ func listDevices(ctx context.Context, env *Env, f *devicesFlags) error {
 	unregistered := 0
 	for _, d := range list.devs {
 		inList[d.ID] = true
-		rows = append(rows, deviceRow{ID: d.ID, Alg: string(d.Alg), Registered: registered[d.ID], PrivateKey: true})
+		rows = append(rows, deviceRow{ID: d.ID, Alg: string(d.Alg), Profile: profileOf(list.columns, d), Registered: registered[d.ID], PrivateKey: true})
 		if !registered[d.ID] {
 			unregistered++
 		}
@@ -80,16 +86,26 @@ func listDevices(ctx context.Context, env *Env, f *devicesFlags) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tALG\tREGISTERED")
+	// The profile column shows once the list holds another profile's credentials.
+	profiles := slices.ContainsFunc(rows, func(r deviceRow) bool { return r.Profile != "" && r.Profile != runset.ProfileIoTCore })
+	if profiles {
+		fmt.Fprintln(tw, "ID\tALG\tPROFILE\tREGISTERED")
+	} else {
+		fmt.Fprintln(tw, "ID\tALG\tREGISTERED")
+	}
 	for _, r := range rows {
-		reg, alg := "no", r.Alg
+		reg, alg, prof := "no", r.Alg, r.Profile
 		if r.Registered {
 			reg = "yes"
 		}
 		if !r.PrivateKey {
-			alg, reg = "-", "yes, but no private key in "+list.name
+			alg, prof, reg = "-", "-", "yes, but no private key in "+list.name
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, alg, reg)
+		if profiles {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, alg, prof, reg)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, alg, reg)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -187,7 +187,7 @@ Registered without a private key: 1 device (delete them to tidy up).
 	var rows []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(e.Stdout()), &rows))
 	require.Len(t, rows, 4)
-	require.Equal(t, map[string]any{"id": "LTK00003", "alg": "ES256", "registered": false, "private_key": true}, rows[2])
+	require.Equal(t, map[string]any{"id": "LTK00003", "alg": "ES256", "profile": "iotcore", "registered": false, "private_key": true}, rows[2])
 	require.Equal(t, map[string]any{"id": "LTK00009", "registered": true, "private_key": false}, rows[3])
 }
 

@@ -16,6 +16,7 @@ func init() { register(newEchoCmd) }
 // echoFlags are the flags of ltk echo.
 type echoFlags struct {
 	cfg      echo.ClientConfig
+	profile  string // --profile: the devices' topics
 	qos      uint8
 	logLevel slog.Level
 }
@@ -53,6 +54,7 @@ It reconnects with back-off and prints a status line to stderr every
 	fs.BoolVar(&c.Insecure, "insecure", false, "skip TLS certificate verification (self-signed test brokers only)")
 	fs.StringVar(&c.Username, "username", "", "MQTT username")
 	fs.StringVar(&c.Password, "password", "", "MQTT password")
+	fs.Var((*profile)(&f.profile), "profile", "the devices' platform, whose topics to echo on: iotcore (default), clearblade, aws (dt/ltk/ID/echo to cmd/ltk/ID/echo), azure (devices/ID/messages/events/ to devices/ID/messages/devicebound/), generic")
 	fs.StringVar(&c.ClientID, "client-id", "", "MQTT client id (default ltk-echo-<random>)")
 	fs.StringVar(&c.SharedGroup, "shared-group", echo.DefaultSharedGroup, `shared-subscription group ("" subscribes without sharing)`)
 	fs.Uint8Var(&f.qos, "qos", runset.DefaultQoS, "QoS of the subscription and so the highest QoS echoed: 0 or 1")
@@ -74,6 +76,8 @@ func addEchoFlags(cmd *cobra.Command, c *echo.Config) {
 func runEcho(cmd *cobra.Command, env *Env, f *echoFlags) error {
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
 	cfg := f.cfg
+	p, _ := runset.ProfileByName(f.profile) // checked by the flag
+	cfg.Topics = p.Topics
 	qos := f.qos
 	cfg.QoS = &qos
 	if cfg.StatusInterval == 0 {

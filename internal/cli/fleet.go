@@ -65,6 +65,7 @@ type deviceRegistry interface {
 var (
 	_ deviceRegistry = (*registry.Local)(nil)
 	_ deviceRegistry = (*registry.IoTCore)(nil)
+	_ deviceRegistry = (*registry.Azure)(nil)
 )
 
 // deviceList is devicelist.csv as read: its bytes, kept to append to and to
@@ -75,6 +76,7 @@ type deviceList struct {
 	existed bool
 	raw     []byte
 	devs    []device.Device
+	columns []string // the extra columns its header names
 }
 
 // readDeviceList reads and checks the device list; a missing one is empty.
@@ -90,7 +92,7 @@ func readDeviceList(env *Env, f *fleetFlags) (*deviceList, error) {
 	}
 	l.existed, l.raw = true, raw
 	warnReadable(env, l.path, l.name)
-	l.devs, err = device.DecodeFleet(bytes.NewReader(raw), l.name)
+	l.devs, l.columns, err = device.DecodeFleetColumns(bytes.NewReader(raw), l.name)
 	if err != nil {
 		return nil, withHint(err, "fix or remove that row by hand; ltk does not change a device list it cannot read")
 	}

@@ -59,6 +59,7 @@ client certificate that CA signed (mutual TLS).
 The exit code is 1 when any failure was recorded, 0 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			warnDeprecatedRegistry(env, cmd)
 			if err := applyEnvFallbacks(env, cmd, targetEnvFallbacks); err != nil {
 				return err
 			}
@@ -144,6 +145,12 @@ func handedOut(auth string) string {
 		return "the devices' private keys"
 	case runset.AuthPassword:
 		return "the devices' private keys and the MQTT password"
+	case runset.AuthCert:
+		return "the devices' private keys and certificates"
+	case runset.AuthSAS:
+		return "the devices' symmetric keys"
+	case runset.AuthDevicePassword:
+		return "the devices' passwords"
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,11 @@ import (
 const (
 	registryLocal   = "local"   // registry.csv, read by the embedded target
 	registryIoTCore = "iotcore" // an IoT-Core-API-compatible device manager
+	registryAzure   = "azure"   // an Azure IoT Hub's device registry (REST)
 )
+
+// registryBackends are the accepted values of ltk devices --registry.
+var registryBackends = []string{registryLocal, registryIoTCore, registryAzure}
 
 // googleIoTEndpoint is Cloud IoT Core's device-manager endpoint (retired in
 // 2023), and googleMQTTBridge its MQTT bridge.
@@ -67,20 +72,39 @@ func mqttBridgeFor(endpoint string) string {
 	if host == "" || host == "cloudiot.googleapis.com" {
 		return googleMQTTBridge
 	}
+	if region, ok := strings.CutSuffix(host, ".clearblade.com"); ok && !strings.Contains(region, ".") {
+		return "ssl://" + region + "-mqtt.clearblade.com:8883" // ClearBlade IoT Core's regional MQTT bridge
+	}
 	return "ssl://" + host + ":8883"
+}
+
+// ClearBlade IoT Core, the IoT-Core-compatible service: its regional API
+// host REGION.clearblade.com (whose MQTT bridge is REGION-mqtt.clearblade.com)
+// and the region used when the registry's is ltk's local default.
+const clearbladeDefaultRegion = "us-central1"
+
+// clearbladeEndpoint returns ClearBlade's device-manager endpoint for region.
+func clearbladeEndpoint(region string) string {
+	if region == "" || region == target.DefaultRegion {
+		region = clearbladeDefaultRegion
+	}
+	return region + ".clearblade.com:443"
 }
 
 // registryFlags choose where ltk devices registers devices.
 type registryFlags struct {
-	backend string                 // --registry: local or iotcore
+	backend string                 // --registry: local, iotcore or azure
 	iot     registry.IoTCoreConfig // --registry-endpoint and the IoT Core parent
+	azure   registry.AzureConfig   // --azure-connection-string (--registry-endpoint overrides its host)
 }
 
 // addRegistryFlags registers the registry backend flags on fs. The IoT-Core
 // path flags are named after the tutorial's variables, which they read.
 func addRegistryFlags(fs *pflag.FlagSet, f *registryFlags) {
 	fs.StringVar(&f.backend, "registry", registryLocal,
-		"where devices are registered: local (registry.csv, for the embedded target) or iotcore (an IoT-Core-API service at --registry-endpoint; also LTK_REGISTRY_BACKEND)")
+		"where devices are registered: local (registry.csv, for the embedded target), iotcore (an IoT-Core-API service at --registry-endpoint) or azure (an IoT Hub, with --azure-connection-string); also LTK_REGISTRY_BACKEND")
+	fs.StringVar(&f.azure.ConnectionString, "azure-connection-string", "",
+		"with --registry azure: an IoT Hub policy's connection string, HostName=HUB.azure-devices.net;SharedAccessKeyName=registryReadWrite;SharedAccessKey=KEY")
 	fs.StringVar(&f.iot.Endpoint, "registry-endpoint", "",
 		"IoT-Core-API Device Manager: host:port (TLS, Application Default Credentials) or grpc://host:port (plaintext, no credentials)")
 	fs.StringVar(&f.iot.Project, "target-project-id", target.DefaultProject, "IoT Core project of the registry")
@@ -94,14 +118,14 @@ func addRegistryFlags(fs *pflag.FlagSet, f *registryFlags) {
 func (f *registryFlags) resolve(cmd *cobra.Command, env *Env) error {
 	flag := cmd.Flags().Lookup("registry")
 	if flag != nil && flag.Changed {
-		if f.backend != registryLocal && f.backend != registryIoTCore {
-			return usageError(fmt.Errorf("--registry %q: want local or iotcore (the registry id is --target-registry-id)", f.backend))
+		if !slices.Contains(registryBackends, f.backend) {
+			return usageError(fmt.Errorf("--registry %q: want local, iotcore or azure (the registry id is --target-registry-id)", f.backend))
 		}
 		return nil
 	}
 	f.backend = registryBackend(env)
-	if f.backend != registryLocal && f.backend != registryIoTCore {
-		return usageError(fmt.Errorf("LTK_REGISTRY_BACKEND=%q: want local or iotcore", f.backend))
+	if !slices.Contains(registryBackends, f.backend) {
+		return usageError(fmt.Errorf("LTK_REGISTRY_BACKEND=%q: want local, iotcore or azure", f.backend))
 	}
 	return nil
 }
@@ -109,6 +133,16 @@ func (f *registryFlags) resolve(cmd *cobra.Command, env *Env) error {
 // openRegistry opens the registry backend of f and returns it with its name
 // for messages. Close it with closeRegistry.
 func openRegistry(ctx context.Context, env *Env, f *devicesFlags) (deviceRegistry, string, error) {
+	if f.reg.backend == registryAzure {
+		cfg := f.reg.azure
+		cfg.Endpoint = f.reg.iot.Endpoint
+		r, err := registry.OpenAzure(ctx, cfg)
+		if err != nil {
+			return nil, "IoT Hub", withHint(err, "give an IoT Hub policy's connection string: --azure-connection-string (LTK_AZURE_CONNECTION_STRING, or --azure-connection-string-file)")
+		}
+		name := r.Name()
+		return r, name, nil
+	}
 	if f.reg.backend != registryIoTCore {
 		return openDeviceRegistry(env, &f.fleet)
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/ltk-dev/ltk/internal/device"
 	"github.com/ltk-dev/ltk/internal/echo"
 	"github.com/ltk-dev/ltk/internal/master"
-	"github.com/ltk-dev/ltk/internal/registry"
 	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/stats"
@@ -89,8 +88,10 @@ func (r *runTimeFlag) Set(s string) error {
 	return r.timespan.Set(s)
 }
 
-// validate checks the flags every headless test needs.
+// validate checks the flags every headless test needs; the run settings
+// take their profile's defaults first.
 func (f *testFlags) validate() error {
+	f.settings.SetDefaults()
 	if f.devices < 1 {
 		return usageError(fmt.Errorf("--devices %d: want at least 1 device", f.devices))
 	}
@@ -178,6 +179,7 @@ for a plain Mosquitto with 'ltk echo' as the back end:
 The exit code is 1 when any failure was recorded, 0 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			warnDeprecatedRegistry(env, cmd)
 			if err := applyEnvFallbacks(env, cmd, targetEnvFallbacks); err != nil {
 				return err
 			}
@@ -210,6 +212,9 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	embedded := f.settings.Broker == ""
 	if embedded {
 		f.settings.Broker = "tcp://127.0.0.1:0" // replaced by the target's real address below
+		if f.settings.Auth == runset.AuthCert {
+			f.settings.Broker = "ssl://127.0.0.1:0"
+		}
 	}
 	if err := f.checkSettings(env); err != nil {
 		return err
@@ -263,7 +268,7 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 	if embedded {
 		s.before = func(p *parts, rec *recording, cfg *master.Config) error {
 			f.echo.Observer = rec.observeExecution
-			t, err := startTarget(env, f, log)
+			t, ca, err := startTarget(env, f, log)
 			if err != nil {
 				return err
 			}
@@ -272,12 +277,34 @@ func runTest(ctx context.Context, env *Env, f *runFlags) error {
 				r, ok := t.Refusal(device)
 				return r.Text(), ok
 			}
-			cfg.Settings.Broker = "tcp://" + t.Addr()
-			fmt.Fprintf(env.Stdout, "Embedded IoT target on %s (auth %s, project %s)\n", t.Addr(), cfg.Settings.Auth, cfg.Settings.Project)
+			addr := t.Addr()
+			cfg.Settings.Broker = "tcp://" + addr
+			if ca != nil { // mutual TLS: devices trust the test CA that signed the target's certificate
+				addr = t.TLSAddr()
+				cfg.Settings.Broker, cfg.Settings.CAPEM = "ssl://"+addr, ca.PEM
+			}
+			fmt.Fprintf(env.Stdout, "Embedded IoT target on %s (profile %s, auth %s)\n", addr, profileName(f.settings.Profile), cfg.Settings.Auth)
 			return nil
 		}
 	}
 	return s.run(ctx, env)
+}
+
+// profileFlag returns " --profile P" for a profile other than iotcore, for
+// hints.
+func profileFlag(p string) string {
+	if p == "" || p == runset.ProfileIoTCore {
+		return ""
+	}
+	return " --profile " + p
+}
+
+// profileName returns the profile's name, iotcore for the empty one.
+func profileName(p string) string {
+	if p == "" {
+		return runset.ProfileIoTCore
+	}
+	return p
 }
 
 // randomToken returns a fresh cluster token.
@@ -287,13 +314,14 @@ func randomToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// loadFleet reads the device list. Without JWT auth no keys are needed, so a
-// missing list is replaced by generated ids.
+// loadFleet reads the device list. With a shared password or none, no
+// per-device credentials are needed, so a missing list is replaced by
+// generated ids.
 func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 	path := f.fleet.devicesPath(env)
 	fleet, columns, err := device.ReadFleetColumns(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if f.settings.Auth != runset.AuthJWT {
+		if f.settings.Auth == runset.AuthPassword || f.settings.Auth == runset.AuthNone {
 			ids := make([]device.Device, f.devices)
 			for i := range ids {
 				ids[i].ID = device.FormatID("LTK", 5, i+1)
@@ -301,7 +329,7 @@ func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 			return ids, f.checkColumns(nil)
 		}
 		return nil, withHint(fmt.Errorf("no device list at %s", path),
-			fmt.Sprintf("create devices first: ltk devices create 1 %d", f.devices))
+			fmt.Sprintf("create devices first: ltk devices create 1 %d%s", f.devices, profileFlag(f.settings.Profile)))
 	}
 	if err != nil {
 		return nil, err
@@ -311,27 +339,65 @@ func loadFleet(env *Env, f *testFlags) ([]device.Device, error) {
 			fmt.Sprintf("create more: ltk devices create %d %d (or lower --devices)", len(fleet)+1, f.devices))
 	}
 	f.columns = columns
+	if err := f.checkCredentials(path, fleet, columns); err != nil {
+		return nil, err
+	}
 	return fleet, f.checkColumns(columns)
 }
 
-// startTarget binds the embedded target on a loopback port with the local registry.
-func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, error) {
+// credentialColumns are the devicelist.csv columns each auth mode reads.
+var credentialColumns = map[string][]string{
+	runset.AuthCert:           {device.ColumnCertificate},
+	runset.AuthSAS:            {device.ColumnSymmetricKey},
+	runset.AuthDevicePassword: {device.ColumnUsername, device.ColumnPassword},
+}
+
+// checkCredentials refuses a fleet whose devices lack the columns the
+// run's auth reads (a headless run checks the devices it runs, else all),
+// before anything starts: a worker would only log it, device by device.
+func (f *testFlags) checkCredentials(path string, fleet []device.Device, columns []string) error {
+	need := credentialColumns[f.settings.Auth]
+	if len(need) == 0 {
+		return nil
+	}
+	devs := fleet
+	if f.headless {
+		devs = fleet[:min(f.devices, len(fleet))]
+	}
+	for _, d := range devs {
+		for _, c := range need {
+			if _, ok := device.Column(columns, d.Values, c); !ok {
+				return withHint(usageError(fmt.Errorf("%s: device %s has no %s, which auth %s reads", path, d.ID, c, f.settings.Auth)),
+					fmt.Sprintf("make devices with it: ltk devices create N M%s, and run those (the devices a test runs are the list's first)", profileFlag(f.settings.Profile)))
+			}
+		}
+	}
+	return nil
+}
+
+// startTarget binds the embedded target on a loopback port with the local
+// registry, emulating the device auth and topics of the run's profile. It
+// returns the test CA when devices connect with certificates (they must
+// trust the server certificate it signs), else nil.
+func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, *device.CA, error) {
 	cfg := target.Config{
 		Addr:     "127.0.0.1:0",
-		Auth:     target.AuthNone,
 		Project:  f.settings.Project,
 		Region:   f.settings.Region,
 		Registry: f.settings.Registry,
+		Hub:      f.settings.AzureHub(),
+		Topics:   f.settings.Topics(),
 		Echo:     f.echo,
 
 		BackendToken: f.settings.BackendPassword,
 	}
-	if f.settings.Auth == runset.AuthJWT {
-		keys, err := registry.OpenLocal(f.fleet.registryPath(env))
-		if err != nil {
-			return nil, err
-		}
-		cfg.Auth, cfg.Keys = target.AuthJWT, keys
+	if f.settings.Auth == runset.AuthCert {
+		cfg.TLSAddr = "127.0.0.1:0"
 	}
-	return target.New(cfg, prometheus.NewRegistry(), log)
+	ca, err := targetAuth(env, &f.fleet, f.settings.Auth, &cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := target.New(cfg, prometheus.NewRegistry(), log)
+	return t, ca, err
 }

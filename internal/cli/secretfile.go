@@ -13,7 +13,7 @@ import (
 // secretFlags are the flags that carry a secret. Each gets a twin
 // --NAME-file (LTK_NAME_FILE) that reads it from a file, since a flag's
 // value shows in ps to every user of the machine.
-var secretFlags = []string{"password", "backend-password", "backend-token", "cluster-token", "web-auth"}
+var secretFlags = []string{"password", "backend-password", "backend-token", "cluster-token", "web-auth", "azure-connection-string"}
 
 // fileSuffix names a secret flag's file twin: --password-file.
 const fileSuffix = "-file"

@@ -20,14 +20,20 @@ func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
 	fs.Var((*brokerURL)(&s.Broker), "broker", "MQTT broker to drive: tcp://host:1883 or ssl://host:8883 (empty: start the embedded target in-process)")
 	fs.StringVar(&s.CAFile, "ca", "", "PEM CA bundle to verify an ssl:// broker")
 	fs.BoolVar(&s.Insecure, "insecure", false, "skip TLS certificate verification (self-signed test brokers only)")
-	fs.StringVar(&s.Auth, "auth", runset.AuthJWT, "device auth: jwt (IoT Core style, signed with each device's key), password, or none")
+	fs.Var((*profile)(&s.Profile), "profile", "IoT platform the devices talk to: iotcore (default), clearblade, aws (mutual TLS), azure (SAS tokens) or generic (per-device passwords); sets --auth, --client-id-format and the topics")
+	fs.StringVar(&s.Auth, "auth", "", "device auth (default: the profile's): jwt (IoT Core style, signed with each device's key), x509 (client certificates), sas (Azure SAS tokens), device-password (devicelist.csv's username and password columns), password (--password for every device), or none")
 	fs.StringVar(&s.Username, "username", sim.DefaultUsername, "MQTT username (IoT Core ignored it)")
 	fs.StringVar(&s.Password, "password", "", "MQTT password for every device with --auth password")
 	fs.StringVar(&s.BackendPassword, "backend-password", "", "MQTT password of a scenario's back-end clients that name none (ltk run's embedded target makes its own)")
 	fs.StringVar(&s.Project, "project", target.DefaultProject, "target project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
 	fs.StringVar(&s.Region, "region", target.DefaultRegion, "target region: the client id's locations/ element (also LTK_TARGET_REGION)")
-	fs.StringVar(&s.Registry, "registry", target.DefaultRegistry, "target registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")
-	fs.StringVar(&s.ClientIDFormat, "client-id-format", runset.ClientIDIoTCore, "client ids: iotcore (projects/P/locations/R/registries/G/devices/D) or plain (D)")
+	fs.StringVar(&s.Registry, "registry-id", target.DefaultRegistry, "target registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")
+	// --registry was the registry id here while ltk devices --registry names
+	// a registry backend: kept as a deprecated alias.
+	fs.StringVar(&s.Registry, "registry", target.DefaultRegistry, "deprecated alias of --registry-id")
+	_ = fs.MarkHidden("registry")
+	fs.StringVar(&s.Hub, "hub", "", "Azure IoT Hub host name of SAS tokens (default: the broker's host if it is NAME.azure-devices.net, else "+runset.DefaultAzureHub+")")
+	fs.StringVar(&s.ClientIDFormat, "client-id-format", "", "client ids (default: the profile's): iotcore (projects/P/locations/R/registries/G/devices/D) or plain (D)")
 	fs.DurationVar(&s.TokenTTL, "jwt-ttl", device.DefaultTokenTTL, "lifetime of device JWTs (at most 24h); devices reconnect with a fresh one before it expires")
 	s.Behavior = "echo"
 	fs.Var((*behavior)(&s.Behavior), "behavior", "device behaviour: echo (publish, await the echo) or telemetry (publish only)")
@@ -58,6 +64,28 @@ func (b *brokerURL) Set(s string) error {
 	}
 	*b = brokerURL(s)
 	return nil
+}
+
+// profile is the --profile flag: one of runset.ProfileNames, refused at
+// parsing otherwise (so LTK_PROFILE is checked the same way).
+type profile string
+
+func (p *profile) String() string { return string(*p) }
+func (p *profile) Type() string   { return "string" }
+func (p *profile) Set(s string) error {
+	if err := runset.CheckProfile(s); err != nil {
+		return err
+	}
+	*p = profile(strings.ToLower(s))
+	return nil
+}
+
+// warnDeprecatedRegistry warns when the registry id came through the
+// deprecated --registry (or LTK_REGISTRY) of run and master.
+func warnDeprecatedRegistry(env *Env, cmd *cobra.Command) {
+	if f := cmd.Flags().Lookup("registry"); f != nil && f.Changed {
+		fmt.Fprintf(env.Stderr, "ltk: warning: --registry (LTK_REGISTRY) of %s is deprecated for the registry id: use --registry-id (LTK_REGISTRY_ID); ltk devices --registry names a registry backend\n", cmd.Name())
+	}
 }
 
 // mqttClient is the --mqtt-client flag: one of sim.ClientNames, refused at
@@ -94,9 +122,9 @@ func (b *behavior) Set(s string) error {
 // targetEnvFallbacks are the tutorial's names for the target identity flags,
 // read when neither the flag nor its LTK_* twin is set.
 var targetEnvFallbacks = map[string]string{
-	"project":  "LTK_TARGET_PROJECT_ID",
-	"region":   "LTK_TARGET_REGION",
-	"registry": "LTK_TARGET_REGISTRY_ID",
+	"project":     "LTK_TARGET_PROJECT_ID",
+	"region":      "LTK_TARGET_REGION",
+	"registry-id": "LTK_TARGET_REGISTRY_ID",
 }
 
 // applyEnvFallbacks sets flags of cmd from the tutorial's variable names.

@@ -236,7 +236,7 @@ func setupSettings(env *Env, cfg *kube.Config) error {
 			s[k] = v
 		}
 	}
-	if v := s["LTK_REGISTRY"]; v == registryLocal || v == registryIoTCore {
+	if v := s["LTK_REGISTRY"]; slices.Contains(registryBackends, v) {
 		delete(s, "LTK_REGISTRY") // a registry backend (ltk devices --registry), not a registry id
 	}
 	if b := s["LTK_BROKER"]; b != "" {

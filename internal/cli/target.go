@@ -3,12 +3,13 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"github.com/ltk-dev/ltk/internal/registry"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/target"
 )
 
@@ -17,6 +18,7 @@ func init() { register(newTargetCmd) }
 // targetFlags are the flags of ltk target.
 type targetFlags struct {
 	cfg      target.Config
+	profile  string // --profile; its auth unless --auth says otherwise
 	fleet    fleetFlags
 	echo     bool
 	logLevel slog.Level
@@ -65,11 +67,22 @@ CONNECT is refused. Failed accepts (too many open files) are retried.
 
   ltk target                                   # :1883, auth jwt, metrics on :9883
   ltk target --auth none --delay 50ms --jitter 20ms --drop-rate 0.01
-  ltk target --tls-addr :8883 --tls-cert cert.pem --tls-key key.pem`,
+  ltk target --tls-addr :8883 --tls-cert cert.pem --tls-key key.pem
+  ltk target --profile aws                     # mutual TLS on :8883 with ltk's test CA
+  ltk target --profile azure                   # SAS tokens of the devices' symmetric keys
+
+--profile emulates another platform's device auth and topics (see the README's
+"Profiles"): aws checks each client certificate against ltk's test CA
+(ltk-ca.pem, made by ltk devices create --profile aws), its CN against the
+client id and its key against the registry; azure checks SAS tokens (signature,
+expiry, resource URI) against the registry's symmetric keys; generic checks
+per-device passwords. Refusals answer CONNACK "not authorized" and are counted
+by reason in ltk_target_connects_refused_total.`,
 			target.DefaultConnectTimeout, target.DefaultMaxConnectSize, target.DefaultMaxPacketSize, target.DefaultMaxRetained,
 			target.DefaultMaxRetainedSize, target.DefaultMaxInflight, target.DefaultMaxPendingWrites),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			warnDeprecatedRegistry(env, cmd)
 			if err := applyEnvFallbacks(env, cmd, targetEnvFallbacks); err != nil {
 				return err
 			}
@@ -82,10 +95,14 @@ CONNECT is refused. Failed accepts (too many open files) are retried.
 	fs.StringVar(&c.TLSAddr, "tls-addr", "", "MQTT over TLS listen address, e.g. "+target.DefaultTLSAddr+" (empty: no TLS)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file for --tls-addr")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for --tls-addr")
-	fs.StringVar(&c.Auth, "auth", target.AuthJWT, "device auth: jwt (IoT Core style, keys from the local registry) or none (any client id, no password)")
+	fs.Var((*profile)(&f.profile), "profile", "IoT platform whose device auth and topics to emulate: iotcore (default), clearblade, aws (client certificates from ltk's test CA; TLS on "+target.DefaultTLSAddr+" unless --tls-addr), azure (SAS tokens), generic (per-device passwords)")
+	fs.StringVar(&c.Auth, "auth", "", "device auth (default: the profile's): jwt (IoT Core style, keys from the local registry), x509, sas, device-password, or none (any client id, no password)")
 	fs.StringVar(&c.Project, "project", target.DefaultProject, "project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
 	fs.StringVar(&c.Region, "region", target.DefaultRegion, "region: the client id's locations/ element (also LTK_TARGET_REGION)")
-	fs.StringVar(&c.Registry, "registry", target.DefaultRegistry, "registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")
+	fs.StringVar(&c.Registry, "registry-id", target.DefaultRegistry, "registry: the client id's registries/ element (also LTK_TARGET_REGISTRY_ID)")
+	fs.StringVar(&c.Registry, "registry", target.DefaultRegistry, "deprecated alias of --registry-id")
+	_ = fs.MarkHidden("registry")
+	fs.StringVar(&c.Hub, "hub", "", "IoT Hub host name SAS tokens must name, with --profile azure (default "+runset.DefaultAzureHub+")")
 	fs.DurationVar(&c.MaxJWTLifetime, "max-jwt-lifetime", target.DefaultMaxJWTLifetime, "longest JWT lifetime (exp - iat) accepted")
 	fs.StringVar(&c.BackendToken, "backend-token", "", "password that lets ltk-echo* back-end clients in with --auth jwt (empty: none may connect)")
 	fs.IntVar(&c.MaxPendingWrites, "max-pending-writes", target.DefaultMaxPendingWrites, "messages queued per client before the target drops (and counts) more")
@@ -107,17 +124,17 @@ func runTarget(cmd *cobra.Command, env *Env, f *targetFlags) error {
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: f.logLevel}))
 	cfg := f.cfg
 	cfg.DisableEcho = !f.echo
-	if cfg.Auth == target.AuthJWT {
-		path := f.fleet.registryPath(env)
-		keys, err := registry.OpenLocal(path, registry.WithLogger(log), registry.WithName(displayPath(env, path)))
-		if err != nil {
-			return err
-		}
-		if len(keys.IDs()) == 0 {
-			log.Warn("no devices registered yet: every device will be refused until some are",
-				"registry", displayPath(env, path), "hint", "ltk devices create 1 10")
-		}
-		cfg.Keys = keys
+	p, _ := runset.ProfileByName(f.profile) // checked by the flag
+	cfg.Topics = p.Topics
+	auth := cfg.Auth
+	if auth == "" {
+		auth = p.Auth
+	}
+	if auth == runset.AuthCert && cfg.TLSAddr == "" {
+		cfg.TLSAddr = ":" + strconv.Itoa(p.TLSPort)
+	}
+	if _, err := targetAuth(env, &f.fleet, auth, &cfg, log); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError(err)
@@ -133,7 +150,7 @@ func runTarget(cmd *cobra.Command, env *Env, f *targetFlags) error {
 	if a := t.TLSAddr(); a != "" {
 		fmt.Fprintf(&where, ", MQTT over TLS on %s", a)
 	}
-	fmt.Fprintf(&where, " (auth %s, project %s, region %s, registry %s", cfg.Auth, cfg.Project, cfg.Region, cfg.Registry)
+	fmt.Fprintf(&where, " (profile %s, auth %s, project %s, region %s, registry %s", p.Name, cfg.Auth, cfg.Project, cfg.Region, cfg.Registry)
 	if cfg.DisableEcho {
 		where.WriteString(", echo off")
 	}

@@ -84,7 +84,7 @@ func TestTargetAuthNoneEchoes(t *testing.T) {
 	t.Parallel()
 	e := clitest.NewEnv(t)
 	addr := startCommand(t, e, mqttOn, e.Stdout, "target", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--auth", "none")
-	require.Contains(t, e.Stdout(), "(auth none, project ltk-project, region local, registry ltk-registry)")
+	require.Contains(t, e.Stdout(), "(profile iotcore, auth none, project ltk-project, region local, registry ltk-registry)")
 	require.Regexp(t, `metrics on 127\.0\.0\.1:\d+/metrics`, e.Stdout())
 	got := make(chan string, 1)
 	c := mqttDevice(t, addr, "LTK00001", "LTK00001", "", got)
@@ -100,7 +100,7 @@ func TestTargetJWTWithCreatedDevices(t *testing.T) {
 	e.Vars["LTK_TARGET_PROJECT_ID"] = "tutorial-project"
 	e.Reset()
 	addr := startCommand(t, e, mqttOn, e.Stdout, "target", "--addr", "127.0.0.1:0", "--metrics-addr", "")
-	require.Contains(t, e.Stdout(), "(auth jwt, project tutorial-project,")
+	require.Contains(t, e.Stdout(), "(profile iotcore, auth jwt, project tutorial-project,")
 	require.NotContains(t, e.Stdout(), "metrics on")
 
 	fleet, err := device.ReadFleet(filepath.Join(e.Dir, "devicelist.csv"))

@@ -189,16 +189,7 @@ func TestHandleAllocatesNothing(t *testing.T) {
 	require.Zero(t, testing.AllocsPerRun(1000, func() { a.Handle("LTK00001", payload, 1, now) }))
 }
 
-func TestEventDevice(t *testing.T) {
+func TestSharedFilter(t *testing.T) {
 	t.Parallel()
-	for topic, want := range map[string]string{
-		"/devices/d1/events": "d1", "/devices/d1/events/a/b": "d1",
-		"/devices/d1/commands": "", "/devices//events": "", "devices/d1/events": "", "/devices/d1/eventsx": "",
-	} {
-		got, ok := EventDevice(topic)
-		require.Equal(t, want, got, topic)
-		require.Equal(t, want != "", ok, topic)
-	}
-	require.Equal(t, "/devices/d1/commands", CommandsTopic("d1"))
-	require.Equal(t, "$share/g//devices/+/events/#", SharedFilter("g", EventsFilter))
+	require.Equal(t, "$share/g//devices/+/events/#", SharedFilter("g", "/devices/+/events/#"))
 }

@@ -48,6 +48,9 @@ type ClientConfig struct {
 	// MetricsAddr serves /metrics over HTTP; "" (default) = off.
 	MetricsAddr string `json:"metrics_addr"`
 	Echo        Config `json:"echo"`
+	// Topics are the devices' topics (their profile's); the zero value is
+	// IoT Core's.
+	Topics runset.Topics `json:"-"`
 }
 
 func (c *ClientConfig) setDefaults() error {
@@ -203,7 +206,7 @@ func (c *Client) Subscribed() <-chan struct{} { return c.subscribed }
 func (c *Client) Subscriptions() uint64 { return c.subs.Load() }
 
 func (c *Client) publish(d string, payload []byte, qos byte) error {
-	tok := c.mqtt.Publish(CommandsTopic(d), qos, false, payload)
+	tok := c.mqtt.Publish(c.cfg.Topics.Command(d), qos, false, payload)
 	select {
 	case <-tok.Done(): // failed at once (not connected), or QoS 0 written
 		return tok.Error()
@@ -213,7 +216,7 @@ func (c *Client) publish(d string, payload []byte, qos byte) error {
 }
 
 func (c *Client) onMessage(_ paho.Client, m paho.Message) {
-	d, ok := EventDevice(m.Topic())
+	d, ok := c.cfg.Topics.EventDevice(m.Topic())
 	if !ok {
 		return
 	}

@@ -22,9 +22,9 @@ const (
 // broker refuses the shared filter (SUBACK 0x80), it subscribes to the plain
 // one, so that at least this echo app works.
 func (c *Client) onConnect(cl paho.Client) {
-	filter := EventsFilter
+	filter := c.cfg.Topics.EventsFilter()
 	if c.cfg.SharedGroup != "" {
-		shared := SharedFilter(c.cfg.SharedGroup, EventsFilter)
+		shared := SharedFilter(c.cfg.SharedGroup, filter)
 		code, err := c.subscribe(cl, shared)
 		switch {
 		case err != nil:

@@ -3,7 +3,9 @@ package registry
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +14,23 @@ import (
 	"github.com/ltk-dev/ltk/internal/device"
 )
 
-// Entry is a registered device: its ID and public key.
+// Entry is a registered device: its ID and public key, and the secret the
+// platform checks its password against, if any.
 type Entry struct {
 	ID     string
 	Alg    device.Alg
 	Public crypto.PublicKey // *rsa.PublicKey or *ecdsa.PublicKey (P-256)
+	// Secret is what the target checks a device's password with under
+	// profiles that have one: the symmetric key (base64) of an azure
+	// device, the SHA-256 (hex) of a generic device's password (see
+	// PasswordHash). Empty for JWT and certificate devices.
+	Secret string
+}
+
+// PasswordHash is the Secret of a device whose password is pw: SHA-256, hex.
+func PasswordHash(pw string) string {
+	sum := sha256.Sum256([]byte(pw))
+	return hex.EncodeToString(sum[:])
 }
 
 // EntryOf returns the registry entry of d.
@@ -53,7 +67,7 @@ const header = "id,alg,public_key\n"
 
 // A registry file is CSV with a header and one row per device,
 // "id,alg,public key PEM", the PEM a PKIX PUBLIC KEY block flattened onto one
-// line:
+// line, and a fourth field for a device with a Secret:
 //
 //	id,alg,public_key
 //	LTK00001,RS256,-----BEGIN PUBLIC KEY----- MIIBIjAN… -----END PUBLIC KEY-----
@@ -67,7 +81,11 @@ func encodeRow(b *bytes.Buffer, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("device %s: %w", e.ID, err)
 	}
-	b.WriteString(e.ID + "," + string(e.Alg) + "," + p + "\n")
+	b.WriteString(e.ID + "," + string(e.Alg) + "," + p)
+	if e.Secret != "" {
+		b.WriteString("," + e.Secret)
+	}
+	b.WriteByte('\n')
 	return nil
 }
 
@@ -113,8 +131,8 @@ func decode(r io.Reader, name string) ([]Entry, error) {
 		bad := func(err error) error {
 			return &device.FleetError{File: name, Line: line, DeviceID: strings.TrimSpace(rec[0]), Err: err}
 		}
-		if len(rec) != 3 {
-			return nil, bad(device.Problem(device.ErrFields, "row has %d fields (want 3: id,alg,public key PEM)", len(rec)))
+		if len(rec) != 3 && len(rec) != 4 {
+			return nil, bad(device.Problem(device.ErrFields, "row has %d fields (want 3: id,alg,public key PEM, or 4 with a secret)", len(rec)))
 		}
 		id := strings.TrimSpace(rec[0])
 		if err := device.ValidateID(id); err != nil {
@@ -135,7 +153,11 @@ func decode(r io.Reader, name string) ([]Entry, error) {
 		if keyAlg != alg {
 			return nil, bad(device.Problem(device.ErrUnsupportedKey, "device %s is listed as %s but its public key is for %s", id, alg, keyAlg))
 		}
-		entries = append(entries, Entry{ID: id, Alg: alg, Public: pub})
+		e := Entry{ID: id, Alg: alg, Public: pub}
+		if len(rec) == 4 {
+			e.Secret = strings.TrimSpace(rec[3])
+		}
+		entries = append(entries, e)
 	}
 }
 

@@ -24,7 +24,8 @@ const DefaultFile = "registry.csv"
 // flood of connections costs at most one stat per interval.
 const reloadEvery = time.Second
 
-// Local is a registry kept in a CSV file of public keys (mode 0644). It is
+// Local is a registry kept in a CSV file of public keys (mode 0644; 0600
+// once it holds a device's Secret). It is
 // safe for concurrent use, also with other processes that change the file
 // through their own Local: every write replaces the file atomically, and
 // PublicKey picks up devices added after it was opened.
@@ -43,6 +44,7 @@ type Local struct {
 type snapshot struct {
 	entries []Entry                     // in file order
 	keys    map[string]crypto.PublicKey // by device ID
+	secrets map[string]string           // by device ID, devices with a Secret only
 	raw     []byte                      // the file's bytes; nil if it did not exist
 	info    os.FileInfo                 // the file's stat; nil if it did not exist
 }
@@ -79,7 +81,7 @@ func (l *Local) Path() string { return l.path }
 func (l *Local) load() (*snapshot, error) {
 	f, err := os.Open(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &snapshot{keys: map[string]crypto.PublicKey{}}, nil
+		return &snapshot{keys: map[string]crypto.PublicKey{}, secrets: map[string]string{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read registry: %w", err)
@@ -110,10 +112,25 @@ func (l *Local) load() (*snapshot, error) {
 
 func newSnapshot(entries []Entry, raw []byte, info os.FileInfo) *snapshot {
 	keys := make(map[string]crypto.PublicKey, len(entries))
+	secrets := map[string]string{}
 	for _, e := range entries {
 		keys[e.ID] = e.Public
+		if e.Secret != "" {
+			secrets[e.ID] = e.Secret
+		}
 	}
-	return &snapshot{entries: entries, keys: keys, raw: raw, info: info}
+	return &snapshot{entries: entries, keys: keys, secrets: secrets, raw: raw, info: info}
+}
+
+// Secret returns the Secret registered for deviceID, reloading the file as
+// PublicKey does.
+func (l *Local) Secret(deviceID string) (string, bool) {
+	s := l.snap.Load()
+	if l.reloadDue() {
+		s = l.reloadIfChanged()
+	}
+	v, ok := s.secrets[deviceID]
+	return v, ok
 }
 
 // PublicKey returns the public key registered for deviceID. At most once
@@ -269,7 +286,11 @@ func (l *Local) write(data []byte, entries []Entry) error {
 		return fmt.Errorf("update registry: %s is a directory of parts (as ltk setup mounts it), which ltk reads but does not write: "+
 			"change the registry file the parts were made from, and run ltk setup again", l.name)
 	}
-	if err := device.WriteFileAtomic(l.path, data, 0o644); err != nil {
+	perm := os.FileMode(0o644)
+	if slices.ContainsFunc(entries, func(e Entry) bool { return e.Secret != "" }) {
+		perm = 0o600 // symmetric keys are secrets
+	}
+	if err := device.WriteFileAtomic(l.path, data, perm); err != nil {
 		return fmt.Errorf("update registry: %w", err)
 	}
 	info, err := os.Stat(l.path)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ltk-dev/ltk/internal/pace"
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // A Behavior builds the Program of a built-in behaviour for devices
@@ -54,7 +55,8 @@ func BehaviorByName(name string) (Behavior, error) {
 // EchoProgram is the tutorial's echo behaviour for devices configured like
 // cfg:
 //
-//   - subscribe to /devices/D/commands/# ("MQTT subscribe");
+//   - subscribe to /devices/D/commands/# ("MQTT subscribe"; the topics are
+//     Config.Topics', IoT Core's by default);
 //   - every wait interval, if the last echo came back, publish the next
 //     numbered payload to /devices/D/events ("MQTT publish");
 //   - a command carrying the awaited number is "echo receive", timed from
@@ -72,7 +74,7 @@ func EchoProgram(cfg *Config) *Program {
 	p := TelemetryProgram(cfg)
 	c := settled(cfg)
 	p.Periodic[0].Expect = &Expect{
-		Filter:          commandsFilter,
+		Filter:          commandsFilter(c.Topics),
 		SentKey:         sentSeq,
 		RecvKey:         echoSeq,
 		Timeout:         c.EchoTimeout,
@@ -94,10 +96,10 @@ func EchoProgram(cfg *Config) *Program {
 func TelemetryProgram(cfg *Config) *Program {
 	c := settled(cfg)
 	return &Program{
-		Subscribe: []Subscription{{Filter: commandsFilter, QoS: c.QoS}},
+		Subscribe: []Subscription{{Filter: commandsFilter(c.Topics), QoS: c.QoS}},
 		Periodic: []*Publish{{
 			Event:   EventPublish,
-			Message: Message{Topic: eventsTopic, Payload: echoPayload(c.PayloadSize), QoS: c.QoS},
+			Message: Message{Topic: eventsTopic(c.Topics), Payload: echoPayload(c.PayloadSize), QoS: c.QoS},
 			Every:   pace.Interval{Min: c.WaitMin, Max: c.WaitMax}.Next,
 		}},
 		AckTimeout: c.EchoTimeout,
@@ -111,19 +113,16 @@ func settled(cfg *Config) Config {
 	return c
 }
 
-// The echo behaviour's topics, for any device.
-var (
-	commandsFilter = TemplateFunc(func(dst []byte, v *Vars) []byte {
-		dst = append(dst, "/devices/"...)
-		dst = append(dst, v.DeviceID...)
-		return append(dst, "/commands/#"...)
-	})
-	eventsTopic = TemplateFunc(func(dst []byte, v *Vars) []byte {
-		dst = append(dst, "/devices/"...)
-		dst = append(dst, v.DeviceID...)
-		return append(dst, "/events"...)
-	})
-)
+// commandsFilter is the echo behaviour's command subscription under t,
+// for any device.
+func commandsFilter(t runset.Topics) Template {
+	return TemplateFunc(func(dst []byte, v *Vars) []byte { return t.AppendCommandsFilter(dst, v.DeviceID) })
+}
+
+// eventsTopic is the echo behaviour's events topic under t, for any device.
+func eventsTopic(t runset.Topics) Template {
+	return TemplateFunc(func(dst []byte, v *Vars) []byte { return t.AppendEvents(dst, v.DeviceID) })
+}
 
 // echoPayload renders the tutorial's payload padded to size (see payload).
 type echoPayload int

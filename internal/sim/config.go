@@ -70,6 +70,13 @@ type Config struct {
 	// DeviceID names the device in its topics: /devices/DeviceID/events and
 	// /devices/DeviceID/commands/#. It must not contain '/', '+' or '#'.
 	DeviceID string
+	// Topics are the built-in behaviours' topics (the profile's); the zero
+	// value is IoT Core's. A scenario's Program names its own.
+	Topics runset.Topics
+	// Certificate is the device's TLS client certificate (mutual TLS, as
+	// AWS IoT Core authenticates devices); nil = none. The device dials
+	// with a copy of TLS that presents it, made once per device.
+	Certificate *tls.Certificate
 	// ClientID is the MQTT client id (IoT Core style:
 	// projects/P/locations/L/registries/R/devices/D). Empty = DeviceID.
 	ClientID string

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -46,11 +47,29 @@ func New(cfg Config) (*Device, error) {
 		return nil, fmt.Errorf("device %s: %w", cfg.DeviceID, err)
 	}
 	u, _ := url.Parse(cfg.Broker) // Validate parsed it
-	return &Device{
+	d := &Device{
 		cfg:  cfg,
 		addr: u.Host,
 		tls:  runset.BrokerSchemes[strings.ToLower(u.Scheme)],
-	}, nil
+	}
+	if d.tls && cfg.Certificate != nil {
+		d.cfg.TLS = withCertificate(cfg.TLS, cfg.Certificate)
+	}
+	return d, nil
+}
+
+// withCertificate returns a copy of shared (nil: the defaults) that presents
+// cert. The copy is made once per device, so a fleet shares everything of
+// shared but the certificate, its session cache included.
+func withCertificate(shared *tls.Config, cert *tls.Certificate) *tls.Config {
+	var c *tls.Config
+	if shared == nil {
+		c = &tls.Config{MinVersion: tls.VersionTLS12}
+	} else {
+		c = shared.Clone()
+	}
+	c.Certificates = []tls.Certificate{*cert}
+	return c
 }
 
 // ID returns the device id.

@@ -1,6 +1,10 @@
 package target
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ltk-dev/ltk/internal/runset"
+)
 
 // Topic ACL, as Cloud IoT Core had it. Device D may
 //
@@ -40,4 +44,33 @@ func underDevice(d, topic string) (string, bool) {
 		return "", false
 	}
 	return rest[len(d)+1:], true
+}
+
+// topicACL is the topic ACL of a profile's topics: IoT Core's above for IoT
+// Core's topics (the zero value too); for others, device D may publish to
+// its events topic and below it, and subscribe to its commands topic and
+// below it (runset.Topics).
+type topicACL struct {
+	topics  runset.Topics
+	iotcore bool
+}
+
+func newTopicACL(t runset.Topics) topicACL {
+	p, _ := runset.ProfileByName(runset.ProfileIoTCore)
+	return topicACL{topics: t, iotcore: t == runset.Topics{} || t == p.Topics}
+}
+
+// allows reports whether device d may publish to (write) or read topic.
+func (a topicACL) allows(d, topic string, write bool) bool {
+	switch {
+	case a.iotcore && write:
+		return mayPublish(d, topic)
+	case a.iotcore:
+		return mayRead(d, topic)
+	case write:
+		got, ok := a.topics.EventDevice(topic)
+		return ok && got == d
+	}
+	got, ok := a.topics.CommandDevice(topic)
+	return ok && got == d
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 func TestDeviceID(t *testing.T) {
@@ -77,5 +79,28 @@ func BenchmarkTopicACL(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		mayPublish(deviceID(id), "/devices/LTK00001/events")
+	}
+}
+
+func TestTopicACLOfEachProfile(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		profile            string
+		pub, sub           string // allowed to d1
+		otherPub, otherSub string // d2's, refused to d1
+	}{
+		{runset.ProfileAWS, "dt/ltk/d1/echo", "cmd/ltk/d1/echo/#", "dt/ltk/d2/echo", "cmd/ltk/+/echo/#"},
+		{runset.ProfileAzure, "devices/d1/messages/events/", "devices/d1/messages/devicebound/#", "devices/d2/messages/events/", "devices/d2/messages/devicebound/#"},
+		{runset.ProfileIoTCore, "/devices/d1/state", "/devices/d1/config", "/devices/d2/events", "/devices/d2/commands/#"},
+	} {
+		p, err := runset.ProfileByName(tc.profile)
+		require.NoError(t, err)
+		acl := newTopicACL(p.Topics)
+		require.True(t, acl.allows("d1", tc.pub, true), tc.profile)
+		require.True(t, acl.allows("d1", tc.sub, false), tc.profile)
+		require.False(t, acl.allows("d1", tc.otherPub, true), tc.profile)
+		require.False(t, acl.allows("d1", tc.otherSub, false), tc.profile)
+		require.False(t, acl.allows("d1", tc.sub, true), "%s: no publishing on the commands topic", tc.profile)
+		require.False(t, acl.allows("d1", tc.pub, false), "%s: no subscribing to the events topic", tc.profile)
 	}
 }

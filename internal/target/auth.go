@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,14 @@ const (
 	ReasonWillInvalid     Reason = "will_invalid"      // the Will's topic has a wildcard
 	ReasonConnectTooLarge Reason = "connect_too_large" // the CONNECT announced more than MaxConnectSize bytes
 	ReasonConnectTimeout  Reason = "connect_timeout"   // no whole CONNECT within ConnectTimeout
+	// Profile auth (profile_auth.go).
+	ReasonNoCertificate     Reason = "no_certificate"             // AuthCert: no client certificate
+	ReasonUnknownCA         Reason = "unknown_ca"                 // AuthCert: the certificate does not chain to the CA (or has expired)
+	ReasonCNMismatch        Reason = "cn_mismatch"                // AuthCert: the certificate's CN is not the client id
+	ReasonCertNotRegistered Reason = "certificate_not_registered" // AuthCert: the certificate is not for the device's registered key
+	ReasonBadUsername       Reason = "bad_username"               // AuthSAS: username is not HUB/D/?api-version=…
+	ReasonWrongResource     Reason = "wrong_resource"             // AuthSAS: sr is not HUB/devices/D
+	ReasonWrongPassword     Reason = "wrong_password"             // AuthDevicePassword: not the device's password
 )
 
 // Reasons lists every refusal reason.
@@ -39,6 +48,8 @@ var Reasons = []Reason{
 	ReasonBadClientID, ReasonUnknownDevice, ReasonBadSignature, ReasonExpired,
 	ReasonNotYetValid, ReasonWrongAudience, ReasonLifetimeTooLong, ReasonMalformedToken,
 	ReasonNoPassword, ReasonWillNotAllowed, ReasonWillInvalid, ReasonConnectTooLarge, ReasonConnectTimeout,
+	ReasonNoCertificate, ReasonUnknownCA, ReasonCNMismatch, ReasonCertNotRegistered,
+	ReasonBadUsername, ReasonWrongResource, ReasonWrongPassword,
 }
 
 // refusal is an authentication failure with its reason. The message is for
@@ -91,14 +102,21 @@ func splitClientID(id string) (project, region, registry, device string, ok bool
 
 // authenticator checks device credentials the way Cloud IoT Core did.
 type authenticator struct {
-	cfg    *Config
-	parser *jwt.Parser
-	now    func() time.Time
+	cfg       *Config
+	parser    *jwt.Parser
+	clientCAs *x509.CertPool // from cfg.ClientCA; nil without one
+	now       func() time.Time
 }
 
 func newAuthenticator(cfg *Config) *authenticator {
+	var pool *x509.CertPool
+	if len(cfg.ClientCA) > 0 {
+		pool = x509.NewCertPool()
+		pool.AppendCertsFromPEM(cfg.ClientCA) // Validate checked that it holds a certificate
+	}
 	return &authenticator{
-		cfg: cfg,
+		clientCAs: pool,
+		cfg:       cfg,
 		// Claims are checked below, to tell the reasons apart.
 		parser: jwt.NewParser(jwt.WithoutClaimsValidation()),
 		now:    time.Now,
@@ -112,14 +130,7 @@ func (a *authenticator) authenticate(clientID string, password []byte) (time.Tim
 		return time.Time{}, refuse(ReasonNoPassword, "client %q sent no password", clientID)
 	}
 	if a.isBackend(clientID) {
-		if a.cfg.Auth == AuthNone {
-			return time.Time{}, nil
-		}
-		tok := a.cfg.BackendToken
-		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), password) != 1 {
-			return time.Time{}, refuse(ReasonBadSignature, "back-end client %q: wrong or no back-end token", clientID)
-		}
-		return time.Time{}, nil
+		return time.Time{}, a.backend(clientID, password)
 	}
 	if a.cfg.Auth == AuthNone {
 		return time.Time{}, nil
@@ -207,6 +218,19 @@ func (a *authenticator) checkClaims(d string, c *jwt.RegisteredClaims) (time.Tim
 		return time.Time{}, refuse(ReasonLifetimeTooLong, "device %q: JWT lifetime %v exceeds %v", d, exp.Sub(iat), a.cfg.MaxJWTLifetime)
 	}
 	return exp, nil
+}
+
+// backend checks a back-end client's password: its token, unless auth is
+// AuthNone.
+func (a *authenticator) backend(clientID string, password []byte) error {
+	if a.cfg.Auth == AuthNone {
+		return nil
+	}
+	tok := a.cfg.BackendToken
+	if tok == "" || subtle.ConstantTimeCompare([]byte(tok), password) != 1 {
+		return refuse(ReasonBadSignature, "back-end client %q: wrong or no back-end token", clientID)
+	}
+	return nil
 }
 
 func (a *authenticator) isBackend(clientID string) bool {

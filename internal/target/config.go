@@ -2,12 +2,15 @@ package target
 
 import (
 	"crypto"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/ltk-dev/ltk/internal/echo"
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // Defaults of Config. The IoT-Core path pieces match the tutorial's .env.
@@ -52,7 +55,24 @@ const (
 const (
 	AuthJWT  = "jwt"  // IoT-Core style: client id names the device, password is a JWT signed with its key
 	AuthNone = "none" // any client id, no password; topic ACL still applies
+	// AuthCert is AWS IoT Core's: a client certificate that chains to
+	// ClientCA, whose subject CN is the client id, for the key Keys holds
+	// for that device; no password.
+	AuthCert = "x509"
+	// AuthSAS is Azure IoT Hub's: client id D, username HUB/D/?api-version=…,
+	// password a SAS token signed with the symmetric key Secrets holds for D.
+	AuthSAS = "sas"
+	// AuthDevicePassword is a broker's per-device passwords: client id D,
+	// password one whose SHA-256 Secrets holds for D.
+	AuthDevicePassword = "device-password"
 )
+
+// SecretStore finds a registered device's secret: its symmetric key
+// (AuthSAS) or its password's hash (AuthDevicePassword). Implementations
+// must be safe for concurrent use.
+type SecretStore interface {
+	Secret(deviceID string) (string, bool)
+}
 
 // KeyStore finds a registered device's public key (*rsa.PublicKey or
 // *ecdsa.PublicKey). Implementations must be safe for concurrent use.
@@ -67,12 +87,25 @@ type Config struct {
 	TLSAddr string `json:"tls_addr"` // MQTT over TLS; "" (default) = off
 	TLSCert string `json:"tls_cert"` // PEM certificate chain file, needed with TLSAddr
 	TLSKey  string `json:"tls_key"`  // PEM private key file, needed with TLSAddr
+	// TLSCertificate is the TLS listener's certificate in place of TLSCert
+	// and TLSKey (one the test CA signs at start).
+	TLSCertificate *tls.Certificate `json:"-"`
+	// ClientCA is the PEM CA bundle device certificates must chain to, with
+	// AuthCert (which needs TLSAddr).
+	ClientCA []byte `json:"-"`
+	// Hub is the IoT Hub host name SAS tokens and usernames must name, with
+	// AuthSAS; default runset.DefaultAzureHub.
+	Hub string `json:"hub"`
+	// Topics are the devices' topics, which the topic ACL and the echo app
+	// follow (the profile's); the zero value is IoT Core's.
+	Topics runset.Topics `json:"-"`
 
-	Auth     string   `json:"auth"`     // AuthJWT (default) or AuthNone
-	Project  string   `json:"project"`  // JWT aud and first client-id element
-	Region   string   `json:"region"`   // client-id "locations" element
-	Registry string   `json:"registry"` // client-id "registries" element
-	Keys     KeyStore `json:"-"`        // device public keys; required with AuthJWT
+	Auth     string      `json:"auth"`     // AuthJWT (default) or AuthNone
+	Project  string      `json:"project"`  // JWT aud and first client-id element
+	Region   string      `json:"region"`   // client-id "locations" element
+	Registry string      `json:"registry"` // client-id "registries" element
+	Keys     KeyStore    `json:"-"`        // device public keys; required with AuthJWT and AuthCert
+	Secrets  SecretStore `json:"-"`        // device secrets; required with AuthSAS and AuthDevicePassword
 	// MaxJWTLifetime is the largest exp - iat accepted; default 24h (IoT Core's limit).
 	MaxJWTLifetime time.Duration `json:"max_jwt_lifetime"`
 
@@ -120,6 +153,9 @@ func (c *Config) setDefaults() {
 	if c.Registry == "" {
 		c.Registry = DefaultRegistry
 	}
+	if c.Hub == "" {
+		c.Hub = runset.DefaultAzureHub
+	}
 	if c.MaxJWTLifetime == 0 {
 		c.MaxJWTLifetime = DefaultMaxJWTLifetime
 	}
@@ -152,11 +188,21 @@ func (c *Config) Validate() error {
 		if c.Keys == nil {
 			errs = append(errs, errors.New("auth jwt needs the device registry (create devices with 'ltk devices create', or use --auth none)"))
 		}
+	case AuthCert:
+		if c.Keys == nil || len(c.ClientCA) == 0 || c.TLSAddr == "" {
+			errs = append(errs, errors.New("auth x509 needs the device registry, the devices' CA and a TLS listener (create devices with 'ltk devices create --profile aws')"))
+		} else if !x509.NewCertPool().AppendCertsFromPEM(c.ClientCA) {
+			errs = append(errs, errors.New("auth x509: the devices' CA bundle holds no PEM certificate"))
+		}
+	case AuthSAS, AuthDevicePassword:
+		if c.Secrets == nil {
+			errs = append(errs, fmt.Errorf("auth %s needs the device registry's secrets (create devices with 'ltk devices create --profile azure' or 'generic')", c.Auth))
+		}
 	case AuthNone:
 	default:
-		errs = append(errs, fmt.Errorf("auth %q is unknown (use jwt or none)", c.Auth))
+		errs = append(errs, fmt.Errorf("auth %q is unknown (use jwt, x509, sas, device-password or none)", c.Auth))
 	}
-	if (c.TLSAddr != "") && (c.TLSCert == "" || c.TLSKey == "") {
+	if c.TLSAddr != "" && c.TLSCertificate == nil && (c.TLSCert == "" || c.TLSKey == "") {
 		errs = append(errs, fmt.Errorf("TLS on %s needs a certificate and key file (--tls-cert, --tls-key)", c.TLSAddr))
 	}
 	if c.MaxPendingWrites < 1 || c.MaxPendingWrites > math.MaxInt32 {

@@ -179,13 +179,20 @@ func rawConnectConn(t testing.TB, addr string, params mqttpackets.ConnectParams,
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, waitFor)
 	require.NoError(t, err)
+	return conn, connectOver(t, conn, params, version)
+}
+
+// connectOver sends one CONNECT over conn and returns the CONNACK; conn is
+// closed at the test's end.
+func connectOver(t testing.TB, conn net.Conn, params mqttpackets.ConnectParams, version byte) mqttpackets.Packet {
+	t.Helper()
 	t.Cleanup(func() { conn.Close() })
 	require.NoError(t, conn.SetDeadline(time.Now().Add(waitFor)))
 	params.ProtocolName, params.Clean, params.Keepalive = []byte("MQTT"), true, 30
 	pk := mqttpackets.Packet{FixedHeader: mqttpackets.FixedHeader{Type: mqttpackets.Connect}, ProtocolVersion: version, Connect: params}
 	var buf bytes.Buffer
 	require.NoError(t, pk.ConnectEncode(&buf))
-	_, err = conn.Write(buf.Bytes())
+	_, err := conn.Write(buf.Bytes())
 	require.NoError(t, err)
 
 	r := bufio.NewReader(conn)
@@ -201,5 +208,5 @@ func rawConnectConn(t testing.TB, addr string, params mqttpackets.ConnectParams,
 	require.NoError(t, err)
 	require.NoError(t, ack.ConnackDecode(body))
 	require.Zero(t, r.Buffered(), "bytes after the CONNACK")
-	return conn, ack
+	return ack
 }

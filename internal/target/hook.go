@@ -18,6 +18,7 @@ type hook struct {
 	mqtt.HookBase
 	server *mqtt.Server
 	auth   *authenticator
+	acl    topicACL
 	limits retainLimits
 	m      *metrics
 	log    *slog.Logger
@@ -30,7 +31,7 @@ type hook struct {
 }
 
 func newHook(server *mqtt.Server, auth *authenticator, limits retainLimits, m *metrics, log *slog.Logger) *hook {
-	return &hook{server: server, auth: auth, limits: limits, m: m, log: log, expiry: map[*mqtt.Client]*time.Timer{}}
+	return &hook{server: server, auth: auth, acl: newTopicACL(auth.cfg.Topics), limits: limits, m: m, log: log, expiry: map[*mqtt.Client]*time.Timer{}}
 }
 
 // ID names the hook for mochi.
@@ -53,7 +54,7 @@ func (h *hook) Provides(b byte) bool {
 // here with the code connackCode picks. The returned error makes mochi close
 // the connection.
 func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
-	exp, err := h.auth.authenticate(cl.ID, pk.Connect.Password)
+	exp, err := h.auth.connect(cl, pk)
 	if err == nil {
 		err = h.checkWill(cl, pk)
 	}
@@ -125,11 +126,7 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Inline || h.auth.isBackend(cl.ID) {
 		return true
 	}
-	d := deviceID(cl.ID)
-	if write {
-		return mayPublish(d, topic)
-	}
-	return mayRead(d, topic)
+	return h.acl.allows(deviceID(cl.ID), topic, write)
 }
 
 // OnSessionEstablished counts an accepted connection.

@@ -121,11 +121,21 @@ func capabilities(cfg *Config) *mqtt.Capabilities {
 }
 
 func (t *Target) listenTLS() error {
-	cert, err := tls.LoadX509KeyPair(t.cfg.TLSCert, t.cfg.TLSKey)
-	if err != nil {
-		return fmt.Errorf("load TLS certificate %s and key %s: %w (want PEM files)", t.cfg.TLSCert, t.cfg.TLSKey, err)
+	cert := t.cfg.TLSCertificate
+	if cert == nil {
+		c, err := tls.LoadX509KeyPair(t.cfg.TLSCert, t.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate %s and key %s: %w (want PEM files)", t.cfg.TLSCert, t.cfg.TLSKey, err)
+		}
+		cert = &c
 	}
-	ln, err := tls.Listen("tcp", t.cfg.TLSAddr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	tc := &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
+	if t.cfg.Auth == AuthCert {
+		// Asked for, verified in OnConnect: a refused certificate gets a
+		// CONNACK and a counted reason rather than a failed handshake.
+		tc.ClientAuth = tls.RequestClientCert
+	}
+	ln, err := tls.Listen("tcp", t.cfg.TLSAddr, tc)
 	if err != nil {
 		return fmt.Errorf("listen for MQTT over TLS on %s: %w (use --tls-addr)", t.cfg.TLSAddr, err)
 	}
@@ -156,15 +166,16 @@ func (t *Target) listenMetrics(reg prometheus.Registerer) error {
 
 // startEcho subscribes the in-process echo app to every device's events.
 func (t *Target) startEcho(reg prometheus.Registerer) error {
+	topics := t.cfg.Topics
 	app, err := echo.New(t.cfg.Echo, func(d string, payload []byte, qos byte) error {
-		return t.server.Publish(echo.CommandsTopic(d), payload, false, qos)
+		return t.server.Publish(topics.Command(d), payload, false, qos)
 	}, reg)
 	if err != nil {
 		return err
 	}
 	t.echo = app
 	handle := func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
-		d, ok := echo.EventDevice(pk.TopicName)
+		d, ok := topics.EventDevice(pk.TopicName)
 		if !ok {
 			return
 		}
@@ -174,7 +185,8 @@ func (t *Target) startEcho(reg prometheus.Registerer) error {
 	// wrong node), so the parent topic gets its own filter. Both use the same
 	// subscription id, and mochi keys inline matches by id: a message never
 	// reaches the handler twice, even once mochi is fixed.
-	for _, f := range []string{strings.TrimSuffix(echo.EventsFilter, "/#"), echo.EventsFilter} {
+	filter := topics.EventsFilter()
+	for _, f := range []string{strings.TrimSuffix(filter, "/#"), filter} {
 		if err := t.server.Subscribe(f, 1, handle); err != nil {
 			return fmt.Errorf("subscribe echo app to %s: %w", f, err)
 		}

@@ -19,6 +19,7 @@ import (
 // a scenario version this worker does not know). It returns the scenario's
 // plan, nil when the settings name none.
 func checkSettings(s *runset.Settings) (*sim.Plan, error) {
+	s.SetDefaults() // a master that predates profiles sends none
 	_, behaviorErr := sim.BehaviorByName(s.Behavior)
 	err := errors.Join(s.Validate(), behaviorErr, sim.CheckClient(s.MQTTClient))
 	if err != nil || s.Scenario == "" {
@@ -57,6 +58,7 @@ func deviceConfigs(s *runset.Settings, b Block, plan *sim.Plan, rec sim.Recorder
 			return nil, err
 		}
 	}
+	topics := s.Topics()
 	cfgs := make([]sim.Config, len(b.Devices))
 	var prog *sim.Program
 	for i, d := range b.Devices {
@@ -64,6 +66,7 @@ func deviceConfigs(s *runset.Settings, b Block, plan *sim.Plan, rec sim.Recorder
 			Broker:             s.Broker,
 			TLS:                tlsCfg,
 			DeviceID:           d.ID,
+			Topics:             topics,
 			ClientID:           s.ClientID(d.ID),
 			Username:           s.Username,
 			QoS:                s.QoS,
@@ -84,7 +87,7 @@ func deviceConfigs(s *runset.Settings, b Block, plan *sim.Plan, rec sim.Recorder
 			c.Columns = pick.values(d.Values)
 		}
 		if c.Program == nil || !c.Program.Backend {
-			if err := credentials(&c, s, d); err != nil {
+			if err := credentials(&c, s, d, b.Columns); err != nil {
 				return nil, err
 			}
 		}
@@ -99,8 +102,17 @@ func deviceConfigs(s *runset.Settings, b Block, plan *sim.Plan, rec sim.Recorder
 	return cfgs, nil
 }
 
-// credentials gives c the password of device d under s's auth.
-func credentials(c *sim.Config, s *runset.Settings, d device.Device) error {
+// credentials gives c the credentials of device d under s's auth: its
+// password, username or client certificate; columns name d's Values.
+func credentials(c *sim.Config, s *runset.Settings, d device.Device, columns []string) error {
+	column := func(name string) (string, error) {
+		v, ok := device.Column(columns, d.Values, name)
+		if !ok {
+			return "", fmt.Errorf("device %s has no %s in devicelist.csv: auth %s (profile %s) needs one; make devices with ltk devices create --profile %s",
+				d.ID, name, s.Auth, s.Profile, s.Profile)
+		}
+		return v, nil
+	}
 	switch s.Auth {
 	case runset.AuthJWT:
 		if d.Key == nil {
@@ -109,6 +121,35 @@ func credentials(c *sim.Config, s *runset.Settings, d device.Device) error {
 		c.Credentials = device.NewJWTSource(d, s.Project, s.TokenTTL)
 	case runset.AuthPassword:
 		c.Credentials = staticPassword(s.Password)
+	case runset.AuthCert:
+		pem, err := column(device.ColumnCertificate)
+		if err != nil {
+			return err
+		}
+		if c.Certificate, err = device.TLSCertificate(d, pem); err != nil {
+			return err
+		}
+	case runset.AuthSAS:
+		key, err := column(device.ColumnSymmetricKey)
+		if err != nil {
+			return err
+		}
+		hub := s.AzureHub()
+		src, err := device.NewSASSource(hub, d.ID, key, s.TokenTTL)
+		if err != nil {
+			return err
+		}
+		c.Username, c.Credentials = device.SASUsername(hub, d.ID), src
+	case runset.AuthDevicePassword:
+		user, err := column(device.ColumnUsername)
+		if err != nil {
+			return err
+		}
+		pw, err := column(device.ColumnPassword)
+		if err != nil {
+			return err
+		}
+		c.Username, c.Credentials = user, staticPassword(pw)
 	}
 	return nil
 }

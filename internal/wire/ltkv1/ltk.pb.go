@@ -911,6 +911,8 @@ type Settings struct {
 	MqttClient           string                 `protobuf:"bytes,19,opt,name=mqtt_client,json=mqttClient,proto3" json:"mqtt_client,omitempty"`                // the devices' MQTT client engine: lean or paho; empty = lean
 	Scenario             string                 `protobuf:"bytes,20,opt,name=scenario,proto3" json:"scenario,omitempty"`                                      // a scenario file's text (YAML); empty = the built-in behaviour
 	BackendPassword      string                 `protobuf:"bytes,21,opt,name=backend_password,json=backendPassword,proto3" json:"backend_password,omitempty"` // the password of a scenario's back-end clients that name none
+	Profile              string                 `protobuf:"bytes,22,opt,name=profile,proto3" json:"profile,omitempty"`                                        // the platform: iotcore, clearblade, aws, azure, generic; empty = iotcore
+	Hub                  string                 `protobuf:"bytes,23,opt,name=hub,proto3" json:"hub,omitempty"`                                                // Azure IoT Hub host name of SAS tokens; empty = from the broker
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1088,6 +1090,20 @@ func (x *Settings) GetScenario() string {
 func (x *Settings) GetBackendPassword() string {
 	if x != nil {
 		return x.BackendPassword
+	}
+	return ""
+}
+
+func (x *Settings) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
+}
+
+func (x *Settings) GetHub() string {
+	if x != nil {
+		return x.Hub
 	}
 	return ""
 }
@@ -1673,7 +1689,7 @@ const file_ltk_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"-\n" +
 	"\fHeartbeatAck\x12\x1d\n" +
 	"\n" +
-	"report_seq\x18\x01 \x01(\x04R\treportSeq\"\x93\x05\n" +
+	"report_seq\x18\x01 \x01(\x04R\treportSeq\"\xbf\x05\n" +
 	"\bSettings\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12\x1a\n" +
@@ -1698,7 +1714,9 @@ const file_ltk_proto_rawDesc = "" +
 	"\vmqtt_client\x18\x13 \x01(\tR\n" +
 	"mqttClient\x12\x1a\n" +
 	"\bscenario\x18\x14 \x01(\tR\bscenario\x12)\n" +
-	"\x10backend_password\x18\x15 \x01(\tR\x0fbackendPassword\"\xaf\x01\n" +
+	"\x10backend_password\x18\x15 \x01(\tR\x0fbackendPassword\x12\x18\n" +
+	"\aprofile\x18\x16 \x01(\tR\aprofile\x12\x10\n" +
+	"\x03hub\x18\x17 \x01(\tR\x03hub\"\xaf\x01\n" +
 	"\tHeartbeat\x12#\n" +
 	"\x05state\x18\x01 \x01(\x0e2\r.ltk.v1.StateR\x05state\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x1f\n" +

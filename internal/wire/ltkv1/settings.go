@@ -35,6 +35,8 @@ func EncodeSettings(s *runset.Settings) (*Settings, error) {
 		MqttClient:           s.MQTTClient,
 		Scenario:             s.Scenario,
 		BackendPassword:      s.BackendPassword,
+		Profile:              s.Profile,
+		Hub:                  s.Hub,
 	}, nil
 }
 
@@ -68,5 +70,7 @@ func DecodeSettings(m *Settings) runset.Settings {
 		MQTTClient:         m.GetMqttClient(),
 		Scenario:           m.GetScenario(),
 		BackendPassword:    m.GetBackendPassword(),
+		Profile:            m.GetProfile(),
+		Hub:                m.GetHub(),
 	}
 }
