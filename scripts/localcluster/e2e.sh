@@ -20,6 +20,7 @@ E2E_DEVICES=${E2E_DEVICES:-12}
 E2E_WORKERS=${E2E_WORKERS:-3}
 E2E_RUN_TIME=${E2E_RUN_TIME:-30}            # seconds of test
 E2E_WEB_PORT=${E2E_WEB_PORT:-28089}         # the port-forwarded web UI on this machine
+E2E_TARGET_PORT=${E2E_TARGET_PORT:-29883}   # the port-forwarded target's metrics (execution times)
 E2E_IMAGE=${E2E_IMAGE:-localhost/ltk:e2e}
 E2E_KEEP=${E2E_KEEP:-}                      # set: leave the cluster up after a failure, to look at it
 
@@ -40,10 +41,12 @@ print_timings() {
 fail() { say "FAILED: $*"; exit 1; }
 
 pf_pid=
+tpf_pid=
 set_up=
 finish() {
   local rc=$?
   [ -z "$pf_pid" ] || kill "$pf_pid" 2>/dev/null || true
+  [ -z "$tpf_pid" ] || kill "$tpf_pid" 2>/dev/null || true
   if [ "$rc" != 0 ] && [ -n "$E2E_KEEP" ]; then
     say "failed; the cluster stays up (E2E_KEEP): KUBECONFIG=$KUBECONFIG_ADMIN; stop it with $here/down.sh"
     exit "$rc"
@@ -124,10 +127,21 @@ lap "test: POST /swarm, ${E2E_RUN_TIME}s, until stopped"
 # The image has no tar (kubectl cp needs one): ltk copies its own results store.
 kubectl -n ltk exec deploy/ltk-master -c master -- /ltk runs --export - >"$work/results.db"
 "$ltk" runs --results "$work/results.db" >&2
-"$ltk" harvest e2e --run last --results "$work/results.db" >&2
+# The echo app's execution times stay in the target's pod: harvest fetches them from its metrics port.
+setsid timeout 30m kubectl -n ltk port-forward svc/ltk-target "$E2E_TARGET_PORT:9883" >"$DIR/log/port-forward-target.log" 2>&1 </dev/null &
+tpf_pid=$!
+deadline=$(( $(date +%s) + 60 ))
+until curl -fsS "http://127.0.0.1:$E2E_TARGET_PORT/metrics" >/dev/null 2>&1; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the target's metrics did not answer through kubectl port-forward in 60s"
+  sleep 0.5
+done
+harvested=$("$ltk" harvest e2e --run last --results "$work/results.db" --target "http://127.0.0.1:$E2E_TARGET_PORT")
+echo "$harvested" >&2
 for f in driver_times.csv function_times.csv; do
   [ -s "$work/runs/e2e/$f" ] || fail "ltk harvest wrote no runs/e2e/$f"
 done
+exec_times=$(sed -n 's/.* \([0-9][0-9]*\) execution times.*/\1/p' <<<"$harvested" | head -n 1)
+[ "${exec_times:-0}" -gt 0 ] || fail "ltk harvest found no execution times of the target's echo app"
 lap "results copied out (kubectl exec) + ltk harvest"
 
 # --- what each worker did: they print it when the master tells them to quit ----------------------
