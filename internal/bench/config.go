@@ -62,7 +62,7 @@ type Config struct {
 	// Alg is "ES256" or "RS256" (devices authenticate with JWTs, keys made
 	// for the run) or "none". Empty = DefaultAlg.
 	Alg string `json:"alg"`
-	// QoS of publishes and of the command subscription: 0 or 1. The
+	// QoS of publishes and of the command subscription: 0, 1 or 2. The
 	// tutorial's is runset.DefaultQoS; the zero value is QoS 0.
 	QoS byte `json:"qos"`
 	// PerSource is how many connections one loopback source address carries;

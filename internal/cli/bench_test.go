@@ -28,7 +28,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"alg", []string{"--alg", "HS256"}, `alg "HS256": use ES256, RS256, none`},
 		{"devices", []string{"--devices", "0"}, "devices 0: run at least 1"},
 		{"window", []string{"-t", "10ms"}, "measure for at least 1s"},
-		{"qos", []string{"--qos", "2"}, "QoS 2 is not supported: use 0 or 1"},
+		{"qos", []string{"--qos", "3"}, "QoS 3 does not exist in MQTT: use 0, 1 or 2"},
 		{"procs", []string{"--procs", "-1"}, "--procs -1: give a number of processors, or 0 for all"},
 		{"arguments", []string{"extra"}, "unknown command"},
 		{"scenario", []string{"--scenario", "echo,fleeet"}, `--scenario "fleeet" is neither a file nor an example: give a scenario file, one of the examples (command-response, echo, fleet`},

@@ -12,12 +12,31 @@ import (
 // tutorial's; the zero value of a QoS field is QoS 0.
 const DefaultQoS = 1
 
-// CheckQoS reports whether qos is one ltk's devices and echo app support: 0 or 1.
+// CheckQoS reports whether qos is an MQTT QoS: 0, 1 or 2.
 func CheckQoS(qos byte) error {
-	if qos > 1 {
-		return fmt.Errorf("QoS %d is not supported: use 0 or 1", qos)
+	if qos > 2 {
+		return fmt.Errorf("QoS %d does not exist in MQTT: use 0, 1 or 2", qos)
 	}
 	return nil
+}
+
+// MQTT protocol versions devices can speak (Settings.MQTTVersion).
+const (
+	MQTTVersion311 = "3.1.1" // the default: what IoT Core spoke
+	MQTTVersion5   = "5"
+)
+
+// MQTTVersions returns the accepted values of Settings.MQTTVersion.
+func MQTTVersions() []string { return []string{MQTTVersion311, MQTTVersion5} }
+
+// CheckMQTTVersion reports whether v is an MQTT version devices can speak:
+// one of MQTTVersions, or empty for 3.1.1.
+func CheckMQTTVersion(v string) error {
+	switch v {
+	case "", MQTTVersion311, MQTTVersion5:
+		return nil
+	}
+	return fmt.Errorf("MQTT version %q is not one of %s, %s: write 3.1.1 or 5", v, MQTTVersion311, MQTTVersion5)
 }
 
 // CheckWait reports whether min..max is a range to draw a device's wait

@@ -29,7 +29,8 @@ func TestValidate(t *testing.T) {
 		{"no broker", func(s *runset.Settings) { s.Broker = "" }, "no broker URL"},
 		{"auth", func(s *runset.Settings) { s.Auth = "oauth" }, `auth "oauth" is not one of jwt, password, none`},
 		{"client id format", func(s *runset.Settings) { s.ClientIDFormat = "x" }, `client id format "x" is not one of iotcore, plain`},
-		{"qos 2", func(s *runset.Settings) { s.QoS = 2 }, "QoS 2 is not supported: use 0 or 1"},
+		{"qos 3", func(s *runset.Settings) { s.QoS = 3 }, "QoS 3 does not exist in MQTT: use 0, 1 or 2"},
+		{"mqtt version", func(s *runset.Settings) { s.MQTTVersion = "5.0" }, `MQTT version "5.0" is not one of 3.1.1, 5: write 3.1.1 or 5`},
 		{"wait range", func(s *runset.Settings) { s.WaitMax = 0 }, "wait 1s..0s is not a range: make 0 ≤ min ≤ max"},
 		{"negative wait", func(s *runset.Settings) { s.WaitMin = -time.Second }, "wait -1s..1s is not a range"},
 		{"payload", func(s *runset.Settings) { s.PayloadSize = -1 }, "payload size -1 is negative: use 0 for the natural size"},
@@ -45,6 +46,8 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, s.Validate())
 	s.QoS, s.WaitMin, s.WaitMax, s.PayloadSize = 0, 0, 0, 0
 	require.NoError(t, s.Validate(), "QoS 0, no wait and the natural size are settings too")
+	s.QoS, s.MQTTVersion = 2, runset.MQTTVersion5
+	require.NoError(t, s.Validate(), "QoS 2 and MQTT 5 are settings too")
 }
 
 func TestClientID(t *testing.T) {

@@ -37,6 +37,27 @@ func CheckClient(name string) error {
 	return fmt.Errorf("MQTT client %q is not one of %s", name, strings.Join(ClientNames(), ", "))
 }
 
+// CheckClientFeatures reports whether the MQTT client engine client (one
+// of ClientNames, or empty for the default) speaks MQTT version (one of
+// runset.MQTTVersions, or empty for 3.1.1) at QoS up to qos. The paho
+// client runs MQTT 3.1.1 at QoS 0 and 1 only.
+func CheckClientFeatures(client, version string, qos byte) error {
+	if client != ClientPaho {
+		return nil
+	}
+	var missing []string
+	if version == runset.MQTTVersion5 {
+		missing = append(missing, "MQTT 5")
+	}
+	if qos == 2 {
+		missing = append(missing, "QoS 2")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the paho MQTT client runs MQTT 3.1.1 at QoS 0 or 1 only, not %s: use the lean client (--mqtt-client lean)", strings.Join(missing, " or "))
+}
+
 // Defaults applied by Config to its zero fields.
 const (
 	DefaultUsername           = "unused" // IoT Core ignored the username
@@ -86,9 +107,13 @@ type Config struct {
 	// default).
 	BackendPassword string
 
-	// QoS is the MQTT QoS of publishes and of the command subscription, 0 or
-	// 1. The zero value is QoS 0; DefaultQoS is 1.
+	// QoS is the MQTT QoS of publishes and of the command subscription, 0,
+	// 1 or 2. The zero value is QoS 0; DefaultQoS is 1.
 	QoS byte
+	// MQTTVersion is the MQTT version the device speaks:
+	// runset.MQTTVersion311 or runset.MQTTVersion5. Empty = 3.1.1. The
+	// paho client speaks 3.1.1 only.
+	MQTTVersion string
 	// WaitMin and WaitMax bound the wait between publishes, drawn uniformly
 	// like Locust's between(). Both zero = 1 s; WaitMax zero = WaitMin.
 	WaitMin, WaitMax time.Duration
@@ -192,7 +217,7 @@ func (c *Config) Validate() error {
 	} else if strings.ContainsAny(c.DeviceID, "/+#") {
 		errs = append(errs, fmt.Errorf("device id %q contains '/', '+' or '#', which would break its MQTT topics: use letters, digits, '-' or '_'", c.DeviceID))
 	}
-	for _, err := range []error{runset.CheckQoS(c.QoS), runset.CheckWait(c.WaitMin, c.WaitMax), runset.CheckPayloadSize(c.PayloadSize)} {
+	for _, err := range []error{runset.CheckQoS(c.QoS), runset.CheckMQTTVersion(c.MQTTVersion), runset.CheckWait(c.WaitMin, c.WaitMax), runset.CheckPayloadSize(c.PayloadSize)} {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("device %s: %w", c.DeviceID, err))
 		}
@@ -214,4 +239,16 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("device %s: keepalive %v is below MQTT's 1 s resolution: use at least 1s", c.DeviceID, c.KeepAlive))
 	}
 	return errors.Join(errs...)
+}
+
+// version returns the MQTT version the device speaks: its Program's, else
+// its own, else 3.1.1. Program is set.
+func (c *Config) version() string {
+	switch {
+	case c.Program.MQTTVersion != "":
+		return c.Program.MQTTVersion
+	case c.MQTTVersion != "":
+		return c.MQTTVersion
+	}
+	return runset.MQTTVersion311
 }

@@ -45,6 +45,9 @@ func New(cfg Config) (*Device, error) {
 	if err := cfg.Program.Check(); err != nil {
 		return nil, fmt.Errorf("device %s: %w", cfg.DeviceID, err)
 	}
+	if err := CheckClientFeatures(cfg.Client, cfg.version(), max(cfg.QoS, cfg.Program.maxQoS())); err != nil {
+		return nil, fmt.Errorf("device %s: %w", cfg.DeviceID, err)
+	}
 	u, _ := url.Parse(cfg.Broker) // Validate parsed it
 	return &Device{
 		cfg:  cfg,

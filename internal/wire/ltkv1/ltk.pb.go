@@ -911,6 +911,7 @@ type Settings struct {
 	MqttClient           string                 `protobuf:"bytes,19,opt,name=mqtt_client,json=mqttClient,proto3" json:"mqtt_client,omitempty"`                // the devices' MQTT client engine: lean or paho; empty = lean
 	Scenario             string                 `protobuf:"bytes,20,opt,name=scenario,proto3" json:"scenario,omitempty"`                                      // a scenario file's text (YAML); empty = the built-in behaviour
 	BackendPassword      string                 `protobuf:"bytes,21,opt,name=backend_password,json=backendPassword,proto3" json:"backend_password,omitempty"` // the password of a scenario's back-end clients that name none
+	MqttVersion          string                 `protobuf:"bytes,22,opt,name=mqtt_version,json=mqttVersion,proto3" json:"mqtt_version,omitempty"`             // the MQTT version devices speak: 3.1.1 or 5; empty = 3.1.1
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1088,6 +1089,13 @@ func (x *Settings) GetScenario() string {
 func (x *Settings) GetBackendPassword() string {
 	if x != nil {
 		return x.BackendPassword
+	}
+	return ""
+}
+
+func (x *Settings) GetMqttVersion() string {
+	if x != nil {
+		return x.MqttVersion
 	}
 	return ""
 }
@@ -1652,7 +1660,7 @@ const file_ltk_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"-\n" +
 	"\fHeartbeatAck\x12\x1d\n" +
 	"\n" +
-	"report_seq\x18\x01 \x01(\x04R\treportSeq\"\x93\x05\n" +
+	"report_seq\x18\x01 \x01(\x04R\treportSeq\"\xb6\x05\n" +
 	"\bSettings\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12\x1a\n" +
@@ -1677,7 +1685,8 @@ const file_ltk_proto_rawDesc = "" +
 	"\vmqtt_client\x18\x13 \x01(\tR\n" +
 	"mqttClient\x12\x1a\n" +
 	"\bscenario\x18\x14 \x01(\tR\bscenario\x12)\n" +
-	"\x10backend_password\x18\x15 \x01(\tR\x0fbackendPassword\"\xaf\x01\n" +
+	"\x10backend_password\x18\x15 \x01(\tR\x0fbackendPassword\x12!\n" +
+	"\fmqtt_version\x18\x16 \x01(\tR\vmqttVersion\"\xaf\x01\n" +
 	"\tHeartbeat\x12#\n" +
 	"\x05state\x18\x01 \x01(\x0e2\r.ltk.v1.StateR\x05state\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x1f\n" +

@@ -33,6 +33,7 @@ func EncodeSettings(s *runset.Settings) (*Settings, error) {
 		LastMessageTimeoutMs: s.LastMessageTimeout.Milliseconds(),
 		PayloadSize:          int32(s.PayloadSize),
 		MqttClient:           s.MQTTClient,
+		MqttVersion:          s.MQTTVersion,
 		Scenario:             s.Scenario,
 		BackendPassword:      s.BackendPassword,
 	}, nil
@@ -66,6 +67,7 @@ func DecodeSettings(m *Settings) runset.Settings {
 		LastMessageTimeout: ms(m.GetLastMessageTimeoutMs()),
 		PayloadSize:        int(m.GetPayloadSize()),
 		MQTTClient:         m.GetMqttClient(),
+		MQTTVersion:        m.GetMqttVersion(),
 		Scenario:           m.GetScenario(),
 		BackendPassword:    m.GetBackendPassword(),
 	}
