@@ -118,7 +118,7 @@ func (f *testFlags) checkSettings(env *Env) error {
 	if f.scenario != nil {
 		plan = f.scenario.Plan()
 	}
-	clientErr := sim.CheckRun(f.settings.MQTTClient, f.settings.MQTTVersion, f.settings.QoS, plan)
+	clientErr := sim.CheckRun(f.settings.MQTTClient, f.settings.Broker, f.settings.MQTTVersion, f.settings.QoS, plan)
 	return usageError(errors.Join(f.settings.Validate(), tlsErr, clientErr))
 }
 

@@ -50,6 +50,7 @@ type chanHandler struct {
 	connected chan struct{}
 	msgs      chan message
 	acks      chan uint16
+	ackErrs   chan error // publishes the broker refused (MQTT 5)
 	subs      chan suback
 	closed    chan struct{} // closed by Closed, after why is set
 	why       error
@@ -60,6 +61,7 @@ func newChanHandler() *chanHandler {
 		connected: make(chan struct{}, 1),
 		msgs:      make(chan message, 64),
 		acks:      make(chan uint16, 64),
+		ackErrs:   make(chan error, 64),
 		subs:      make(chan suback, 8),
 		closed:    make(chan struct{}),
 	}
@@ -69,7 +71,13 @@ func (h *chanHandler) Connected(*Conn) { h.connected <- struct{}{} }
 func (h *chanHandler) Message(_ *Conn, topic, payload []byte) {
 	h.msgs <- message{string(topic), string(payload)}
 }
-func (h *chanHandler) Acked(_ *Conn, id uint16) { h.acks <- id }
+func (h *chanHandler) Acked(_ *Conn, id uint16, err error) {
+	if err != nil {
+		h.ackErrs <- err
+		return
+	}
+	h.acks <- id
+}
 func (h *chanHandler) Subscribed(_ *Conn, id uint16, granted byte) {
 	h.subs <- suback{id, granted}
 }

@@ -32,7 +32,7 @@ func TestEncodeConnectReadByPaho(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cp := readPaho(t, appendConnect(nil, "projects/p/locations/l/registries/r/devices/D1", tc.user, tc.pass, 60, nil, true))
+			cp := readPaho(t, appendConnect(nil, &Options{ClientID: "projects/p/locations/l/registries/r/devices/D1", Username: tc.user, Password: tc.pass}, 60))
 			c, ok := cp.(*packets.ConnectPacket)
 			require.True(t, ok, "%T", cp)
 			require.Equal(t, "MQTT", c.ProtocolName)
@@ -51,7 +51,7 @@ func TestEncodeConnectReadByPaho(t *testing.T) {
 
 func TestEncodeSubscribePublishReadByPaho(t *testing.T) {
 	t.Parallel()
-	sub, ok := readPaho(t, appendSubscribe(nil, 7, "/devices/D1/commands/#", 1)).(*packets.SubscribePacket)
+	sub, ok := readPaho(t, appendSubscribe(nil, 7, "/devices/D1/commands/#", SubscribeOptions{QoS: 1}, false)).(*packets.SubscribePacket)
 	require.True(t, ok)
 	require.Equal(t, uint16(7), sub.MessageID)
 	require.Equal(t, []string{"/devices/D1/commands/#"}, sub.Topics)
@@ -95,7 +95,7 @@ func TestDecodePahoPackets(t *testing.T) {
 	header, body, n, err := split(b)
 	require.NoError(t, err)
 	require.Equal(t, len(b), n)
-	topic, qos, id, payload, err := parsePublish(header, body)
+	topic, qos, id, payload, err := parsePublish(header, body, false, nil)
 	require.NoError(t, err)
 	require.Equal(t, "/devices/D1/commands", string(topic))
 	require.Equal(t, byte(1), qos)
@@ -137,10 +137,10 @@ func TestSplitIncompleteAndMalformed(t *testing.T) {
 	require.ErrorContains(t, err, "above the")
 
 	for _, body := range [][]byte{{}, {0}, {0, 5, 'a'}, {0, 1, 'a', 0}} {
-		_, _, _, _, err := parsePublish(0x32, body) // QoS 1
+		_, _, _, _, err := parsePublish(0x32, body, false, nil) // QoS 1
 		require.ErrorIs(t, err, errMalformed, "%v", body)
 	}
-	_, _, _, _, err = parsePublish(0x36, []byte{0, 1, 'a', 0, 1}) // QoS 3
+	_, _, _, _, err = parsePublish(0x36, []byte{0, 1, 'a', 0, 1}, false, nil) // QoS 3
 	require.ErrorContains(t, err, "QoS 3")
 	_, err = parseID([]byte{1})
 	require.ErrorIs(t, err, errMalformed)
@@ -152,10 +152,10 @@ type recordingHandler struct {
 	acks []uint16
 }
 
-func (h *recordingHandler) Connected(*Conn)                {}
-func (h *recordingHandler) Subscribed(*Conn, uint16, byte) {}
-func (h *recordingHandler) Closed(*Conn, error)            {}
-func (h *recordingHandler) Acked(_ *Conn, id uint16)       { h.acks = append(h.acks, id) }
+func (h *recordingHandler) Connected(*Conn)                   {}
+func (h *recordingHandler) Subscribed(*Conn, uint16, byte)    {}
+func (h *recordingHandler) Closed(*Conn, error)               {}
+func (h *recordingHandler) Acked(_ *Conn, id uint16, _ error) { h.acks = append(h.acks, id) }
 func (h *recordingHandler) Message(_ *Conn, topic, payload []byte) {
 	h.msgs = append(h.msgs, string(topic)+"="+string(payload))
 }
@@ -232,7 +232,7 @@ type nopHandler struct{}
 func (nopHandler) Connected(*Conn)                {}
 func (nopHandler) Subscribed(*Conn, uint16, byte) {}
 func (nopHandler) Closed(*Conn, error)            {}
-func (nopHandler) Acked(*Conn, uint16)            {}
+func (nopHandler) Acked(*Conn, uint16, error)     {}
 func (nopHandler) Message(*Conn, []byte, []byte)  {}
 
 func BenchmarkEncodeDecodeRoundTrip(b *testing.B) {
@@ -252,7 +252,7 @@ func BenchmarkEncodeDecodeRoundTrip(b *testing.B) {
 func TestEncodeWillAndRetainReadByPaho(t *testing.T) {
 	t.Parallel()
 	will := &Message{Topic: []byte("/devices/D1/state"), Payload: []byte("offline"), QoS: 1, Retain: true}
-	c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, will, true)).(*packets.ConnectPacket)
+	c, ok := readPaho(t, appendConnect(nil, &Options{ClientID: "D1", Username: "unused", Will: will}, 60)).(*packets.ConnectPacket)
 	require.True(t, ok)
 	require.True(t, c.WillFlag)
 	require.True(t, c.WillRetain)
@@ -271,22 +271,22 @@ func TestEncodeWillAndRetainReadByPaho(t *testing.T) {
 func TestEncodeKeptSessionReadByPaho(t *testing.T) {
 	t.Parallel()
 	for _, clean := range []bool{true, false} {
-		c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, nil, clean)).(*packets.ConnectPacket)
+		c, ok := readPaho(t, appendConnect(nil, &Options{ClientID: "D1", Username: "unused", KeepSession: !clean}, 60)).(*packets.ConnectPacket)
 		require.True(t, ok)
 		require.Equal(t, clean, c.CleanSession)
 		require.Equal(t, byte(packets.Accepted), c.Validate())
 	}
 }
 
-func TestQoS2Refused(t *testing.T) {
+func TestQoSBeyond2Refused(t *testing.T) {
 	t.Parallel()
-	_, err := Dial(&Options{Addr: "127.0.0.1:1", ClientID: "D1", Will: &Message{Topic: []byte("/w"), QoS: 2}}, newChanHandler())
-	require.ErrorIs(t, err, ErrQoS2)
+	_, err := Dial(&Options{Addr: "127.0.0.1:1", ClientID: "D1", Will: &Message{Topic: []byte("/w"), QoS: 3}}, newChanHandler())
+	require.EqualError(t, err, "will message: QoS 3 does not exist in MQTT: use 0, 1 or 2")
 	var c Conn // not connected: the QoS is checked first
-	_, err = c.Publish("/t", 2, nil)
-	require.ErrorIs(t, err, ErrQoS2)
-	_, err = c.Subscribe("/t", 2)
-	require.ErrorIs(t, err, ErrQoS2)
-	_, err = c.PublishMessage(&Message{Topic: []byte("/t"), QoS: 3})
-	require.EqualError(t, err, "QoS 3 does not exist in MQTT: use 0 or 1")
+	_, err = c.Publish("/t", 4, nil)
+	require.EqualError(t, err, "QoS 4 does not exist in MQTT: use 0, 1 or 2")
+	_, err = c.Subscribe("/t", 3)
+	require.EqualError(t, err, "QoS 3 does not exist in MQTT: use 0, 1 or 2")
+	_, err = Dial(&Options{Addr: "127.0.0.1:1", Version: 3}, newChanHandler())
+	require.ErrorContains(t, err, "MQTT protocol level 3 is not one the lean client speaks")
 }

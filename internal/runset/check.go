@@ -62,7 +62,12 @@ func CheckPayloadSize(size int) error {
 var BrokerSchemes = map[string]bool{
 	"tcp": false, "mqtt": false,
 	"ssl": true, "tls": true, "mqtts": true,
+	"ws": false, "wss": true,
 }
+
+// WebSocketSchemes are the broker URL schemes of MQTT over a WebSocket
+// (subprotocol "mqtt"); the URL's path is the WebSocket's.
+var WebSocketSchemes = map[string]bool{"ws": true, "wss": true}
 
 // CheckBroker reports whether broker is an MQTT URL devices can dial: a
 // scheme of BrokerSchemes, a host and a port. Its errors say what to write
@@ -78,11 +83,7 @@ func CheckBroker(broker string) error {
 	}
 	hostPort, _, _ := strings.Cut(rest, "/")
 	if _, ok := BrokerSchemes[strings.ToLower(scheme)]; !ok {
-		why := ""
-		if s := strings.ToLower(scheme); s == "ws" || s == "wss" {
-			why = " (MQTT over WebSocket is not supported yet)"
-		}
-		return fmt.Errorf("broker %q: scheme %q is not supported%s: write tcp://%s (MQTT) or ssl://%s (MQTT over TLS)", broker, scheme, why, hostPort, hostPort)
+		return fmt.Errorf("broker %q: scheme %q is not supported: write tcp://%s (MQTT), ssl://%s (MQTT over TLS) or ws://%s/mqtt (MQTT over WebSocket; wss:// with TLS)", broker, scheme, hostPort, hostPort, hostPort)
 	}
 	u, err := url.Parse(broker)
 	if err != nil {
@@ -102,6 +103,10 @@ func portOr(port, scheme string) string {
 	switch {
 	case port != "":
 		return port
+	case strings.EqualFold(scheme, "wss"):
+		return "443"
+	case strings.EqualFold(scheme, "ws"):
+		return "80"
 	case BrokerSchemes[strings.ToLower(scheme)]:
 		return "8883"
 	}

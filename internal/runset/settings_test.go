@@ -81,19 +81,19 @@ func TestTLSConfig(t *testing.T) {
 
 func TestCheckBroker(t *testing.T) {
 	t.Parallel()
-	for _, broker := range []string{"tcp://127.0.0.1:1883", "mqtt://broker:1883", "ssl://mqtt.example.com:8883", "TLS://[::1]:8883", "mqtts://h:8883/"} {
+	for _, broker := range []string{"tcp://127.0.0.1:1883", "mqtt://broker:1883", "ssl://mqtt.example.com:8883", "TLS://[::1]:8883", "mqtts://h:8883/", "ws://h:9001/mqtt", "wss://h:443/mqtt"} {
 		require.NoError(t, runset.CheckBroker(broker), broker)
 	}
 	for broker, want := range map[string]string{
-		"127.0.0.1:1883":   `broker "127.0.0.1:1883" has no scheme: write tcp://127.0.0.1:1883 (or ssl://127.0.0.1:1883 for TLS)`,
-		"localhost:1883":   `has no scheme: write tcp://localhost:1883`,
-		"ftp://h:21":       `broker "ftp://h:21": scheme "ftp" is not supported: write tcp://h:21 (MQTT) or ssl://h:21 (MQTT over TLS)`,
-		"http://h:80/x":    `scheme "http" is not supported: write tcp://h:80`,
-		"ws://h:9001/mqtt": `scheme "ws" is not supported (MQTT over WebSocket is not supported yet): write tcp://h:9001`,
-		"tcp://host":       `broker "tcp://host" has no port: write tcp://host:1883`,
-		"ssl://host":       `broker "ssl://host" has no port: write ssl://host:8883`,
-		"tcp://:1883":      `broker "tcp://:1883" has no host: write tcp://HOST:1883`,
-		"":                 `broker is empty`,
+		"127.0.0.1:1883": `broker "127.0.0.1:1883" has no scheme: write tcp://127.0.0.1:1883 (or ssl://127.0.0.1:1883 for TLS)`,
+		"localhost:1883": `has no scheme: write tcp://localhost:1883`,
+		"ftp://h:21":     `broker "ftp://h:21": scheme "ftp" is not supported: write tcp://h:21 (MQTT), ssl://h:21 (MQTT over TLS) or ws://h:21/mqtt (MQTT over WebSocket; wss:// with TLS)`,
+		"http://h:80/x":  `scheme "http" is not supported: write tcp://h:80`,
+		"wss://h/mqtt":   `broker "wss://h/mqtt" has no port: write wss://h:443`,
+		"tcp://host":     `broker "tcp://host" has no port: write tcp://host:1883`,
+		"ssl://host":     `broker "ssl://host" has no port: write ssl://host:8883`,
+		"tcp://:1883":    `broker "tcp://:1883" has no host: write tcp://HOST:1883`,
+		"":               `broker is empty`,
 	} {
 		require.ErrorContains(t, runset.CheckBroker(broker), want, broker)
 	}

@@ -58,6 +58,17 @@ func CheckClientFeatures(client, version string, qos byte) error {
 	return fmt.Errorf("the paho MQTT client runs MQTT 3.1.1 at QoS 0 or 1 only, not %s: use the lean client (--mqtt-client lean)", strings.Join(missing, " or "))
 }
 
+// checkClientTransport reports whether client can reach broker, a URL
+// runset.CheckBroker accepted: ltk dials paho's connections itself, over
+// TCP and TLS only.
+func checkClientTransport(client, broker string) error {
+	scheme, _, _ := strings.Cut(broker, "://")
+	if client == ClientPaho && runset.WebSocketSchemes[strings.ToLower(scheme)] {
+		return fmt.Errorf("broker %s: the paho MQTT client runs over TCP and TLS only, not WebSocket: use the lean client (--mqtt-client lean)", broker)
+	}
+	return nil
+}
+
 // Defaults applied by Config to its zero fields.
 const (
 	DefaultUsername           = "unused" // IoT Core ignored the username
@@ -73,8 +84,10 @@ const (
 
 // Config describes one simulated device. Zero fields take the defaults above.
 type Config struct {
-	// Broker is the MQTT broker URL: "tcp://host:port" (also "mqtt://") or
-	// "ssl://host:port" (also "tls://", "mqtts://").
+	// Broker is the MQTT broker URL: "tcp://host:port" (also "mqtt://"),
+	// "ssl://host:port" (also "tls://", "mqtts://"), or MQTT over a
+	// WebSocket, "ws://host:port/path" or "wss://host:port/path" (lean
+	// client only).
 	Broker string
 	// TLS configures ssl:// brokers; nil uses the system roots and the
 	// broker's host name.

@@ -20,7 +20,8 @@ func TestNewValidates(t *testing.T) {
 		{"minimal", func(*sim.Config) {}, ""},
 		{"ssl", func(c *sim.Config) { c.Broker = "ssl://mqtt.example.com:8883" }, ""},
 		{"no broker", func(c *sim.Config) { c.Broker = "" }, "broker is empty"},
-		{"bad scheme", func(c *sim.Config) { c.Broker = "ws://h:1" }, `scheme "ws" is not supported`},
+		{"bad scheme", func(c *sim.Config) { c.Broker = "http://h:1" }, `scheme "http" is not supported`},
+		{"websocket on paho", func(c *sim.Config) { c.Broker, c.Client = "ws://h:1/mqtt", sim.ClientPaho }, "the paho MQTT client runs over TCP and TLS only, not WebSocket"},
 		{"no port", func(c *sim.Config) { c.Broker = "tcp://host" }, "has no port"}, // runset.CheckBroker's wording, the one check of a broker URL
 		{"not a url", func(c *sim.Config) { c.Broker = "tcp://%zz" }, "is not a URL"},
 		{"no device", func(c *sim.Config) { c.DeviceID = "" }, "device id is empty"},

@@ -105,9 +105,12 @@ func (p *Program) maxQoS() byte {
 
 // CheckRun reports whether the MQTT client engine client can run plan's
 // programs (nil = the built-in behaviours) for devices configured with
-// version and qos (see CheckClientFeatures): the CLI and the workers ask
-// before any device starts.
-func CheckRun(client, version string, qos byte, plan *Plan) error {
+// version and qos (see CheckClientFeatures), reaching broker: the CLI and
+// the workers ask before any device starts.
+func CheckRun(client, broker, version string, qos byte, plan *Plan) error {
+	if err := checkClientTransport(client, broker); err != nil {
+		return err
+	}
 	if plan == nil {
 		return CheckClientFeatures(client, version, qos)
 	}

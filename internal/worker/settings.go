@@ -25,14 +25,14 @@ func checkSettings(s *runset.Settings) (*sim.Plan, error) {
 		return nil, err
 	}
 	if s.Scenario == "" {
-		return nil, sim.CheckRun(mqttClient(s), s.MQTTVersion, s.QoS, nil)
+		return nil, sim.CheckRun(mqttClient(s), s.Broker, s.MQTTVersion, s.QoS, nil)
 	}
 	sc, err := scenario.Load("the master's scenario", []byte(s.Scenario))
 	if err != nil {
 		return nil, fmt.Errorf("this worker (scenario format version %d) cannot run it: %w", scenario.Version, err)
 	}
 	plan := sc.Plan()
-	return plan, sim.CheckRun(mqttClient(s), s.MQTTVersion, s.QoS, plan)
+	return plan, sim.CheckRun(mqttClient(s), s.Broker, s.MQTTVersion, s.QoS, plan)
 }
 
 // mqttClient returns the MQTT client engine s runs devices on: its
