@@ -77,6 +77,10 @@ type Options struct {
 	TopicAliases uint16
 	// UserProperties go in the CONNECT.
 	UserProperties []UserProperty
+	// RequestResponseInfo asks the broker for response information. mochi
+	// (the embedded target's broker) forwards a message's response topic
+	// and correlation data only to clients that asked.
+	RequestResponseInfo bool
 
 	forceStream   bool   // tests: use the stream transport for plain TCP too
 	beforeConnect func() // tests: runs where a raw dial is about to open its socket
@@ -325,12 +329,12 @@ func publish[T ~string | ~[]byte](c *Conn, topic T, payload []byte, qos byte, re
 		return 0, ErrInFlightLimit
 	}
 	var id, alias uint16
+	var known bool
 	if qos > 0 {
 		id = c.newID()
 	}
 	bp := getBuf()
 	if c.v5 {
-		var known bool
 		alias, known = aliasOf(c, topic)
 		if known {
 			*bp = appendPublishV((*bp)[:0], "", qos, retain, id, payload, true, props, alias)
@@ -342,7 +346,9 @@ func publish[T ~string | ~[]byte](c *Conn, topic T, payload []byte, qos byte, re
 	}
 	if c.maxOut > 0 && len(*bp) > int(c.maxOut) {
 		putBuf(bp)
-		c.forgetAlias(alias)
+		if !known {
+			c.forgetAlias(alias)
+		}
 		return 0, ErrPacketTooLarge
 	}
 	err := c.writeLocked(*bp)

@@ -141,6 +141,9 @@ func connectPropsSize(o *Options) int {
 	if o.MaxPacketSize != 0 {
 		n += 5
 	}
+	if o.RequestResponseInfo {
+		n += 2
+	}
 	for _, u := range o.UserProperties {
 		n += 1 + 2 + len(u.Key) + 2 + len(u.Value)
 	}
@@ -157,6 +160,9 @@ func appendConnectProps(dst []byte, o *Options) []byte {
 	}
 	if o.MaxPacketSize != 0 {
 		dst = binary.BigEndian.AppendUint32(append(dst, propMaximumPacketSize), o.MaxPacketSize)
+	}
+	if o.RequestResponseInfo {
+		dst = append(dst, propRequestRespInfo, 1)
 	}
 	return appendUser(dst, o.UserProperties)
 }

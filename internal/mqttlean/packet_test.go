@@ -2,8 +2,10 @@ package mqttlean
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/stretchr/testify/require"
@@ -148,16 +150,74 @@ func TestSplitIncompleteAndMalformed(t *testing.T) {
 
 // recordingHandler keeps what a Conn reports, for feed tests.
 type recordingHandler struct {
-	msgs []string
-	acks []uint16
+	msgs    []string
+	props   []string // MQTT 5: each message's properties, as text
+	acks    []uint16
+	ackErr  error // the last acknowledgement's
+	granted []byte
+	// keepProps keeps a copy of each MQTT 5 message's properties in sent.
+	keepProps bool
+	sent      []Properties
 }
 
-func (h *recordingHandler) Connected(*Conn)                   {}
-func (h *recordingHandler) Subscribed(*Conn, uint16, byte)    {}
-func (h *recordingHandler) Closed(*Conn, error)               {}
-func (h *recordingHandler) Acked(_ *Conn, id uint16, _ error) { h.acks = append(h.acks, id) }
-func (h *recordingHandler) Message(_ *Conn, topic, payload []byte) {
+func (h *recordingHandler) Connected(*Conn) {}
+func (h *recordingHandler) Subscribed(_ *Conn, _ uint16, granted byte) {
+	h.granted = append(h.granted, granted)
+}
+func (h *recordingHandler) Closed(*Conn, error) {}
+func (h *recordingHandler) Acked(_ *Conn, id uint16, err error) {
+	h.acks, h.ackErr = append(h.acks, id), err
+}
+func (h *recordingHandler) Message(c *Conn, topic, payload []byte) {
 	h.msgs = append(h.msgs, string(topic)+"="+string(payload))
+	if c.v5 {
+		p := c.ReceivedProperties()
+		text := fmt.Sprintf("%d %d %s %s %q", p.PayloadFormat, p.MessageExpiry, p.ContentType, p.ResponseTopic, p.CorrelationData)
+		for _, u := range p.User {
+			text += " " + string(u.Key) + "=" + string(u.Value)
+		}
+		h.props = append(h.props, text)
+		if h.keepProps {
+			cp := Properties{PayloadFormat: p.PayloadFormat, MessageExpiry: p.MessageExpiry, ContentType: bytes.Clone(p.ContentType),
+				ResponseTopic: bytes.Clone(p.ResponseTopic), CorrelationData: bytes.Clone(p.CorrelationData)}
+			for _, u := range p.User {
+				cp.User = append(cp.User, UserProperty{bytes.Clone(u.Key), bytes.Clone(u.Value)})
+			}
+			h.sent = append(h.sent, cp)
+		}
+	}
+}
+
+// keepTransport keeps what a Conn writes.
+type keepTransport struct{ out [][]byte }
+
+func (k *keepTransport) write(_ *Conn, b []byte) error {
+	k.out = append(k.out, append([]byte(nil), b...))
+	return nil
+}
+func (*keepTransport) shutdown(*Conn) {}
+
+// take returns the last write and forgets every write.
+func (k *keepTransport) take() []byte {
+	b := k.out[len(k.out)-1]
+	k.out = nil
+	return b
+}
+
+// takeOne returns the first write and forgets it.
+func (k *keepTransport) takeOne(t *testing.T) []byte {
+	t.Helper()
+	require.NotEmpty(t, k.out)
+	b := k.out[0]
+	k.out = k.out[1:]
+	return b
+}
+
+// stoppedTimer is a Conn's timer that never fires.
+func stoppedTimer() *time.Timer {
+	tm := time.AfterFunc(time.Hour, func() {})
+	tm.Stop()
+	return tm
 }
 
 // discardTransport accepts every write.

@@ -29,6 +29,7 @@ func dialLean(m *machine, o *dialOptions) (link, error) {
 	}
 	if cfg.version() == runset.MQTTVersion5 {
 		lo.Version = mqttlean.Version5
+		lo.RequestResponseInfo = true // so that mochi forwards response topics and correlation data
 	}
 	if w := o.will; w != nil {
 		lo.Will = &mqttlean.Message{Topic: w.topic, Payload: w.payload, QoS: w.qos, Retain: w.retain}
