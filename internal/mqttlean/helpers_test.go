@@ -2,6 +2,7 @@ package mqttlean
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ type suback struct {
 type chanHandler struct {
 	connected chan struct{}
 	msgs      chan message
+	props     chan string // MQTT 5: each message's properties, as text
 	acks      chan uint16
 	ackErrs   chan error // publishes the broker refused (MQTT 5)
 	subs      chan suback
@@ -60,6 +62,7 @@ func newChanHandler() *chanHandler {
 	return &chanHandler{
 		connected: make(chan struct{}, 1),
 		msgs:      make(chan message, 64),
+		props:     make(chan string, 64),
 		acks:      make(chan uint16, 64),
 		ackErrs:   make(chan error, 64),
 		subs:      make(chan suback, 8),
@@ -68,7 +71,15 @@ func newChanHandler() *chanHandler {
 }
 
 func (h *chanHandler) Connected(*Conn) { h.connected <- struct{}{} }
-func (h *chanHandler) Message(_ *Conn, topic, payload []byte) {
+func (h *chanHandler) Message(c *Conn, topic, payload []byte) {
+	if c.v5 {
+		p := c.ReceivedProperties()
+		text := fmt.Sprintf("%d %d %s %s %q", p.PayloadFormat, p.MessageExpiry, p.ContentType, p.ResponseTopic, p.CorrelationData)
+		for _, u := range p.User {
+			text += " " + string(u.Key) + "=" + string(u.Value)
+		}
+		h.props <- text
+	}
 	h.msgs <- message{string(topic), string(payload)}
 }
 func (h *chanHandler) Acked(_ *Conn, id uint16, err error) {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/url"
-	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/ltk-dev/ltk/internal/wsconn"
 )
 
 // wsSubprotocol is MQTT's WebSocket subprotocol (MQTT 3.1.1 §6, MQTT 5 §6).
@@ -47,58 +47,5 @@ func dialWebSocket(ctx context.Context, d *net.Dialer, addr, path string, cfg *t
 		_ = ws.Close()
 		return nil, &net.OpError{Op: "dial", Net: "websocket", Addr: stringAddr(u.String()), Err: errors.New(`the server did not accept the WebSocket subprotocol "mqtt"`)}
 	}
-	return &wsConn{Conn: ws}, nil
-}
-
-// wsConn is a WebSocket as the byte stream MQTT sees: each write is one
-// binary message, and reads run through the messages' contents in order
-// (MQTT packets may span messages, and a message may hold several).
-type wsConn struct {
-	*websocket.Conn
-	r io.Reader // the message being read; nil between messages
-}
-
-var _ net.Conn = (*wsConn)(nil)
-
-// Read reads the next bytes of the current message, or of the next one.
-// The end of the WebSocket, cleanly closed or cut, is io.EOF.
-func (w *wsConn) Read(b []byte) (int, error) {
-	for {
-		if w.r == nil {
-			typ, r, err := w.NextReader()
-			if err != nil {
-				var ce *websocket.CloseError
-				if errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF) {
-					return 0, io.EOF
-				}
-				return 0, err
-			}
-			if typ != websocket.BinaryMessage {
-				return 0, errors.New("MQTT over WebSocket: the broker sent a text message (MQTT needs binary messages)")
-			}
-			w.r = r
-		}
-		n, err := w.r.Read(b)
-		if errors.Is(err, io.EOF) {
-			w.r = nil
-			if n == 0 {
-				continue
-			}
-			err = nil
-		}
-		return n, err
-	}
-}
-
-// Write sends b as one binary message.
-func (w *wsConn) Write(b []byte) (int, error) {
-	if err := w.WriteMessage(websocket.BinaryMessage, b); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-// SetDeadline sets both deadlines.
-func (w *wsConn) SetDeadline(t time.Time) error {
-	return errors.Join(w.SetReadDeadline(t), w.SetWriteDeadline(t))
+	return wsconn.New(ws), nil
 }

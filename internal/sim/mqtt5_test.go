@@ -9,6 +9,7 @@ import (
 
 	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
+	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/target/targettest"
 )
 
@@ -37,4 +38,18 @@ func TestEchoMQTT5AndQoS2(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestEchoOverWebSocket: the lean client's echo over ws:// on the embedded
+// target's WebSocket listener, at MQTT 5 and QoS 2.
+func TestEchoOverWebSocket(t *testing.T) {
+	t.Parallel()
+	tt := targettest.Start(t, func(c *target.Config) { c.WSAddr = "127.0.0.1:0" })
+	r := newRecorder()
+	cfg := testConfig(sim.ClientLean, "ws://"+tt.Target().WSAddr()+"/mqtt", "LTK00031", r)
+	cfg.MQTTVersion, cfg.QoS = runset.MQTTVersion5, 2
+	stop := run(t, newDevice(t, cfg))
+	r.waitFor(t, sim.EventEchoReceive, true, 3)
+	require.NoError(t, stop())
+	require.Empty(t, r.failures())
 }

@@ -67,6 +67,7 @@ type Config struct {
 	TLSAddr string `json:"tls_addr"` // MQTT over TLS; "" (default) = off
 	TLSCert string `json:"tls_cert"` // PEM certificate chain file, needed with TLSAddr
 	TLSKey  string `json:"tls_key"`  // PEM private key file, needed with TLSAddr
+	WSAddr  string `json:"ws_addr"`  // MQTT over WebSocket (any path, subprotocol mqtt); "" (default) = off
 
 	Auth     string   `json:"auth"`     // AuthJWT (default) or AuthNone
 	Project  string   `json:"project"`  // JWT aud and first client-id element
