@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -21,6 +22,8 @@ func New(ws *websocket.Conn) net.Conn { return &Conn{Conn: ws} }
 type Conn struct {
 	*websocket.Conn
 	r io.Reader // the message being read; nil between messages
+
+	wmu sync.Mutex // Serialises writes: a net.Conn may be written from several goroutines (mochi does), a gorilla Conn not.
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -57,6 +60,8 @@ func (w *Conn) Read(b []byte) (int, error) {
 
 // Write sends b as one binary message.
 func (w *Conn) Write(b []byte) (int, error) {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
 	if err := w.WriteMessage(websocket.BinaryMessage, b); err != nil {
 		return 0, err
 	}
