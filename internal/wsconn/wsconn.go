@@ -72,3 +72,11 @@ func (w *Conn) Write(b []byte) (int, error) {
 func (w *Conn) SetDeadline(t time.Time) error {
 	return errors.Join(w.SetReadDeadline(t), w.SetWriteDeadline(t))
 }
+
+// SetWriteDeadline sets the write deadline, in turn with writes (gorilla
+// keeps it in a field its writes read).
+func (w *Conn) SetWriteDeadline(t time.Time) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	return w.Conn.SetWriteDeadline(t)
+}
