@@ -21,13 +21,13 @@ type broker struct {
 }
 
 // conformanceBrokers starts the embedded target (mochi: TCP, TLS,
-// WebSocket) and Mosquitto 2 (TCP) on loopback.
+// WebSocket) and Mosquitto 2 (TCP, TLS, WebSocket) on loopback.
 func conformanceBrokers(t *testing.T) []broker {
 	cert, key, pool := targettest.TLSFiles(t)
 	tt := targettest.Start(t, func(c *target.Config) {
 		c.TLSAddr, c.TLSCert, c.TLSKey, c.WSAddr = "127.0.0.1:0", cert, key, "127.0.0.1:0"
 	})
-	mq := mosquittotest.Start(t)
+	mq := mosquittotest.StartWith(t, mosquittotest.Options{WebSocket: true, TLSCert: cert, TLSKey: key})
 	tc := func() *tls.Config {
 		return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
@@ -36,6 +36,8 @@ func conformanceBrokers(t *testing.T) []broker {
 		{"mochi tls", Options{Addr: tt.Target().TLSAddr(), TLS: tc()}, true},
 		{"mochi ws", Options{Addr: tt.Target().WSAddr(), WebSocket: &WebSocket{Path: "/mqtt"}}, true},
 		{"mosquitto tcp", Options{Addr: mq.Addr()}, false},
+		{"mosquitto tls", Options{Addr: mq.TLSAddr, TLS: tc()}, false},
+		{"mosquitto ws", Options{Addr: mq.WSAddr, WebSocket: &WebSocket{Path: "/mqtt"}}, false},
 	}
 }
 

@@ -119,24 +119,36 @@ func start(tb testing.TB, bin string, o Options) (*Mosquitto, error) {
 	return m, nil
 }
 
-// waitReady dials the broker until it answers, it exits, or timeout passes.
+// waitReady dials every listener of the broker until each answers, it
+// exits, or timeout passes (Mosquitto opens its WebSocket listener after
+// the others).
 func (m *Mosquitto) waitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	retry := time.NewTimer(0)
 	defer retry.Stop()
+	pending := []string{m.addr}
+	for _, a := range []string{m.WSAddr, m.TLSAddr} {
+		if a != "" {
+			pending = append(pending, a)
+		}
+	}
 	for {
 		select {
 		case <-m.done:
 			return fmt.Errorf("mosquitto on %s exited at start", m.addr)
 		case <-retry.C:
 		}
-		c, err := net.DialTimeout("tcp", m.addr, time.Second)
+		c, err := net.DialTimeout("tcp", pending[0], time.Second)
 		if err == nil {
 			c.Close()
-			return nil
+			if pending = pending[1:]; len(pending) == 0 {
+				return nil
+			}
+			retry.Reset(0)
+			continue
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("mosquitto on %s not accepting connections after %v: %w", m.addr, timeout, err)
+			return fmt.Errorf("mosquitto listener %s not accepting connections after %v: %w", pending[0], timeout, err)
 		}
 		retry.Reset(20 * time.Millisecond)
 	}
