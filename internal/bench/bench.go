@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	rec := newRecorder(fp.plan)
 	eng := sim.NewEngine() // the benchmark's loops and timing wheel, shared by its devices
 	defer eng.Wait()
-	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, fp, devs, "tcp://"+tp.addr, rec, eng), Engine: eng})
+	sw, err := swarm.New(swarm.Config{Devices: simConfigs(&cfg, fp, devs, tp.addr, rec, eng), Engine: eng})
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	r := &Result{
 		Scenario: fp.name, Skipped: fp.skipped,
-		Client: cfg.Client, Devices: cfg.Devices, Alg: cfg.Alg, QoS: cfg.QoS,
+		Client: cfg.Client, Devices: cfg.Devices, Alg: cfg.Alg, QoS: cfg.QoS, MQTTVersion: cfg.MQTTVersion, Transport: cfg.Transport,
 		IntervalS: cfg.Interval.Seconds(), Sources: cfg.sources(), GoMaxProcs: runtime.GOMAXPROCS(0),
 		ExpectedEchoesPerS: fp.awaitedPerS,
 	}

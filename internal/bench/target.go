@@ -29,7 +29,7 @@ const (
 // targetProc is the embedded target running in a child process.
 type targetProc struct {
 	cmd    *exec.Cmd
-	addr   string        // the MQTT listener, host:port
+	addr   string        // the MQTT listener's broker URL: tcp://host:port or ws://host:port/mqtt
 	mURL   string        // its metrics, http://host:port/metrics
 	stderr *tailBuffer   // the end of what it wrote to stderr
 	output chan struct{} // closed when its stdout reached EOF
@@ -42,6 +42,9 @@ func startTarget(cfg *Config, registryFile string) (*targetProc, error) {
 	args := append(slices.Clone(cfg.TargetCommand[1:]),
 		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--loglevel", "error",
 		"--project", benchProject, "--region", benchRegion, "--registry", benchRegistry)
+	if cfg.Transport == TransportWebSocket {
+		args = append(args, "--ws-addr", "127.0.0.1:0")
+	}
 	if registryFile == "" {
 		args = append(args, "--auth", "none")
 	} else {
@@ -74,6 +77,13 @@ func startTarget(cfg *Config, registryFile string) (*targetProc, error) {
 	case <-timer.C:
 	}
 	addr, metrics, ok := listenAddrs(line)
+	if cfg.Transport == TransportWebSocket {
+		_, rest, found := strings.Cut(line, "MQTT over WebSocket on ")
+		addr, _, _ = strings.Cut(rest, " ")
+		addr, ok = "ws://"+addr+"/mqtt", ok && found
+	} else {
+		addr = "tcp://" + addr
+	}
 	if !ok {
 		t.stop()
 		return nil, fmt.Errorf("the target did not report its MQTT address within %v (it printed %q; stderr: %s)",

@@ -82,6 +82,7 @@ CONNECT is refused. Failed accepts (too many open files) are retried.
 	fs.StringVar(&c.TLSAddr, "tls-addr", "", "MQTT over TLS listen address, e.g. "+target.DefaultTLSAddr+" (empty: no TLS)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file for --tls-addr")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for --tls-addr")
+	fs.StringVar(&c.WSAddr, "ws-addr", "", "MQTT over WebSocket listen address (any path, subprotocol mqtt), e.g. :8080 (empty: no WebSocket)")
 	fs.StringVar(&c.Auth, "auth", target.AuthJWT, "device auth: jwt (IoT Core style, keys from the local registry) or none (any client id, no password)")
 	fs.StringVar(&c.Project, "project", target.DefaultProject, "project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
 	fs.StringVar(&c.Region, "region", target.DefaultRegion, "region: the client id's locations/ element (also LTK_TARGET_REGION)")
@@ -132,6 +133,9 @@ func runTarget(cmd *cobra.Command, env *Env, f *targetFlags) error {
 	fmt.Fprintf(&where, "ltk target: MQTT on %s", t.Addr())
 	if a := t.TLSAddr(); a != "" {
 		fmt.Fprintf(&where, ", MQTT over TLS on %s", a)
+	}
+	if a := t.WSAddr(); a != "" {
+		fmt.Fprintf(&where, ", MQTT over WebSocket on %s", a)
 	}
 	fmt.Fprintf(&where, " (auth %s, project %s, region %s, registry %s", cfg.Auth, cfg.Project, cfg.Region, cfg.Registry)
 	if cfg.DisableEcho {
