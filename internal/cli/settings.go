@@ -17,7 +17,7 @@ import (
 
 // addSettingsFlags binds the flags that say how devices connect and behave.
 func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
-	fs.Var((*brokerURL)(&s.Broker), "broker", "MQTT broker to drive: tcp://host:1883 or ssl://host:8883 (empty: start the embedded target in-process)")
+	fs.Var((*brokerURL)(&s.Broker), "broker", "MQTT broker to drive: tcp://host:1883, ssl://host:8883, or ws://host:8080/mqtt and wss://host:443/mqtt (MQTT over WebSocket, lean client) (empty: start the embedded target in-process)")
 	fs.StringVar(&s.CAFile, "ca", "", "PEM CA bundle to verify an ssl:// broker")
 	fs.BoolVar(&s.Insecure, "insecure", false, "skip TLS certificate verification (self-signed test brokers only)")
 	fs.StringVar(&s.Auth, "auth", runset.AuthJWT, "device auth: jwt (IoT Core style, signed with each device's key), password, or none")
