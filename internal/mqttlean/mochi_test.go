@@ -2,7 +2,6 @@ package mqttlean
 
 import (
 	"bytes"
-	"errors"
 	"testing"
 
 	mp "github.com/mochi-mqtt/server/v2/packets"
@@ -161,7 +160,7 @@ func TestMQTT5DecodeMochiPackets(t *testing.T) {
 	require.NoError(t, c.feed(writeMochi(t, refused)))
 	require.Equal(t, []uint16{id}, h.acks)
 	require.EqualError(t, h.ackErr, "quota exceeded (0x97): slow down")
-	require.ErrorIs(t, h.ackErr, ReasonQuotaExceeded)
+	require.ErrorIs(t, h.ackErr, ReasonCode(0x97))
 
 	// QoS 2 out: PUBREC → PUBREL, PUBCOMP completes it; the alias alone now.
 	id, err = c.PublishMessage(&Message{Topic: []byte("/devices/D1/events"), Payload: []byte("three"), QoS: 2, Properties: &testProps})
@@ -172,7 +171,7 @@ func TestMQTT5DecodeMochiPackets(t *testing.T) {
 	require.Equal(t, "application/json", sent.Properties.ContentType)
 	require.NoError(t, c.feed(writeMochi(t, mp.Packet{FixedHeader: mp.FixedHeader{Type: mp.Pubrec}, ProtocolVersion: 5, PacketID: id})))
 	rel := readMochi(t, tr.take(), 5)
-	require.Equal(t, byte(mp.Pubrel), rel.FixedHeader.Type)
+	require.Equal(t, mp.Pubrel, rel.FixedHeader.Type)
 	require.Equal(t, id, rel.PacketID)
 	require.NoError(t, c.feed(writeMochi(t, mp.Packet{FixedHeader: mp.FixedHeader{Type: mp.Pubcomp}, ProtocolVersion: 5, PacketID: id})))
 	require.Equal(t, id, h.acks[len(h.acks)-1])
@@ -190,12 +189,12 @@ func TestMQTT5DecodeMochiPackets(t *testing.T) {
 	require.Equal(t, []string{`1 3600 application/json /devices/D1/replies "\x00\x01\x02\xff" site=berlin site=paris`}, h.props)
 	for range 2 {
 		rec := readMochi(t, tr.takeOne(t), 5)
-		require.Equal(t, byte(mp.Pubrec), rec.FixedHeader.Type)
+		require.Equal(t, mp.Pubrec, rec.FixedHeader.Type)
 		require.Equal(t, uint16(40), rec.PacketID)
 	}
 	require.NoError(t, c.feed(writeMochi(t, mp.Packet{FixedHeader: mp.FixedHeader{Type: mp.Pubrel, Qos: 1}, ProtocolVersion: 5, PacketID: 40})))
 	comp := readMochi(t, tr.take(), 5)
-	require.Equal(t, byte(mp.Pubcomp), comp.FixedHeader.Type)
+	require.Equal(t, mp.Pubcomp, comp.FixedHeader.Type)
 	require.Empty(t, c.rx2)
 
 	suback := mp.Packet{FixedHeader: mp.FixedHeader{Type: mp.Suback}, ProtocolVersion: 5, PacketID: 8, ReasonCodes: []byte{0x87}, Properties: mp.Properties{ReasonString: "acl"}}
@@ -221,9 +220,9 @@ func TestMQTT5ConnackRefused(t *testing.T) {
 		connack := mp.Packet{FixedHeader: mp.FixedHeader{Type: mp.Connack}, ProtocolVersion: 5, ReasonCode: code, Properties: mp.Properties{ReasonString: "bad token"}}
 		err := c.feed(writeMochi(t, connack))
 		require.EqualError(t, err, want)
-		require.True(t, errors.Is(err, ReasonCode(code)))
+		require.ErrorIs(t, err, ReasonCode(code))
 	}
-	require.Equal(t, "quota exceeded (0x97)", ReasonQuotaExceeded.Error())
+	require.Equal(t, "quota exceeded (0x97)", ReasonCode(0x97).Error())
 }
 
 // TestMQTT5CodecAllocs: an MQTT 5 echo (a PUBLISH with properties out and

@@ -10,17 +10,7 @@ import (
 // up are failures. As an error it reads as its name and value, such as
 // "not authorized (0x87)", and formatting it does not allocate: a failure
 // recorded by its text stays one stats entry per code.
-type ReasonCode byte
-
-// Reason codes a client acts on.
-const (
-	ReasonSuccess            ReasonCode = 0x00
-	ReasonNotAuthorized      ReasonCode = 0x87
-	ReasonQuotaExceeded      ReasonCode = 0x97
-	ReasonPacketTooLarge     ReasonCode = 0x95
-	ReasonReceiveMaxExceeded ReasonCode = 0x93
-	ReasonTopicAliasInvalid  ReasonCode = 0x94
-)
+type ReasonCode byte //nolint:errname // MQTT's name: a code is an outcome first, an error only from 0x80 up (as mochi's packets.Code)
 
 // reasonNames are the MQTT 5.0 specification's names of the reason codes
 // (§2.4), lower case. A code means different things in different packets
