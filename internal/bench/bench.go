@@ -53,7 +53,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer tp.stop()
-	broker := "tcp://" + tp.addr
+	broker := tp.addr
 	if cfg.Profile == runset.ProfileAWS {
 		broker = "ssl://" + tp.tlsAddr
 	}
@@ -73,7 +73,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	r := &Result{
 		Scenario: fp.name, Skipped: fp.skipped,
-		Client: cfg.Client, Devices: cfg.Devices, Alg: cfg.Alg, QoS: cfg.QoS,
+		Client: cfg.Client, Devices: cfg.Devices, Alg: cfg.Alg, QoS: cfg.QoS, MQTTVersion: cfg.MQTTVersion, Transport: cfg.Transport,
 		IntervalS: cfg.Interval.Seconds(), Sources: cfg.sources(), GoMaxProcs: runtime.GOMAXPROCS(0),
 		ExpectedEchoesPerS: fp.awaitedPerS,
 	}

@@ -26,6 +26,12 @@ const (
 	fdReserve = 100
 )
 
+// Transports of Config.Transport.
+const (
+	TransportTCP       = "tcp"
+	TransportWebSocket = "ws"
+)
+
 // Algorithms Config.Alg accepts: a JWT signed with an ES256 or RS256 key
 // per device (the target verifies each), or no authentication.
 var algs = []string{"ES256", "RS256", "none"}
@@ -66,9 +72,15 @@ type Config struct {
 	// runset.ProfileAzure (SAS tokens of a symmetric key per device). The
 	// target emulates its auth.
 	Profile string `json:"profile"`
-	// QoS of publishes and of the command subscription: 0 or 1. The
+	// QoS of publishes and of the command subscription: 0, 1 or 2. The
 	// tutorial's is runset.DefaultQoS; the zero value is QoS 0.
 	QoS byte `json:"qos"`
+	// MQTTVersion is the devices' MQTT version: runset.MQTTVersion311 or
+	// runset.MQTTVersion5. Empty = 3.1.1.
+	MQTTVersion string `json:"mqtt_version"`
+	// Transport is how devices reach the target: TransportTCP or
+	// TransportWebSocket. Empty = TCP.
+	Transport string `json:"transport"`
 	// PerSource is how many connections one loopback source address carries;
 	// more devices than that are spread over 127.0.0.2, 127.0.0.3, …
 	// Zero = srcaddr.DefaultPerSource().
@@ -105,6 +117,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Alg == "" {
 		c.Alg = DefaultAlg
+	}
+	if c.MQTTVersion == "" {
+		c.MQTTVersion = runset.MQTTVersion311
+	}
+	if c.Transport == "" {
+		c.Transport = TransportTCP
 	}
 	if c.PerSource == 0 {
 		c.PerSource = srcaddr.DefaultPerSource()
@@ -146,6 +164,25 @@ func (c *Config) Validate(fdLimit int) error {
 		errs = append(errs, fmt.Errorf("alg %q: use %s", c.Alg, strings.Join(algs, ", ")))
 	}
 	if err := runset.CheckQoS(c.QoS); err != nil {
+		errs = append(errs, err)
+	}
+	if err := runset.CheckMQTTVersion(c.MQTTVersion); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.Transport {
+	case "", TransportTCP, TransportWebSocket:
+	default:
+		errs = append(errs, fmt.Errorf("transport %q: use %s or %s", c.Transport, TransportTCP, TransportWebSocket))
+	}
+	broker := "tcp://127.0.0.1:1"
+	if c.Transport == TransportWebSocket {
+		broker = "ws://127.0.0.1:1/mqtt"
+	}
+	var plan *sim.Plan
+	if c.Scenario != nil {
+		plan = c.Scenario.Plan()
+	}
+	if err := sim.CheckRun(c.Client, broker, c.MQTTVersion, c.QoS, plan); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PerSource < 0 {

@@ -119,6 +119,7 @@ func simConfigs(cfg *Config, fp *fleetPlan, fl *fleet, broker string, rec *recor
 			DeviceID:           d.ID,
 			ClientID:           "projects/" + benchProject + "/locations/" + benchRegion + "/registries/" + benchRegistry + "/devices/" + d.ID,
 			QoS:                cfg.QoS,
+			MQTTVersion:        cfg.MQTTVersion,
 			WaitMin:            cfg.Interval,
 			WaitMax:            cfg.Interval,
 			LastMessageTimeout: lastMessageTimeout,

@@ -14,17 +14,21 @@ import (
 // measurement window; memory is the growth from before the devices existed
 // to the end of the window.
 type Result struct {
-	Scenario   string   `json:"scenario"`          // the scenario's name, or BuiltinEcho
-	Skipped    []string `json:"skipped,omitempty"` // kinds left out, and why
-	Client     string   `json:"client"`
-	Devices    int      `json:"devices"`
-	Connected  int      `json:"connected"` // devices subscribed at the end
-	Alg        string   `json:"alg"`
-	QoS        byte     `json:"qos"`
-	IntervalS  float64  `json:"interval_s"` // 0: the scenario's own schedules
-	WindowS    float64  `json:"window_s"`
-	Sources    int      `json:"source_addresses"`
-	GoMaxProcs int      `json:"gomaxprocs"`
+	Scenario  string   `json:"scenario"`          // the scenario's name, or BuiltinEcho
+	Skipped   []string `json:"skipped,omitempty"` // kinds left out, and why
+	Client    string   `json:"client"`
+	Devices   int      `json:"devices"`
+	Connected int      `json:"connected"` // devices subscribed at the end
+	Alg       string   `json:"alg"`
+	QoS       byte     `json:"qos"`
+	// MQTTVersion and Transport are the devices' MQTT version and how they
+	// reached the target (tcp or ws).
+	MQTTVersion string  `json:"mqtt_version"`
+	Transport   string  `json:"transport"`
+	IntervalS   float64 `json:"interval_s"` // 0: the scenario's own schedules
+	WindowS     float64 `json:"window_s"`
+	Sources     int     `json:"source_addresses"`
+	GoMaxProcs  int     `json:"gomaxprocs"`
 
 	ExpectedEchoesPerS float64 `json:"expected_echoes_per_s"` // the replies the devices await: devices ÷ interval for the echo
 	EchoesPerS         float64 `json:"echoes_per_s"`
@@ -89,6 +93,7 @@ func WriteTable(w io.Writer, results []*Result) error {
 	}
 	row("scenario", func(r *Result) string { return r.Scenario })
 	row("MQTT client", func(r *Result) string { return r.Client })
+	row("MQTT version, transport", func(r *Result) string { return r.MQTTVersion + ", " + r.Transport })
 	row("devices (connected)", func(r *Result) string { return fmt.Sprintf("%d (%d)", r.Devices, r.Connected) })
 	row("auth, QoS", func(r *Result) string {
 		if r.Scenario != BuiltinEcho && r.Scenario != "" {

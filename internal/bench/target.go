@@ -31,7 +31,7 @@ const (
 // targetProc is the embedded target running in a child process.
 type targetProc struct {
 	cmd     *exec.Cmd
-	addr    string        // the MQTT listener, host:port
+	addr    string        // the MQTT listener's broker URL: tcp://host:port or ws://host:port/mqtt
 	tlsAddr string        // the MQTT-over-TLS listener with profile aws, host:port
 	mURL    string        // its metrics, http://host:port/metrics
 	stderr  *tailBuffer   // the end of what it wrote to stderr
@@ -46,6 +46,9 @@ func startTarget(cfg *Config, registryFile, root string) (*targetProc, error) {
 	args := append(slices.Clone(cfg.TargetCommand[1:]),
 		"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--loglevel", "error",
 		"--project", benchProject, "--region", benchRegion, "--registry-id", benchRegistry)
+	if cfg.Transport == TransportWebSocket {
+		args = append(args, "--ws-addr", "127.0.0.1:0")
+	}
 	switch {
 	case registryFile == "":
 		args = append(args, "--auth", "none")
@@ -83,6 +86,13 @@ func startTarget(cfg *Config, registryFile, root string) (*targetProc, error) {
 	case <-timer.C:
 	}
 	addr, metrics, ok := listenAddrs(line)
+	if cfg.Transport == TransportWebSocket {
+		_, rest, found := strings.Cut(line, "MQTT over WebSocket on ")
+		addr, _, _ = strings.Cut(rest, " ")
+		addr, ok = "ws://"+addr+"/mqtt", ok && found
+	} else {
+		addr = "tcp://" + addr
+	}
 	if !ok {
 		t.stop()
 		return nil, fmt.Errorf("the target did not report its MQTT address within %v (it printed %q; stderr: %s)",

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ func init() { register(newBenchCmd) }
 type benchFlags struct {
 	cfg        bench.Config
 	clients    string  // --mqtt-client: one engine or a comma-separated list
+	versions   string  // --mqtt-version: one or a comma-separated list
+	qos        string  // --qos: one or a comma-separated list
+	transports string  // --transport: one or a comma-separated list
 	scenarios  string  // --scenario: files, example names or "builtin", comma-separated
 	rounds     int     // --rounds: how many times to run the variants, alternated
 	rate       float64 // --rate: publishes per second of the whole fleet
@@ -35,7 +39,7 @@ type benchFlags struct {
 }
 
 func newBenchCmd(env *Env) *cobra.Command {
-	f := benchFlags{clients: sim.ClientLean, scenarios: bench.BuiltinEcho, rounds: 1}
+	f := benchFlags{clients: sim.ClientLean, scenarios: bench.BuiltinEcho, rounds: 1, versions: runset.MQTTVersion311, qos: "1", transports: bench.TransportTCP}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure what generating load costs ltk: CPU per echo and per message, memory per device, connect rate",
@@ -66,6 +70,12 @@ own QoS (--qos is the built-in echo's). Back-end kinds (count:) run only
 with --alg none: with device auth on they would need the target's back-end
 token, which devices cannot be given yet.
 
+--mqtt-version, --qos and --transport take a list too: the first values
+make the base run, and each further value is one more run that differs from
+the base in that alone, compared with it at the end ("MQTT 5 ÷ 3.1.1: CPU
+per echo 1.08×"). --mqtt-version 5,3.1.1 --qos 1,2 --transport tcp,ws runs
+MQTT 5 at QoS 1 over TCP, then 3.1.1, then QoS 2, then WebSocket.
+
 --alg ES256 or RS256 makes a key per device and has the target verify JWTs;
 none skips authentication.
 
@@ -76,7 +86,8 @@ target's both count against that limit, each in its own process.
   ltk bench --devices 19000 --interval 60s --duration 2m
   ltk bench --devices 1000 --mqtt-client lean,paho --json > bench.json
   ltk bench --devices 2000 --scenario echo,builtin --rounds 4
-  ltk bench --devices 10000 --scenario fleet`,
+  ltk bench --devices 10000 --scenario fleet
+  ltk bench --devices 2000 --mqtt-version 5,3.1.1 --qos 1,2 --transport tcp,ws`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, env, &f) },
 	}
@@ -92,7 +103,9 @@ target's both count against that limit, each in its own process.
 	fs.IntVar(&f.rounds, "rounds", 1, "run the scenarios and clients this many times, alternated (A B, B A, …), for a fair A/B on a busy machine")
 	fs.StringVar(&c.Alg, "alg", bench.DefaultAlg, "device auth: ES256 or RS256 (a key per device, JWTs verified by the target) or none")
 	fs.Var((*profile)(&c.Profile), "profile", "devices' platform: iotcore (JWTs of --alg keys), aws (mutual TLS, an ES256 key and certificate per device) or azure (SAS tokens); the target emulates its auth")
-	fs.Uint8Var(&c.QoS, "qos", runset.DefaultQoS, "QoS of publishes and of the command subscription (0 or 1)")
+	fs.StringVar(&f.qos, "qos", "1", "QoS of publishes and of the command subscription: 0, 1 or 2, or a list such as 1,2 (see above)")
+	fs.StringVar(&f.versions, "mqtt-version", runset.MQTTVersion311, "MQTT version of the devices: 3.1.1 or 5, or a list such as 5,3.1.1 (see above)")
+	fs.StringVar(&f.transports, "transport", bench.TransportTCP, "how devices reach the target: tcp or ws (MQTT over WebSocket), or a list such as tcp,ws (see above)")
 	fs.IntVar(&c.PerSource, "per-source", 0, "connections per loopback source address (0: 95% of half the ephemeral port range); more devices spread over 127.0.0.2, 127.0.0.3, …")
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON instead of a table")
 	fs.IntVar(&f.procs, "procs", 0, "processors the load generator may use (GOMAXPROCS; 0: all), as when running one worker per core; the target keeps its own")
@@ -129,10 +142,19 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 	}
 	cfg.TargetCommand = []string{exe, "target"}
 	cfg.Progress = env.Stderr
-	check := cfg
-	check.Client = clients[0]
-	if err := check.Validate(0); err != nil {
+	variants, err := benchVariants(f)
+	if err != nil {
 		return usageError(err)
+	}
+	for _, client := range clients {
+		for _, v := range variants {
+			check := cfg
+			check.Client = client
+			v.apply(&check)
+			if err := check.Validate(0); err != nil {
+				return usageError(err)
+			}
+		}
 	}
 	if f.rounds < 1 {
 		return usageError(fmt.Errorf("--rounds %d: run at least 1 round", f.rounds))
@@ -170,20 +192,23 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 	for round := range f.rounds {
 		for _, client := range clients {
 			for _, i := range roundOrder(len(scens), round) {
-				s := scens[i]
-				c := cfg
-				c.Client, c.Scenario = client, s
-				if s != nil && !intervalSet {
-					c.Interval = 0 // the scenario's own schedules
+				for _, v := range variants {
+					s := scens[i]
+					c := cfg
+					c.Client, c.Scenario = client, s
+					v.apply(&c)
+					if s != nil && !intervalSet {
+						c.Interval = 0 // the scenario's own schedules
+					}
+					if f.rounds > 1 {
+						fmt.Fprintf(env.Stderr, "round %d of %d: %s on the %s client (%s)\n", round+1, f.rounds, names[i], client, v)
+					}
+					r, err := bench.Run(ctx, c)
+					if err != nil {
+						return fmt.Errorf("bench %s on the %s client (%s): %w", names[i], client, v, err)
+					}
+					results = append(results, r)
 				}
-				if f.rounds > 1 {
-					fmt.Fprintf(env.Stderr, "round %d of %d: %s on the %s client\n", round+1, f.rounds, names[i], client)
-				}
-				r, err := bench.Run(ctx, c)
-				if err != nil {
-					return fmt.Errorf("bench %s on the %s client: %w", names[i], client, err)
-				}
-				results = append(results, r)
 			}
 		}
 	}
@@ -193,7 +218,58 @@ func runBench(cmd *cobra.Command, env *Env, f *benchFlags) error {
 	if err := bench.WriteTable(env.Stdout, results); err != nil {
 		return err
 	}
+	if err := bench.WriteVariantComparison(env.Stdout, results); err != nil {
+		return err
+	}
 	return bench.WriteComparison(env.Stdout, results)
+}
+
+// benchVariant is one combination of MQTT version, QoS and transport.
+type benchVariant struct {
+	version, transport string
+	qos                byte
+}
+
+func (v benchVariant) apply(c *bench.Config) {
+	c.MQTTVersion, c.QoS, c.Transport = v.version, v.qos, v.transport
+}
+
+func (v benchVariant) String() string {
+	return fmt.Sprintf("MQTT %s, QoS %d, %s", v.version, v.qos, v.transport)
+}
+
+// benchVariants returns the runs --mqtt-version, --qos and --transport ask
+// for: the base (each list's first value), then one run per further value,
+// differing from the base in that value alone.
+func benchVariants(f *benchFlags) ([]benchVariant, error) {
+	split := func(s string) []string {
+		parts := strings.Split(s, ",")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		return parts
+	}
+	versions, transports := split(f.versions), split(f.transports)
+	var qoss []byte
+	for _, q := range split(f.qos) {
+		n, err := strconv.ParseUint(q, 10, 8)
+		if err != nil {
+			return nil, fmt.Errorf("--qos %q: give 0, 1 or 2, or a comma-separated list", f.qos)
+		}
+		qoss = append(qoss, byte(n))
+	}
+	base := benchVariant{version: versions[0], qos: qoss[0], transport: transports[0]}
+	vs := []benchVariant{base}
+	for _, v := range versions[1:] {
+		vs = append(vs, benchVariant{version: v, qos: base.qos, transport: base.transport})
+	}
+	for _, q := range qoss[1:] {
+		vs = append(vs, benchVariant{version: base.version, qos: q, transport: base.transport})
+	}
+	for _, t := range transports[1:] {
+		vs = append(vs, benchVariant{version: base.version, qos: base.qos, transport: t})
+	}
+	return vs, nil
 }
 
 // roundOrder is the order in which round runs n variants: forwards in even

@@ -26,7 +26,8 @@ func TestBrokerUsable(t *testing.T) {
 			`scheme "ftp" is not supported: write tcp://h:21`},
 		{[]string{"master", "--headless", "-c", "1", "--broker", "tcp://broker"}, nil,
 			`broker "tcp://broker" has no port: write tcp://broker:1883`},
-		{[]string{"run", "--broker", "ws://h:9001"}, nil, `MQTT over WebSocket is not supported yet`},
+		{[]string{"run", "--headless", "--auth", "none", "--mqtt-client", "paho", "--broker", "ws://h:9001/mqtt"}, nil,
+			`the paho MQTT client runs over TCP and TLS only, not WebSocket: use the lean client`},
 		{[]string{"run", "--broker", "http://h:8089"}, nil, `scheme "http" is not supported`},
 	} {
 		e := clitest.NewEnv(t)

@@ -57,7 +57,7 @@ It reconnects with back-off and prints a status line to stderr every
 	fs.Var((*profile)(&f.profile), "profile", "the devices' platform, whose topics to echo on: iotcore (default), clearblade, aws (dt/ltk/ID/echo to cmd/ltk/ID/echo), azure (devices/ID/messages/events/ to devices/ID/messages/devicebound/), generic")
 	fs.StringVar(&c.ClientID, "client-id", "", "MQTT client id (default ltk-echo-<random>)")
 	fs.StringVar(&c.SharedGroup, "shared-group", echo.DefaultSharedGroup, `shared-subscription group ("" subscribes without sharing)`)
-	fs.Uint8Var(&f.qos, "qos", runset.DefaultQoS, "QoS of the subscription and so the highest QoS echoed: 0 or 1")
+	fs.Uint8Var(&f.qos, "qos", runset.DefaultQoS, "QoS of the subscription and so the highest QoS echoed: 0, 1 or 2")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "Prometheus /metrics listen address, e.g. :9884 (empty: off)")
 	fs.DurationVar(&c.StatusInterval, "status-interval", echo.DefaultStatusInterval, "how often to print the status line")
 	addEchoFlags(cmd, &c.Echo)

@@ -36,7 +36,7 @@ func TestEchoBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"echo", "--broker", "http://x"},
-		{"echo", "--qos", "2"},
+		{"echo", "--qos", "3"},
 		{"echo", "--jitter", "-1s"},
 	} {
 		e := clitest.NewEnv(t)

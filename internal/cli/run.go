@@ -22,6 +22,7 @@ import (
 	"github.com/ltk-dev/ltk/internal/master"
 	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/scenario"
+	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/stats"
 	"github.com/ltk-dev/ltk/internal/target"
 	"github.com/ltk-dev/ltk/internal/worker"
@@ -114,7 +115,12 @@ func (f *testFlags) checkSettings(env *Env) error {
 		return err
 	}
 	_, tlsErr := f.settings.TLSConfig() // a CA bundle that cannot be read or holds no certificate
-	return usageError(errors.Join(f.settings.Validate(), tlsErr))
+	var plan *sim.Plan
+	if f.scenario != nil {
+		plan = f.scenario.Plan()
+	}
+	clientErr := sim.CheckRun(f.settings.MQTTClient, f.settings.Broker, f.settings.MQTTVersion, f.settings.QoS, plan)
+	return usageError(errors.Join(f.settings.Validate(), tlsErr, clientErr))
 }
 
 // headlessRun returns the master's headless run for these flags.

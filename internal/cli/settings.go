@@ -17,7 +17,7 @@ import (
 
 // addSettingsFlags binds the flags that say how devices connect and behave.
 func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
-	fs.Var((*brokerURL)(&s.Broker), "broker", "MQTT broker to drive: tcp://host:1883 or ssl://host:8883 (empty: start the embedded target in-process)")
+	fs.Var((*brokerURL)(&s.Broker), "broker", "MQTT broker to drive: tcp://host:1883, ssl://host:8883, or ws://host:8080/mqtt and wss://host:443/mqtt (MQTT over WebSocket, lean client) (empty: start the embedded target in-process)")
 	fs.StringVar(&s.CAFile, "ca", "", "PEM CA bundle to verify an ssl:// broker")
 	fs.BoolVar(&s.Insecure, "insecure", false, "skip TLS certificate verification (self-signed test brokers only)")
 	fs.Var((*profile)(&s.Profile), "profile", "IoT platform the devices talk to: iotcore (default), clearblade, aws (mutual TLS), azure (SAS tokens) or generic (per-device passwords); sets --auth, --client-id-format and the topics")
@@ -37,13 +37,15 @@ func addSettingsFlags(fs *pflag.FlagSet, s *runset.Settings) {
 	fs.DurationVar(&s.TokenTTL, "jwt-ttl", device.DefaultTokenTTL, "lifetime of device JWTs (at most 24h); devices reconnect with a fresh one before it expires")
 	s.Behavior = "echo"
 	fs.Var((*behavior)(&s.Behavior), "behavior", "device behaviour: echo (publish, await the echo) or telemetry (publish only)")
-	fs.Uint8Var(&s.QoS, "qos", runset.DefaultQoS, "MQTT QoS of publishes and subscriptions: 0 or 1")
+	fs.Uint8Var(&s.QoS, "qos", runset.DefaultQoS, "MQTT QoS of publishes and subscriptions: 0, 1 or 2 (2: lean client only)")
 	fs.DurationVar(&s.WaitMin, "wait-min", sim.DefaultWait, "shortest wait between a device's publishes")
 	fs.DurationVar(&s.WaitMax, "wait-max", sim.DefaultWait, "longest wait between a device's publishes (uniform between min and max)")
 	fs.DurationVar(&s.EchoTimeout, "echo-timeout", sim.DefaultEchoTimeout, "how long a device awaits an echo before recording 'echo timeout'")
 	fs.DurationVar(&s.LastMessageTimeout, "last-message-timeout", sim.DefaultLastMessageTimeout, "on stop, how long a device waits for its last echo")
 	fs.IntVar(&s.PayloadSize, "payload-size", 0, "pad each published payload to this many bytes (0: natural size, about 60 bytes)")
 	s.MQTTClient = sim.ClientLean
+	s.MQTTVersion = runset.MQTTVersion311
+	fs.Var((*mqttVersion)(&s.MQTTVersion), "mqtt-version", "MQTT version every device speaks: 3.1.1 or 5 (5: lean client only)")
 	fs.Var((*mqttClient)(&s.MQTTClient), "mqtt-client", "MQTT client engine of every device: lean (ltk's own, least CPU and memory) or paho (Eclipse Paho); a master's choice holds for its workers")
 }
 
@@ -102,6 +104,24 @@ func (c *mqttClient) Set(s string) error {
 		return err
 	}
 	*c = mqttClient(s)
+	return nil
+}
+
+// mqttVersion is the --mqtt-version flag: one of runset.MQTTVersions,
+// refused at parsing otherwise (so LTK_MQTT_VERSION is checked the same
+// way).
+type mqttVersion string
+
+func (v *mqttVersion) String() string { return string(*v) }
+func (v *mqttVersion) Type() string   { return "version" }
+func (v *mqttVersion) Set(s string) error {
+	if s == "" {
+		return fmt.Errorf("empty: use %s", strings.Join(runset.MQTTVersions(), " or "))
+	}
+	if err := runset.CheckMQTTVersion(s); err != nil {
+		return err
+	}
+	*v = mqttVersion(s)
 	return nil
 }
 

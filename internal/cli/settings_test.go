@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -65,11 +66,19 @@ func TestMQTTClientUsageErrors(t *testing.T) {
 		{"master flag", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--mqtt-client", "Paho"}, "", `MQTT client "Paho" is not one of lean, paho`},
 		{"run env", []string{"run", "--headless"}, "lean,paho", `LTK_MQTT_CLIENT="lean,paho" (for --mqtt-client): MQTT client "lean,paho" is not one of lean, paho`},
 		{"master env", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1"}, "quic", `LTK_MQTT_CLIENT="quic"`},
+		{"version flag", []string{"run", "--headless", "--mqtt-version", "5.0"}, "", `invalid argument "5.0" for "--mqtt-version" flag: MQTT version "5.0" is not one of 3.1.1, 5: write 3.1.1 or 5`},
+		{"version env", []string{"run", "--headless"}, "version=3", `LTK_MQTT_VERSION="3" (for --mqtt-version): MQTT version "3" is not one of 3.1.1, 5`},
+		{"paho v5", []string{"run", "--headless", "--auth", "none", "--mqtt-client", "paho", "--mqtt-version", "5"}, "",
+			"the paho MQTT client runs MQTT 3.1.1 at QoS 0 or 1 only, not MQTT 5: use the lean client (--mqtt-client lean)"},
+		{"paho QoS 2", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--qos", "2"}, "paho",
+			"the paho MQTT client runs MQTT 3.1.1 at QoS 0 or 1 only, not QoS 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := clitest.NewEnv(t)
-			if tc.env != "" {
+			if v, ok := strings.CutPrefix(tc.env, "version="); ok {
+				e.Vars["LTK_MQTT_VERSION"] = v
+			} else if tc.env != "" {
 				e.Vars["LTK_MQTT_CLIENT"] = tc.env
 			}
 			require.Equal(t, cli.ExitUsage, e.Run(tc.args...), "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())

@@ -96,6 +96,7 @@ by reason in ltk_target_connects_refused_total.`,
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file for --tls-addr")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for --tls-addr")
 	fs.Var((*profile)(&f.profile), "profile", "IoT platform whose device auth and topics to emulate: iotcore (default), clearblade, aws (client certificates from ltk's test CA; TLS on "+target.DefaultTLSAddr+" unless --tls-addr), azure (SAS tokens), generic (per-device passwords)")
+	fs.StringVar(&c.WSAddr, "ws-addr", "", "MQTT over WebSocket listen address (any path, subprotocol mqtt), e.g. :8080 (empty: no WebSocket)")
 	fs.StringVar(&c.Auth, "auth", "", "device auth (default: the profile's): jwt (IoT Core style, keys from the local registry), x509, sas, device-password, or none (any client id, no password)")
 	fs.StringVar(&c.Project, "project", target.DefaultProject, "project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
 	fs.StringVar(&c.Region, "region", target.DefaultRegion, "region: the client id's locations/ element (also LTK_TARGET_REGION)")
@@ -149,6 +150,9 @@ func runTarget(cmd *cobra.Command, env *Env, f *targetFlags) error {
 	fmt.Fprintf(&where, "ltk target: MQTT on %s", t.Addr())
 	if a := t.TLSAddr(); a != "" {
 		fmt.Fprintf(&where, ", MQTT over TLS on %s", a)
+	}
+	if a := t.WSAddr(); a != "" {
+		fmt.Fprintf(&where, ", MQTT over WebSocket on %s", a)
 	}
 	fmt.Fprintf(&where, " (profile %s, auth %s, project %s, region %s, registry %s", p.Name, cfg.Auth, cfg.Project, cfg.Region, cfg.Registry)
 	if cfg.DisableEcho {

@@ -80,7 +80,6 @@ func (a *App) Stats() Stats {
 func (a *App) Handle(deviceID string, payload []byte, qos byte, received time.Time) {
 	a.received.Add(1)
 	a.m.messages.Inc()
-	qos = min(qos, 1)
 	var delay time.Duration
 	if a.cfg.DropRate > 0 || a.cfg.Jitter > 0 {
 		a.mu.Lock()

@@ -64,7 +64,7 @@ func TestHandleEchoesAtOnce(t *testing.T) {
 	a.Handle("dev-2", []byte("p2"), 0, time.Now())
 	require.Equal(t, []string{"dev-1", "dev-2"}, []string{s.calls[0].device, s.calls[1].device})
 	require.Equal(t, "p1", s.calls[0].payload)
-	require.Equal(t, byte(1), s.calls[0].qos, "QoS is capped at 1")
+	require.Equal(t, byte(2), s.calls[0].qos, "the echo keeps the QoS, 2 included")
 	require.Equal(t, byte(0), s.calls[1].qos)
 	require.Len(t, observed, 2)
 	require.Equal(t, Stats{Received: 2, Echoed: 2}, a.Stats())

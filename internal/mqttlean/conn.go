@@ -47,27 +47,76 @@ type Options struct {
 	// that names none, made on first use.
 	Loops *Loops
 
+	// WebSocket, when set, carries MQTT over a WebSocket (subprotocol
+	// "mqtt"): ws:// without TLS, wss:// with it. WebSocket connections use
+	// the stream transport (a reader goroutine each).
+	WebSocket *WebSocket
+	// TLSSessionCache, when set and TLS names none, is the TLS session
+	// cache of the connection, so that a reconnect resumes its session (an
+	// abbreviated handshake) rather than doing a full one: share one
+	// between the connections to a broker.
+	TLSSessionCache tls.ClientSessionCache
+
+	// Version is the MQTT version: Version311 (the zero value's) or
+	// Version5. The fields below are MQTT 5's and ignored on 3.1.1.
+	Version byte
+	// SessionExpiry is how long, in seconds, the broker keeps the session
+	// after the connection ends; 0 = it ends with the connection.
+	SessionExpiry uint32
+	// ReceiveMaximum bounds the QoS 2 messages from the broker that await
+	// their PUBREL at once (QoS 1 ones are acknowledged as they arrive);
+	// 0 = MQTT's 65535.
+	ReceiveMaximum uint16
+	// MaxPacketSize is the largest packet the connection accepts, told to
+	// the broker; 0 = no limit beyond the lean client's 16 MiB.
+	MaxPacketSize uint32
+	// TopicAliases is how many topic aliases the connection assigns to the
+	// topics it publishes to (at most the broker's Topic Alias Maximum):
+	// a topic's first PUBLISH carries it with its alias, later ones the
+	// alias alone. 0 = none.
+	TopicAliases uint16
+	// UserProperties go in the CONNECT.
+	UserProperties []UserProperty
+	// RequestResponseInfo asks the broker for response information. mochi
+	// (the embedded target's broker) forwards a message's response topic
+	// and correlation data only to clients that asked.
+	RequestResponseInfo bool
+
 	forceStream   bool   // tests: use the stream transport for plain TCP too
 	beforeConnect func() // tests: runs where a raw dial is about to open its socket
+}
+
+// WebSocket says how to reach a broker over a WebSocket.
+type WebSocket struct {
+	// Path is the request path, such as /mqtt; empty = "/".
+	Path string
 }
 
 // Message is an outgoing message: a will, or what PublishMessage sends.
 type Message struct {
 	Topic, Payload []byte
-	QoS            byte // 0 or 1
+	QoS            byte // 0, 1 or 2
 	Retain         bool
+	// Properties are the message's MQTT 5 properties; nil = none. Ignored
+	// on MQTT 3.1.1.
+	Properties *Properties
 }
 
-// ErrQoS2 is returned for QoS 2, which the lean client does not speak yet.
-var ErrQoS2 = errors.New("QoS 2 is not supported by the lean MQTT client: use QoS 0 or 1")
+// SubscribeOptions are a subscription's QoS and MQTT 5 options.
+type SubscribeOptions struct {
+	QoS byte // the maximum QoS to receive at: 0, 1 or 2
+	// NoLocal, RetainAsPublished and RetainHandling are MQTT 5's (ignored
+	// on 3.1.1): do not receive our own publishes; keep the retain flag of
+	// forwarded messages; retained messages at subscribe (0: send, 1: only
+	// for a new subscription, 2: do not send).
+	NoLocal, RetainAsPublished bool
+	RetainHandling             byte
+}
 
-// checkQoS refuses a QoS other than 0 and 1.
+// checkQoS refuses a QoS other than 0, 1 and 2.
 func checkQoS(qos byte) error {
-	switch {
-	case qos == 2:
-		return ErrQoS2
-	case qos > 2:
-		return fmt.Errorf("QoS %d does not exist in MQTT: use 0 or 1", qos)
+	if qos > 2 {
+		return fmt.Errorf("QoS %d does not exist in MQTT: use 0, 1 or 2", qos)
 	}
 	return nil
 }
@@ -81,17 +130,24 @@ func checkQoS(qos byte) error {
 type Handler interface {
 	// Connected is called when the broker accepted the connection (CONNACK 0).
 	Connected(c *Conn)
-	// Message is called for each PUBLISH from the broker. A QoS 1 message is
-	// acknowledged when Message returns.
+	// Message is called for each PUBLISH from the broker (a QoS 2 message
+	// once, however often the broker sends it before its PUBREL). A QoS 1
+	// message is acknowledged (a QoS 2 one received) when Message returns.
+	// On MQTT 5, c.ReceivedProperties shows its properties during the call.
 	Message(c *Conn, topic, payload []byte)
-	// Acked is called for each PUBACK, with the id Publish returned.
-	Acked(c *Conn, id uint16)
+	// Acked is called when a QoS 1 or 2 publish completed, with the id
+	// Publish returned: at its PUBACK (QoS 1) or PUBCOMP (QoS 2, after the
+	// PUBREC and PUBREL). err is nil, or the MQTT 5 reason code (a
+	// ReasonCode, possibly wrapped with the broker's reason string) with
+	// which the broker refused it.
+	Acked(c *Conn, id uint16, err error)
 	// Subscribed is called for each SUBACK, with the id Subscribe returned
-	// and the granted QoS (0x80: refused).
+	// and the granted QoS (0x80 and above: refused; MQTT 5's reason code).
 	Subscribed(c *Conn, id uint16, granted byte)
 	// Closed is called exactly once, last, when the connection ended: err
 	// says why (ErrClosed after Close, the broker's refusal, a timeout, the
-	// network error). After a failed connect it is the only call.
+	// network error; on MQTT 5 the CONNACK's ReasonCode or a
+	// DisconnectError). After a failed connect it is the only call.
 	Closed(c *Conn, err error)
 }
 
@@ -137,12 +193,15 @@ type transport interface {
 	shutdown(c *Conn)
 }
 
-// Conn is one lean MQTT 3.1.1 client connection. Its methods are safe for
-// concurrent use.
+// Conn is one lean MQTT 3.1.1 or 5 client connection. Its methods are safe
+// for concurrent use.
 type Conn struct {
 	h         Handler
 	keepAlive time.Duration
 	tr        transport
+	v5        bool
+	recvMax   uint16 // Options.ReceiveMaximum, or 65535
+	aliasWant uint16 // Options.TopicAliases
 
 	mu       sync.Mutex // Guards the fields below.
 	st       state
@@ -152,8 +211,16 @@ type Conn struct {
 	sentMark uint32      // sent at the previous keepalive tick
 	pingOut  bool        // a PINGREQ awaits its PINGRESP
 	timer    *time.Timer // connect timeout, then keepalive ticks
+	inFlight uint16      // QoS 1 and 2 publishes awaiting their PUBACK or PUBCOMP
+	sendMax  uint16      // the broker's receive maximum (65535 unless it said less)
+	maxOut   uint32      // the broker's maximum packet size; 0 = none
+	aliases  [][]byte    // topics by alias-1, at most min(aliasWant, the broker's maximum)
+	aliasMax uint16      // how many aliases the broker allows
 
-	partial []byte // reader only: bytes of an incomplete packet
+	partial    []byte   // reader only: bytes of an incomplete packet
+	rx2        []uint16 // reader only: QoS 2 messages received, awaiting their PUBREL
+	rxProps    props    // reader only: the properties of the packet being handled
+	assignedID string   // reader only: the broker's Assigned Client Identifier
 }
 
 // Dial starts connecting to the broker and returns at once: h learns the
@@ -175,13 +242,21 @@ func Dial(o *Options, h Handler) (*Conn, error) {
 			return nil, fmt.Errorf("will message: %w", err)
 		}
 	}
-	c := &Conn{h: h, keepAlive: o.KeepAlive.Truncate(time.Second)}
-	connect := appendConnect(nil, o.ClientID, o.Username, o.Password, uint16(c.keepAlive/time.Second), o.Will, !o.KeepSession)
+	switch o.Version {
+	case 0, Version311, Version5:
+	default:
+		return nil, fmt.Errorf("MQTT protocol level %d is not one the lean client speaks: use Version311 (4) or Version5", o.Version)
+	}
+	c := &Conn{h: h, keepAlive: o.KeepAlive.Truncate(time.Second), v5: o.Version == Version5, recvMax: o.ReceiveMaximum, aliasWant: o.TopicAliases}
+	if c.recvMax == 0 {
+		c.recvMax = 65535
+	}
+	connect := appendConnect(nil, o, uint16(c.keepAlive/time.Second))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.timer = time.AfterFunc(timeout, c.onTimer)
 	var err error
-	if o.TLS == nil && rawSupported && !o.forceStream {
+	if o.TLS == nil && o.WebSocket == nil && rawSupported && !o.forceStream {
 		err = dialRaw(c, o, connect)
 	} else {
 		err = dialStream(c, o, connect, timeout)
@@ -194,12 +269,21 @@ func Dial(o *Options, h Handler) (*Conn, error) {
 	return c, nil
 }
 
-// Subscribe sends a SUBSCRIBE to filter at qos (0 or 1) and returns its
+// Subscribe sends a SUBSCRIBE to filter at qos (0, 1 or 2) and returns its
 // packet id; Handler.Subscribed reports the outcome. A connection may hold
 // any number of subscriptions, one Subscribe each.
 func (c *Conn) Subscribe(filter string, qos byte) (uint16, error) {
-	if err := checkQoS(qos); err != nil {
+	return c.SubscribeWith(filter, SubscribeOptions{QoS: qos})
+}
+
+// SubscribeWith is Subscribe with MQTT 5's subscription options. A shared
+// subscription is a filter of the form $share/GROUP/FILTER.
+func (c *Conn) SubscribeWith(filter string, so SubscribeOptions) (uint16, error) {
+	if err := checkQoS(so.QoS); err != nil {
 		return 0, err
+	}
+	if so.RetainHandling > 2 {
+		return 0, fmt.Errorf("retain handling %d does not exist in MQTT 5: use 0, 1 or 2", so.RetainHandling)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -208,28 +292,31 @@ func (c *Conn) Subscribe(filter string, qos byte) (uint16, error) {
 	}
 	id := c.newID()
 	bp := getBuf()
-	*bp = appendSubscribe((*bp)[:0], id, filter, qos)
+	*bp = appendSubscribe((*bp)[:0], id, filter, so, c.v5)
 	err := c.writeLocked(*bp)
 	putBuf(bp)
 	return id, err
 }
 
-// Publish sends payload to topic at qos (0 or 1) and returns the packet id
-// (0 at QoS 0); at QoS 1 Handler.Acked reports the PUBACK. Publish does not
-// keep payload. A write error closes the connection (Handler.Closed follows)
-// and is returned.
+// Publish sends payload to topic at qos (0, 1 or 2) and returns the
+// packet id (0 at QoS 0); at QoS 1 and 2 Handler.Acked reports the
+// completion. Publish does not keep payload. A write error closes the
+// connection (Handler.Closed follows) and is returned. On MQTT 5, a publish
+// beyond the broker's receive maximum fails with ErrInFlightLimit and one
+// above its maximum packet size with ErrPacketTooLarge; the connection
+// stays up.
 func (c *Conn) Publish(topic string, qos byte, payload []byte) (uint16, error) {
-	return publish(c, topic, payload, qos, false)
+	return publish(c, topic, payload, qos, false, nil)
 }
 
-// PublishMessage sends m as Publish does, with its retain flag. It does
-// not keep m.
+// PublishMessage sends m as Publish does, with its retain flag and, on
+// MQTT 5, its properties. It does not keep m.
 func (c *Conn) PublishMessage(m *Message) (uint16, error) {
-	return publish(c, m.Topic, m.Payload, m.QoS, m.Retain)
+	return publish(c, m.Topic, m.Payload, m.QoS, m.Retain, m.Properties)
 }
 
 // publish is Publish and PublishMessage.
-func publish[T ~string | ~[]byte](c *Conn, topic T, payload []byte, qos byte, retain bool) (uint16, error) {
+func publish[T ~string | ~[]byte](c *Conn, topic T, payload []byte, qos byte, retain bool, props *Properties) (uint16, error) {
 	if err := checkQoS(qos); err != nil {
 		return 0, err
 	}
@@ -238,15 +325,77 @@ func publish[T ~string | ~[]byte](c *Conn, topic T, payload []byte, qos byte, re
 	if c.st != stateUp {
 		return 0, ErrNotConnected
 	}
-	var id uint16
+	if qos > 0 && c.sendMax > 0 && c.inFlight >= c.sendMax {
+		return 0, ErrInFlightLimit
+	}
+	var id, alias uint16
+	var known bool
 	if qos > 0 {
 		id = c.newID()
 	}
 	bp := getBuf()
-	*bp = appendPublish((*bp)[:0], topic, qos, retain, id, payload)
+	if c.v5 {
+		alias, known = aliasOf(c, topic)
+		if known {
+			*bp = appendPublishV((*bp)[:0], "", qos, retain, id, payload, true, props, alias)
+		} else {
+			*bp = appendPublishV((*bp)[:0], topic, qos, retain, id, payload, true, props, alias)
+		}
+	} else {
+		*bp = appendPublish((*bp)[:0], topic, qos, retain, id, payload)
+	}
+	if c.maxOut > 0 && len(*bp) > int(c.maxOut) {
+		putBuf(bp)
+		if !known {
+			c.forgetAlias(alias)
+		}
+		return 0, ErrPacketTooLarge
+	}
 	err := c.writeLocked(*bp)
 	putBuf(bp)
+	if err == nil && qos > 0 {
+		c.inFlight++
+	}
 	return id, err
+}
+
+// aliasOf returns the topic alias of topic, and whether the broker knows it
+// already (the PUBLISH may leave the topic out); a new alias is assigned
+// while the table has room. 0 = no alias. c.mu held.
+func aliasOf[T ~string | ~[]byte](c *Conn, topic T) (uint16, bool) {
+	for i, t := range c.aliases {
+		if string(t) == string(topic) {
+			return uint16(i + 1), true
+		}
+	}
+	if len(c.aliases) >= int(c.aliasMax) || len(topic) == 0 {
+		return 0, false
+	}
+	c.aliases = append(c.aliases, []byte(topic))
+	return uint16(len(c.aliases)), false
+}
+
+// forgetAlias drops alias if it is the newest, assigned by a PUBLISH that
+// was not sent. c.mu held.
+func (c *Conn) forgetAlias(a uint16) {
+	if a != 0 && int(a) == len(c.aliases) {
+		c.aliases = c.aliases[:a-1]
+	}
+}
+
+// ReceivedProperties returns the MQTT 5 properties of the message being
+// handled: valid only during Handler.Message, on the handler's goroutine,
+// and only until it returns (the slices alias the read buffer). On MQTT
+// 3.1.1 they are empty.
+func (c *Conn) ReceivedProperties() *Properties { return &c.rxProps.Properties }
+
+// AssignedClientID returns the client id the broker assigned in its
+// CONNACK (MQTT 5, when the CONNECT's was empty), or "". Call it from
+// Handler.Connected or later.
+func (c *Conn) AssignedClientID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.assignedID
 }
 
 // Close ends the connection: DISCONNECT when it is up, then the socket

@@ -2,6 +2,7 @@ package mqttlean
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -49,7 +50,9 @@ type suback struct {
 type chanHandler struct {
 	connected chan struct{}
 	msgs      chan message
+	props     chan string // MQTT 5: each message's properties, as text
 	acks      chan uint16
+	ackErrs   chan error // publishes the broker refused (MQTT 5)
 	subs      chan suback
 	closed    chan struct{} // closed by Closed, after why is set
 	why       error
@@ -59,17 +62,33 @@ func newChanHandler() *chanHandler {
 	return &chanHandler{
 		connected: make(chan struct{}, 1),
 		msgs:      make(chan message, 64),
+		props:     make(chan string, 64),
 		acks:      make(chan uint16, 64),
+		ackErrs:   make(chan error, 64),
 		subs:      make(chan suback, 8),
 		closed:    make(chan struct{}),
 	}
 }
 
 func (h *chanHandler) Connected(*Conn) { h.connected <- struct{}{} }
-func (h *chanHandler) Message(_ *Conn, topic, payload []byte) {
+func (h *chanHandler) Message(c *Conn, topic, payload []byte) {
+	if c.v5 {
+		p := c.ReceivedProperties()
+		text := fmt.Sprintf("%d %d %s %s %q", p.PayloadFormat, p.MessageExpiry, p.ContentType, p.ResponseTopic, p.CorrelationData)
+		for _, u := range p.User {
+			text += " " + string(u.Key) + "=" + string(u.Value)
+		}
+		h.props <- text
+	}
 	h.msgs <- message{string(topic), string(payload)}
 }
-func (h *chanHandler) Acked(_ *Conn, id uint16) { h.acks <- id }
+func (h *chanHandler) Acked(_ *Conn, id uint16, err error) {
+	if err != nil {
+		h.ackErrs <- err
+		return
+	}
+	h.acks <- id
+}
 func (h *chanHandler) Subscribed(_ *Conn, id uint16, granted byte) {
 	h.subs <- suback{id, granted}
 }

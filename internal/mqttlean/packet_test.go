@@ -2,8 +2,10 @@ package mqttlean
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/stretchr/testify/require"
@@ -32,7 +34,7 @@ func TestEncodeConnectReadByPaho(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cp := readPaho(t, appendConnect(nil, "projects/p/locations/l/registries/r/devices/D1", tc.user, tc.pass, 60, nil, true))
+			cp := readPaho(t, appendConnect(nil, &Options{ClientID: "projects/p/locations/l/registries/r/devices/D1", Username: tc.user, Password: tc.pass}, 60))
 			c, ok := cp.(*packets.ConnectPacket)
 			require.True(t, ok, "%T", cp)
 			require.Equal(t, "MQTT", c.ProtocolName)
@@ -51,7 +53,7 @@ func TestEncodeConnectReadByPaho(t *testing.T) {
 
 func TestEncodeSubscribePublishReadByPaho(t *testing.T) {
 	t.Parallel()
-	sub, ok := readPaho(t, appendSubscribe(nil, 7, "/devices/D1/commands/#", 1)).(*packets.SubscribePacket)
+	sub, ok := readPaho(t, appendSubscribe(nil, 7, "/devices/D1/commands/#", SubscribeOptions{QoS: 1}, false)).(*packets.SubscribePacket)
 	require.True(t, ok)
 	require.Equal(t, uint16(7), sub.MessageID)
 	require.Equal(t, []string{"/devices/D1/commands/#"}, sub.Topics)
@@ -95,7 +97,7 @@ func TestDecodePahoPackets(t *testing.T) {
 	header, body, n, err := split(b)
 	require.NoError(t, err)
 	require.Equal(t, len(b), n)
-	topic, qos, id, payload, err := parsePublish(header, body)
+	topic, qos, id, payload, err := parsePublish(header, body, false, nil)
 	require.NoError(t, err)
 	require.Equal(t, "/devices/D1/commands", string(topic))
 	require.Equal(t, byte(1), qos)
@@ -137,10 +139,10 @@ func TestSplitIncompleteAndMalformed(t *testing.T) {
 	require.ErrorContains(t, err, "above the")
 
 	for _, body := range [][]byte{{}, {0}, {0, 5, 'a'}, {0, 1, 'a', 0}} {
-		_, _, _, _, err := parsePublish(0x32, body) // QoS 1
+		_, _, _, _, err := parsePublish(0x32, body, false, nil) // QoS 1
 		require.ErrorIs(t, err, errMalformed, "%v", body)
 	}
-	_, _, _, _, err = parsePublish(0x36, []byte{0, 1, 'a', 0, 1}) // QoS 3
+	_, _, _, _, err = parsePublish(0x36, []byte{0, 1, 'a', 0, 1}, false, nil) // QoS 3
 	require.ErrorContains(t, err, "QoS 3")
 	_, err = parseID([]byte{1})
 	require.ErrorIs(t, err, errMalformed)
@@ -148,16 +150,74 @@ func TestSplitIncompleteAndMalformed(t *testing.T) {
 
 // recordingHandler keeps what a Conn reports, for feed tests.
 type recordingHandler struct {
-	msgs []string
-	acks []uint16
+	msgs    []string
+	props   []string // MQTT 5: each message's properties, as text
+	acks    []uint16
+	ackErr  error // the last acknowledgement's
+	granted []byte
+	// keepProps keeps a copy of each MQTT 5 message's properties in sent.
+	keepProps bool
+	sent      []Properties
 }
 
-func (h *recordingHandler) Connected(*Conn)                {}
-func (h *recordingHandler) Subscribed(*Conn, uint16, byte) {}
-func (h *recordingHandler) Closed(*Conn, error)            {}
-func (h *recordingHandler) Acked(_ *Conn, id uint16)       { h.acks = append(h.acks, id) }
-func (h *recordingHandler) Message(_ *Conn, topic, payload []byte) {
+func (h *recordingHandler) Connected(*Conn) {}
+func (h *recordingHandler) Subscribed(_ *Conn, _ uint16, granted byte) {
+	h.granted = append(h.granted, granted)
+}
+func (h *recordingHandler) Closed(*Conn, error) {}
+func (h *recordingHandler) Acked(_ *Conn, id uint16, err error) {
+	h.acks, h.ackErr = append(h.acks, id), err
+}
+func (h *recordingHandler) Message(c *Conn, topic, payload []byte) {
 	h.msgs = append(h.msgs, string(topic)+"="+string(payload))
+	if c.v5 {
+		p := c.ReceivedProperties()
+		text := fmt.Sprintf("%d %d %s %s %q", p.PayloadFormat, p.MessageExpiry, p.ContentType, p.ResponseTopic, p.CorrelationData)
+		for _, u := range p.User {
+			text += " " + string(u.Key) + "=" + string(u.Value)
+		}
+		h.props = append(h.props, text)
+		if h.keepProps {
+			cp := Properties{PayloadFormat: p.PayloadFormat, MessageExpiry: p.MessageExpiry, ContentType: bytes.Clone(p.ContentType),
+				ResponseTopic: bytes.Clone(p.ResponseTopic), CorrelationData: bytes.Clone(p.CorrelationData)}
+			for _, u := range p.User {
+				cp.User = append(cp.User, UserProperty{bytes.Clone(u.Key), bytes.Clone(u.Value)})
+			}
+			h.sent = append(h.sent, cp)
+		}
+	}
+}
+
+// keepTransport keeps what a Conn writes.
+type keepTransport struct{ out [][]byte }
+
+func (k *keepTransport) write(_ *Conn, b []byte) error {
+	k.out = append(k.out, append([]byte(nil), b...))
+	return nil
+}
+func (*keepTransport) shutdown(*Conn) {}
+
+// take returns the last write and forgets every write.
+func (k *keepTransport) take() []byte {
+	b := k.out[len(k.out)-1]
+	k.out = nil
+	return b
+}
+
+// takeOne returns the first write and forgets it.
+func (k *keepTransport) takeOne(t *testing.T) []byte {
+	t.Helper()
+	require.NotEmpty(t, k.out)
+	b := k.out[0]
+	k.out = k.out[1:]
+	return b
+}
+
+// stoppedTimer is a Conn's timer that never fires.
+func stoppedTimer() *time.Timer {
+	tm := time.AfterFunc(time.Hour, func() {})
+	tm.Stop()
+	return tm
 }
 
 // discardTransport accepts every write.
@@ -232,7 +292,7 @@ type nopHandler struct{}
 func (nopHandler) Connected(*Conn)                {}
 func (nopHandler) Subscribed(*Conn, uint16, byte) {}
 func (nopHandler) Closed(*Conn, error)            {}
-func (nopHandler) Acked(*Conn, uint16)            {}
+func (nopHandler) Acked(*Conn, uint16, error)     {}
 func (nopHandler) Message(*Conn, []byte, []byte)  {}
 
 func BenchmarkEncodeDecodeRoundTrip(b *testing.B) {
@@ -252,7 +312,7 @@ func BenchmarkEncodeDecodeRoundTrip(b *testing.B) {
 func TestEncodeWillAndRetainReadByPaho(t *testing.T) {
 	t.Parallel()
 	will := &Message{Topic: []byte("/devices/D1/state"), Payload: []byte("offline"), QoS: 1, Retain: true}
-	c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, will, true)).(*packets.ConnectPacket)
+	c, ok := readPaho(t, appendConnect(nil, &Options{ClientID: "D1", Username: "unused", Will: will}, 60)).(*packets.ConnectPacket)
 	require.True(t, ok)
 	require.True(t, c.WillFlag)
 	require.True(t, c.WillRetain)
@@ -271,22 +331,22 @@ func TestEncodeWillAndRetainReadByPaho(t *testing.T) {
 func TestEncodeKeptSessionReadByPaho(t *testing.T) {
 	t.Parallel()
 	for _, clean := range []bool{true, false} {
-		c, ok := readPaho(t, appendConnect(nil, "D1", "unused", "", 60, nil, clean)).(*packets.ConnectPacket)
+		c, ok := readPaho(t, appendConnect(nil, &Options{ClientID: "D1", Username: "unused", KeepSession: !clean}, 60)).(*packets.ConnectPacket)
 		require.True(t, ok)
 		require.Equal(t, clean, c.CleanSession)
 		require.Equal(t, byte(packets.Accepted), c.Validate())
 	}
 }
 
-func TestQoS2Refused(t *testing.T) {
+func TestQoSBeyond2Refused(t *testing.T) {
 	t.Parallel()
-	_, err := Dial(&Options{Addr: "127.0.0.1:1", ClientID: "D1", Will: &Message{Topic: []byte("/w"), QoS: 2}}, newChanHandler())
-	require.ErrorIs(t, err, ErrQoS2)
+	_, err := Dial(&Options{Addr: "127.0.0.1:1", ClientID: "D1", Will: &Message{Topic: []byte("/w"), QoS: 3}}, newChanHandler())
+	require.EqualError(t, err, "will message: QoS 3 does not exist in MQTT: use 0, 1 or 2")
 	var c Conn // not connected: the QoS is checked first
-	_, err = c.Publish("/t", 2, nil)
-	require.ErrorIs(t, err, ErrQoS2)
-	_, err = c.Subscribe("/t", 2)
-	require.ErrorIs(t, err, ErrQoS2)
-	_, err = c.PublishMessage(&Message{Topic: []byte("/t"), QoS: 3})
-	require.EqualError(t, err, "QoS 3 does not exist in MQTT: use 0 or 1")
+	_, err = c.Publish("/t", 4, nil)
+	require.EqualError(t, err, "QoS 4 does not exist in MQTT: use 0, 1 or 2")
+	_, err = c.Subscribe("/t", 3)
+	require.EqualError(t, err, "QoS 3 does not exist in MQTT: use 0, 1 or 2")
+	_, err = Dial(&Options{Addr: "127.0.0.1:1", Version: 3}, newChanHandler())
+	require.ErrorContains(t, err, "MQTT protocol level 3 is not one the lean client speaks")
 }

@@ -2,6 +2,8 @@ package mqttlean
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
@@ -72,16 +74,9 @@ func (c *Conn) dispatch(header byte, body []byte) error {
 			c.mu.Unlock()
 			return fmt.Errorf("%w: unexpected or short CONNACK", errMalformed)
 		}
-		if code := body[1]; code != packets.Accepted {
+		if err := c.connackLocked(body); err != nil {
 			c.mu.Unlock()
-			return refused(code)
-		}
-		c.st = stateUp
-		if c.keepAlive > 0 {
-			c.sentMark = c.sent
-			c.timer.Reset(c.keepAlive / 2)
-		} else {
-			c.timer.Stop()
+			return err
 		}
 		c.mu.Unlock()
 		c.h.Connected(c)
@@ -90,43 +85,189 @@ func (c *Conn) dispatch(header byte, body []byte) error {
 		c.mu.Unlock()
 	case typePublish:
 		c.mu.Unlock()
-		topic, qos, id, payload, err := parsePublish(header, body)
-		if err != nil {
-			return err
-		}
-		if qos > 1 {
-			return fmt.Errorf("%w: QoS 2 PUBLISH on a QoS ≤ 1 subscription", errMalformed)
-		}
-		c.h.Message(c, topic, payload)
-		if qos == 1 {
-			bp := getBuf() // a stack array would escape through the transport interface
-			*bp = appendPuback((*bp)[:0], id)
-			c.mu.Lock()
-			_ = c.writeLocked(*bp)
-			c.mu.Unlock()
-			putBuf(bp)
-		}
-	case typePuback:
+		return c.onPublish(header, body)
+	case typePuback, typePubcomp:
 		c.mu.Unlock()
-		id, err := parseID(body)
+		return c.onAck(body)
+	case typePubrec:
+		c.mu.Unlock()
+		id, code, err := parseAck(body, c.v5, &c.rxProps)
 		if err != nil {
 			return err
 		}
-		c.h.Acked(c, id)
+		if code.Failed() { // the exchange ends here
+			c.ackDone()
+			c.h.Acked(c, id, reasonError(code, c.rxProps.reasonString))
+			return nil
+		}
+		c.reply(typePubrel, id)
+	case typePubrel:
+		c.mu.Unlock()
+		id, _, err := parseAck(body, c.v5, &c.rxProps)
+		if err != nil {
+			return err
+		}
+		if i := slices.Index(c.rx2, id); i >= 0 {
+			c.rx2 = slices.Delete(c.rx2, i, i+1)
+		}
+		c.reply(typePubcomp, id)
 	case typeSuback:
 		c.mu.Unlock()
 		id, err := parseID(body)
 		if err != nil {
 			return err
 		}
-		if len(body) < 3 {
+		codes := body[2:]
+		if c.v5 {
+			if codes, err = parseProps(codes, &c.rxProps); err != nil {
+				return err
+			}
+		}
+		if len(codes) < 1 {
 			return fmt.Errorf("%w: SUBACK without a return code", errMalformed)
 		}
-		c.h.Subscribed(c, id, body[2])
+		c.h.Subscribed(c, id, codes[0])
+	case typeDisconnect:
+		c.mu.Unlock()
+		if c.v5 { // a 3.1.1 broker never sends one
+			return c.onDisconnect(body)
+		}
 	default:
-		c.mu.Unlock() // nothing else is expected of a QoS ≤ 1 client; ignore it
+		c.mu.Unlock() // nothing else is expected of a client; ignore it
 	}
 	return nil
+}
+
+// connackLocked takes the broker's CONNACK: a refusal is the error; an
+// acceptance brings the connection up with the broker's limits. c.mu held.
+func (c *Conn) connackLocked(body []byte) error {
+	code := body[1]
+	if !c.v5 {
+		if code != packets.Accepted {
+			return refused(code)
+		}
+	} else {
+		p := &c.rxProps
+		if len(body) > 2 {
+			if _, err := parseProps(body[2:], p); err != nil {
+				return err
+			}
+		} else {
+			*p = props{Properties: Properties{User: p.User[:0]}}
+		}
+		if ReasonCode(code).Failed() {
+			return reasonError(ReasonCode(code), p.reasonString)
+		}
+		c.sendMax = 65535
+		if p.present(propReceiveMaximum) && p.receiveMaximum > 0 {
+			c.sendMax = p.receiveMaximum
+		}
+		c.maxOut = p.maximumPacket
+		c.aliasMax = min(p.topicAliasMax, c.aliasWant)
+		if p.present(propServerKeepAlive) {
+			c.keepAlive = time.Duration(p.serverKeepAlive) * time.Second
+		}
+		if len(p.assignedID) > 0 {
+			c.assignedID = string(p.assignedID)
+		}
+	}
+	if c.sendMax == 0 {
+		c.sendMax = 65535
+	}
+	c.st = stateUp
+	if c.keepAlive > 0 {
+		c.sentMark = c.sent
+		c.timer.Reset(c.keepAlive / 2)
+	} else {
+		c.timer.Stop()
+	}
+	return nil
+}
+
+// onPublish delivers a PUBLISH and acknowledges it: PUBACK at QoS 1,
+// PUBREC at QoS 2 (a QoS 2 message the broker sends again before its
+// PUBREL is not delivered twice).
+func (c *Conn) onPublish(header byte, body []byte) error {
+	topic, qos, id, payload, err := parsePublish(header, body, c.v5, &c.rxProps)
+	if err != nil {
+		return err
+	}
+	if c.rxProps.TopicAlias != 0 {
+		return fmt.Errorf("%w: PUBLISH with a topic alias, which this client does not accept", errMalformed)
+	}
+	if qos == 2 {
+		if slices.Contains(c.rx2, id) {
+			c.reply(typePubrec, id)
+			return nil
+		}
+		if len(c.rx2) >= int(c.recvMax) {
+			return fmt.Errorf("%w: more QoS 2 messages await their PUBREL than the receive maximum %d", errMalformed, c.recvMax)
+		}
+		c.rx2 = append(c.rx2, id)
+	}
+	c.h.Message(c, topic, payload)
+	switch qos {
+	case 1:
+		c.reply(typePuback, id)
+	case 2:
+		c.reply(typePubrec, id)
+	}
+	return nil
+}
+
+// onAck completes a publish at its PUBACK (QoS 1) or PUBCOMP (QoS 2).
+func (c *Conn) onAck(body []byte) error {
+	id, code, err := parseAck(body, c.v5, &c.rxProps)
+	if err != nil {
+		return err
+	}
+	c.ackDone()
+	if code.Failed() {
+		c.h.Acked(c, id, reasonError(code, c.rxProps.reasonString))
+		return nil
+	}
+	c.h.Acked(c, id, nil)
+	return nil
+}
+
+// ackDone counts a publish in flight as done.
+func (c *Conn) ackDone() {
+	c.mu.Lock()
+	if c.inFlight > 0 {
+		c.inFlight--
+	}
+	c.mu.Unlock()
+}
+
+// reply writes the acknowledgement typ for id.
+func (c *Conn) reply(typ byte, id uint16) {
+	bp := getBuf() // a stack array would escape through the transport interface
+	*bp = appendAck((*bp)[:0], typ, id)
+	c.mu.Lock()
+	_ = c.writeLocked(*bp)
+	c.mu.Unlock()
+	putBuf(bp)
+}
+
+// onDisconnect ends the connection at the broker's DISCONNECT (MQTT 5),
+// with its reason.
+func (c *Conn) onDisconnect(body []byte) error {
+	var code ReasonCode
+	var reason []byte
+	if len(body) > 0 {
+		code = ReasonCode(body[0])
+		if len(body) > 1 {
+			if _, err := parseProps(body[1:], &c.rxProps); err != nil {
+				return err
+			}
+			reason = c.rxProps.reasonString
+		}
+	}
+	err := &DisconnectError{Code: code}
+	if len(reason) > 0 {
+		err.Reason = quoteControl(reason)
+	}
+	return err
 }
 
 // refused returns the error for a CONNACK return code: paho's, so both of

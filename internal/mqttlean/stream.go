@@ -15,8 +15,8 @@ const streamWriteTimeout = 10 * time.Second
 // streamReadBuf is the read buffer of a stream connection.
 const streamReadBuf = 4096
 
-// stream is the transport of TLS connections (and of every connection where
-// the epoll loops are not available): a net.Conn and one reader goroutine,
+// stream is the transport of TLS and WebSocket connections (and of every
+// connection where the epoll loops are not available): a net.Conn and one reader goroutine,
 // which dials first.
 type stream struct {
 	cancel context.CancelFunc // aborts the dial
@@ -33,7 +33,15 @@ func dialStream(c *Conn, o *Options, connect []byte, timeout time.Duration) erro
 		d.LocalAddr = &net.TCPAddr{IP: o.LocalAddr.AsSlice()}
 	}
 	addr, cfg := o.Addr, o.TLS
+	if o.TLSSessionCache != nil && cfg != nil && cfg.ClientSessionCache == nil {
+		cfg = cfg.Clone()
+		cfg.ClientSessionCache = o.TLSSessionCache
+	}
+	ws := o.WebSocket
 	go s.run(ctx, c, func() (net.Conn, error) {
+		if ws != nil {
+			return dialWebSocket(ctx, d, addr, ws.Path, cfg)
+		}
 		if cfg != nil {
 			return (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, "tcp", addr)
 		}

@@ -12,12 +12,31 @@ import (
 // tutorial's; the zero value of a QoS field is QoS 0.
 const DefaultQoS = 1
 
-// CheckQoS reports whether qos is one ltk's devices and echo app support: 0 or 1.
+// CheckQoS reports whether qos is an MQTT QoS: 0, 1 or 2.
 func CheckQoS(qos byte) error {
-	if qos > 1 {
-		return fmt.Errorf("QoS %d is not supported: use 0 or 1", qos)
+	if qos > 2 {
+		return fmt.Errorf("QoS %d does not exist in MQTT: use 0, 1 or 2", qos)
 	}
 	return nil
+}
+
+// MQTT protocol versions devices can speak (Settings.MQTTVersion).
+const (
+	MQTTVersion311 = "3.1.1" // the default: what IoT Core spoke
+	MQTTVersion5   = "5"
+)
+
+// MQTTVersions returns the accepted values of Settings.MQTTVersion.
+func MQTTVersions() []string { return []string{MQTTVersion311, MQTTVersion5} }
+
+// CheckMQTTVersion reports whether v is an MQTT version devices can speak:
+// one of MQTTVersions, or empty for 3.1.1.
+func CheckMQTTVersion(v string) error {
+	switch v {
+	case "", MQTTVersion311, MQTTVersion5:
+		return nil
+	}
+	return fmt.Errorf("MQTT version %q is not one of %s, %s: write 3.1.1 or 5", v, MQTTVersion311, MQTTVersion5)
 }
 
 // CheckWait reports whether min..max is a range to draw a device's wait
@@ -43,7 +62,12 @@ func CheckPayloadSize(size int) error {
 var BrokerSchemes = map[string]bool{
 	"tcp": false, "mqtt": false,
 	"ssl": true, "tls": true, "mqtts": true,
+	"ws": false, "wss": true,
 }
+
+// WebSocketSchemes are the broker URL schemes of MQTT over a WebSocket
+// (subprotocol "mqtt"); the URL's path is the WebSocket's.
+var WebSocketSchemes = map[string]bool{"ws": true, "wss": true}
 
 // CheckBroker reports whether broker is an MQTT URL devices can dial: a
 // scheme of BrokerSchemes, a host and a port. Its errors say what to write
@@ -59,11 +83,7 @@ func CheckBroker(broker string) error {
 	}
 	hostPort, _, _ := strings.Cut(rest, "/")
 	if _, ok := BrokerSchemes[strings.ToLower(scheme)]; !ok {
-		why := ""
-		if s := strings.ToLower(scheme); s == "ws" || s == "wss" {
-			why = " (MQTT over WebSocket is not supported yet)"
-		}
-		return fmt.Errorf("broker %q: scheme %q is not supported%s: write tcp://%s (MQTT) or ssl://%s (MQTT over TLS)", broker, scheme, why, hostPort, hostPort)
+		return fmt.Errorf("broker %q: scheme %q is not supported: write tcp://%s (MQTT), ssl://%s (MQTT over TLS) or ws://%s/mqtt (MQTT over WebSocket; wss:// with TLS)", broker, scheme, hostPort, hostPort, hostPort)
 	}
 	u, err := url.Parse(broker)
 	if err != nil {
@@ -83,6 +103,10 @@ func portOr(port, scheme string) string {
 	switch {
 	case port != "":
 		return port
+	case strings.EqualFold(scheme, "wss"):
+		return "443"
+	case strings.EqualFold(scheme, "ws"):
+		return "80"
 	case BrokerSchemes[strings.ToLower(scheme)]:
 		return "8883"
 	}

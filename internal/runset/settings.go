@@ -73,6 +73,10 @@ type Settings struct {
 	// accepts. Empty = sim's default (what a master that predates the
 	// setting sends).
 	MQTTClient string
+	// MQTTVersion is the MQTT version devices speak: MQTTVersion311 or
+	// MQTTVersion5. Empty = 3.1.1 (what a master that predates the setting
+	// sends).
+	MQTTVersion string
 	// Scenario is a scenario file's text (YAML, see package scenario):
 	// what the devices do, in place of Behavior. Empty = Behavior.
 	Scenario string
@@ -119,7 +123,7 @@ func (s *Settings) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("client id format %q is not one of iotcore, plain", s.ClientIDFormat))
 	}
-	errs = append(errs, CheckQoS(s.QoS), CheckWait(s.WaitMin, s.WaitMax), CheckPayloadSize(s.PayloadSize))
+	errs = append(errs, CheckQoS(s.QoS), CheckMQTTVersion(s.MQTTVersion), CheckWait(s.WaitMin, s.WaitMax), CheckPayloadSize(s.PayloadSize))
 	return errors.Join(errs...)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/sim"
 )
 
@@ -125,6 +126,12 @@ func (c *compiler) kind(name string, n *yaml.Node, ks *kindSpec) *kindInfo {
 			c.e.at(cs.KeepAlive.n, "%s: connect.keepalive %v is below MQTT's 1 s resolution: use at least 1s", where, p.KeepAlive)
 		}
 		p.KeepSession = !c.e.boolean(cs.CleanSession, where+": connect.clean_session", true)
+		if v, ok := c.e.scalar(cs.MQTTVersion, where+": connect.mqtt_version"); ok {
+			if err := runset.CheckMQTTVersion(v); err != nil {
+				c.e.at(cs.MQTTVersion.n, "%s: connect.mqtt_version: %v", where, err)
+			}
+			p.MQTTVersion = v
+		}
 		if cs.Will != nil {
 			p.Will = k.message(cs.Will, ks.node, where+": connect.will")
 		}

@@ -28,6 +28,17 @@ kinds:
           timeout: 30s
 `
 
+// TestLoadMQTT5QoS2: a kind may speak MQTT 5 and publish at QoS 2.
+func TestLoadMQTT5QoS2(t *testing.T) {
+	t.Parallel()
+	src := strings.Replace(strings.Replace(base, "    weight: 3\n", "    weight: 3\n    connect: {mqtt_version: \"5\"}\n", 1), "        qos: 1", "        qos: 2", 1)
+	s, err := Load("t.yaml", []byte(src))
+	require.NoError(t, err)
+	p := s.Plan().Kinds[0]
+	require.Equal(t, "5", p.MQTTVersion)
+	require.Equal(t, byte(2), p.Subscribe[0].QoS)
+}
+
 func TestLoadValid(t *testing.T) {
 	t.Parallel()
 	s, err := Load("t.yaml", []byte(base))
@@ -36,6 +47,7 @@ func TestLoadValid(t *testing.T) {
 	require.Equal(t, []string{"site"}, s.Plan().Columns)
 	p := s.Plan().Kinds[0]
 	require.Equal(t, "sensor", p.Kind)
+	require.Empty(t, p.MQTTVersion, "the run's MQTT version unless the kind names one")
 	require.Len(t, p.Periodic, 1)
 	pub := p.Periodic[0]
 	require.True(t, pub.Jitter, "periodic publishes start at a random offset by default")
@@ -92,7 +104,8 @@ func TestLoadErrors(t *testing.T) {
 		{"expect without timeout", "          timeout: 30s\n", "", []string{`t.yaml:16:11: kind sensor: publish telemetry: expect: needs a timeout: how long to wait for each reply, such as timeout: 30s`}},
 		{"wildcard in a publish topic", "/devices/{{device}}/events", "/devices/{{device}}/+", []string{
 			`t.yaml:12:36: kind sensor: publish telemetry.topic: "+" is a wildcard, which a published topic cannot hold`}},
-		{"QoS 2", "        qos: 1", "        qos: 2", []string{`t.yaml:9:14: kind sensor: subscribe.qos: QoS 2 is not supported yet: use 0 or 1`}},
+		{"QoS 3", "        qos: 1", "        qos: 3", []string{`t.yaml:9:14: kind sensor: subscribe.qos: QoS "3": use 0, 1 or 2`}},
+		{"MQTT version", "    weight: 3\n", "    weight: 3\n    connect: {mqtt_version: \"5.0\"}\n", []string{`connect.mqtt_version: MQTT version "5.0" is not one of 3.1.1, 5`}},
 		{"uncovered expectation", "          topic: /devices/{{device}}/commands/#", "          topic: /devices/{{device}}/replies", []string{
 			`expect.topic "/devices/LTK00001/replies" is not covered by a subscription of kind sensor: add it under subscribe:`}},
 		{"correlate seq without seq", `"seq":{{seq}}`, `"n":1`, []string{`seq needs {{seq}} in the payload`}},

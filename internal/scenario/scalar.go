@@ -68,7 +68,7 @@ func (e *errs) boolean(v value, where string, def bool) bool {
 	return def
 }
 
-// qos returns v as an MQTT QoS, 0 or 1.
+// qos returns v as an MQTT QoS, 0, 1 or 2.
 func (e *errs) qos(v value, where string, def byte) byte {
 	s, ok := e.scalar(v, where)
 	if !ok {
@@ -80,9 +80,9 @@ func (e *errs) qos(v value, where string, def byte) byte {
 	case "1":
 		return 1
 	case "2":
-		e.at(v.n, "%s: QoS 2 is not supported yet: use 0 or 1", where)
+		return 2
 	default:
-		e.at(v.n, "%s: QoS %q: use 0 or 1", where, s)
+		e.at(v.n, "%s: QoS %q: use 0, 1 or 2", where, s)
 	}
 	return def
 }

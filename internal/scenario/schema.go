@@ -37,6 +37,7 @@ type connectSpec struct {
 	Password     value        `yaml:"password"`
 	KeepAlive    value        `yaml:"keepalive"`
 	CleanSession value        `yaml:"clean_session"`
+	MQTTVersion  value        `yaml:"mqtt_version"`
 	Will         *messageSpec `yaml:"will"`
 }
 

@@ -137,13 +137,21 @@ func TestCustomProgram(t *testing.T) {
 func TestBadProgramRefused(t *testing.T) {
 	t.Parallel()
 	prog := pingProgram()
-	prog.Periodic[0].QoS = 2
+	prog.Periodic[0].QoS = 3
 	prog.Periodic[0].Expect.Timeout = 0
 	cfg := testConfig(sim.ClientLean, "tcp://127.0.0.1:1883", "LTK00023", newRecorder())
 	cfg.Program = prog
 	_, err := sim.New(cfg)
-	require.EqualError(t, err, `device LTK00023: program "pinger": publish 2: QoS 2 is not supported: use 0 or 1
+	require.EqualError(t, err, `device LTK00023: program "pinger": publish 2: QoS 3 does not exist in MQTT: use 0, 1 or 2
 program "pinger": publish 2: its expectation's timeout 0s is not positive`)
+
+	prog = pingProgram()
+	prog.Periodic[0].QoS = 2
+	prog.MQTTVersion = "5"
+	cfg = testConfig(sim.ClientPaho, "tcp://127.0.0.1:1883", "LTK00023", newRecorder())
+	cfg.Program = prog
+	_, err = sim.New(cfg)
+	require.EqualError(t, err, `device LTK00023: the paho MQTT client runs MQTT 3.1.1 at QoS 0 or 1 only, not MQTT 5 or QoS 2: use the lean client (--mqtt-client lean)`)
 }
 
 // fakeBroker accepts MQTT connections on 127.0.0.1:0 and answers CONNACK 0;

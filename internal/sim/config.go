@@ -37,6 +37,38 @@ func CheckClient(name string) error {
 	return fmt.Errorf("MQTT client %q is not one of %s", name, strings.Join(ClientNames(), ", "))
 }
 
+// CheckClientFeatures reports whether the MQTT client engine client (one
+// of ClientNames, or empty for the default) speaks MQTT version (one of
+// runset.MQTTVersions, or empty for 3.1.1) at QoS up to qos. The paho
+// client runs MQTT 3.1.1 at QoS 0 and 1 only.
+func CheckClientFeatures(client, version string, qos byte) error {
+	if client != ClientPaho {
+		return nil
+	}
+	var missing []string
+	if version == runset.MQTTVersion5 {
+		missing = append(missing, "MQTT 5")
+	}
+	if qos == 2 {
+		missing = append(missing, "QoS 2")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the paho MQTT client runs MQTT 3.1.1 at QoS 0 or 1 only, not %s: use the lean client (--mqtt-client lean)", strings.Join(missing, " or "))
+}
+
+// checkClientTransport reports whether client can reach broker, a URL
+// runset.CheckBroker accepted: ltk dials paho's connections itself, over
+// TCP and TLS only.
+func checkClientTransport(client, broker string) error {
+	scheme, _, _ := strings.Cut(broker, "://")
+	if client == ClientPaho && runset.WebSocketSchemes[strings.ToLower(scheme)] {
+		return fmt.Errorf("broker %s: the paho MQTT client runs over TCP and TLS only, not WebSocket: use the lean client (--mqtt-client lean)", broker)
+	}
+	return nil
+}
+
 // Defaults applied by Config to its zero fields.
 const (
 	DefaultUsername           = "unused" // IoT Core ignored the username
@@ -52,8 +84,10 @@ const (
 
 // Config describes one simulated device. Zero fields take the defaults above.
 type Config struct {
-	// Broker is the MQTT broker URL: "tcp://host:port" (also "mqtt://") or
-	// "ssl://host:port" (also "tls://", "mqtts://").
+	// Broker is the MQTT broker URL: "tcp://host:port" (also "mqtt://"),
+	// "ssl://host:port" (also "tls://", "mqtts://"), or MQTT over a
+	// WebSocket, "ws://host:port/path" or "wss://host:port/path" (lean
+	// client only).
 	Broker string
 	// TLS configures ssl:// brokers; nil uses the system roots and the
 	// broker's host name.
@@ -93,9 +127,13 @@ type Config struct {
 	// default).
 	BackendPassword string
 
-	// QoS is the MQTT QoS of publishes and of the command subscription, 0 or
-	// 1. The zero value is QoS 0; DefaultQoS is 1.
+	// QoS is the MQTT QoS of publishes and of the command subscription, 0,
+	// 1 or 2. The zero value is QoS 0; DefaultQoS is 1.
 	QoS byte
+	// MQTTVersion is the MQTT version the device speaks:
+	// runset.MQTTVersion311 or runset.MQTTVersion5. Empty = 3.1.1. The
+	// paho client speaks 3.1.1 only.
+	MQTTVersion string
 	// WaitMin and WaitMax bound the wait between publishes, drawn uniformly
 	// like Locust's between(). Both zero = 1 s; WaitMax zero = WaitMin.
 	WaitMin, WaitMax time.Duration
@@ -199,7 +237,7 @@ func (c *Config) Validate() error {
 	} else if strings.ContainsAny(c.DeviceID, "/+#") {
 		errs = append(errs, fmt.Errorf("device id %q contains '/', '+' or '#', which would break its MQTT topics: use letters, digits, '-' or '_'", c.DeviceID))
 	}
-	for _, err := range []error{runset.CheckQoS(c.QoS), runset.CheckWait(c.WaitMin, c.WaitMax), runset.CheckPayloadSize(c.PayloadSize)} {
+	for _, err := range []error{runset.CheckQoS(c.QoS), runset.CheckMQTTVersion(c.MQTTVersion), runset.CheckWait(c.WaitMin, c.WaitMax), runset.CheckPayloadSize(c.PayloadSize)} {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("device %s: %w", c.DeviceID, err))
 		}
@@ -221,4 +259,16 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("device %s: keepalive %v is below MQTT's 1 s resolution: use at least 1s", c.DeviceID, c.KeepAlive))
 	}
 	return errors.Join(errs...)
+}
+
+// version returns the MQTT version the device speaks: its Program's, else
+// its own, else 3.1.1. Program is set.
+func (c *Config) version() string {
+	switch {
+	case c.Program.MQTTVersion != "":
+		return c.Program.MQTTVersion
+	case c.MQTTVersion != "":
+		return c.MQTTVersion
+	}
+	return runset.MQTTVersion311
 }

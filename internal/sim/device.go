@@ -22,6 +22,8 @@ type Device struct {
 	cfg     Config
 	addr    string // the broker's host:port
 	tls     bool   // the broker URL asks for TLS
+	ws      bool   // the broker URL asks for a WebSocket
+	wsPath  string // the WebSocket's path
 	running atomic.Bool
 	// closedAt is when the last run ended (Unix nanoseconds; 0 = none):
 	// the next run connects refreshGrace after it, as a refresh does.
@@ -46,11 +48,19 @@ func New(cfg Config) (*Device, error) {
 	if err := cfg.Program.Check(); err != nil {
 		return nil, fmt.Errorf("device %s: %w", cfg.DeviceID, err)
 	}
+	if err := CheckClientFeatures(cfg.Client, cfg.version(), max(cfg.QoS, cfg.Program.maxQoS())); err != nil {
+		return nil, fmt.Errorf("device %s: %w", cfg.DeviceID, err)
+	}
+	if err := checkClientTransport(cfg.Client, cfg.Broker); err != nil {
+		return nil, fmt.Errorf("device %s: %w", cfg.DeviceID, err)
+	}
 	u, _ := url.Parse(cfg.Broker) // Validate parsed it
 	d := &Device{
-		cfg:  cfg,
-		addr: u.Host,
-		tls:  runset.BrokerSchemes[strings.ToLower(u.Scheme)],
+		cfg:    cfg,
+		addr:   u.Host,
+		tls:    runset.BrokerSchemes[strings.ToLower(u.Scheme)],
+		ws:     runset.WebSocketSchemes[strings.ToLower(u.Scheme)],
+		wsPath: u.Path,
 	}
 	if d.tls && cfg.Certificate != nil {
 		d.cfg.TLS = withCertificate(cfg.TLS, cfg.Certificate)

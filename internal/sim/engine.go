@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/tls"
 	"sync"
 
 	"github.com/ltk-dev/ltk/internal/mqttlean"
@@ -19,12 +20,22 @@ import (
 type Engine struct {
 	loops *mqttlean.Loops
 	wheel *wheel
+	// tlsSessions is the TLS session cache of the Engine's devices, made
+	// on first use: a reconnect resumes a session rather than doing a full
+	// handshake.
+	tlsSessions func() tls.ClientSessionCache
 }
+
+// tlsSessionCacheSize bounds an Engine's TLS session cache: one entry per
+// broker host (Go's client caches by server name), so a few suffice.
+const tlsSessionCacheSize = 64
 
 // NewEngine returns an idle Engine.
 func NewEngine() *Engine {
 	l := mqttlean.NewLoops()
-	return &Engine{loops: l, wheel: newWheel(l)}
+	return &Engine{loops: l, wheel: newWheel(l), tlsSessions: sync.OnceValue(func() tls.ClientSessionCache {
+		return tls.NewLRUClientSessionCache(tlsSessionCacheSize)
+	})}
 }
 
 // Wait returns once every goroutine the Engine's loops started has exited:

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 
 	"github.com/ltk-dev/ltk/internal/mqttlean"
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // leanConn is an mqttlean connection as a machine's link. The machine is
@@ -26,6 +27,10 @@ func dialLean(m *machine, o *dialOptions) (link, error) {
 		ConnectTimeout: cfg.ConnectTimeout,
 		Loops:          m.cfg.Engine.loops,
 	}
+	if cfg.version() == runset.MQTTVersion5 {
+		lo.Version = mqttlean.Version5
+		lo.RequestResponseInfo = true // so that mochi forwards response topics and correlation data
+	}
 	if w := o.will; w != nil {
 		lo.Will = &mqttlean.Message{Topic: w.topic, Payload: w.payload, QoS: w.qos, Retain: w.retain}
 	}
@@ -34,6 +39,10 @@ func dialLean(m *machine, o *dialOptions) (link, error) {
 		if lo.TLS == nil {
 			lo.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
+		lo.TLSSessionCache = cfg.Engine.tlsSessions()
+	}
+	if m.dev.ws {
+		lo.WebSocket = &mqttlean.WebSocket{Path: m.dev.wsPath}
 	}
 	c, err := mqttlean.Dial(&lo, m)
 	if err != nil {
@@ -61,8 +70,11 @@ func (m *machine) Message(c *mqttlean.Conn, topic, payload []byte) {
 	m.onMessage((*leanConn)(c), topic, payload)
 }
 
-// Acked is a PUBACK.
-func (m *machine) Acked(c *mqttlean.Conn, id uint16) { m.onAcked((*leanConn)(c), id) }
+// Acked is a PUBACK or, at QoS 2, a PUBCOMP; err is the broker's refusal
+// (an MQTT 5 reason code).
+func (m *machine) Acked(c *mqttlean.Conn, id uint16, err error) {
+	m.onAcked((*leanConn)(c), id, err)
+}
 
 // Subscribed is a SUBACK.
 func (m *machine) Subscribed(c *mqttlean.Conn, id uint16, granted byte) {

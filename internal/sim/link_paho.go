@@ -172,7 +172,7 @@ func (l *pahoLink) publish(topic, payload []byte, qos byte, retain bool) (uint16
 	go func() {
 		<-tok.Done() // paho completes every token when the connection ends
 		if tok.Error() == nil {
-			l.m.onAcked(l, id)
+			l.m.onAcked(l, id, nil)
 		}
 	}()
 	return id, nil

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/ltk-dev/ltk/internal/mqttlean"
 	"github.com/ltk-dev/ltk/internal/pace"
 )
 
@@ -178,8 +179,12 @@ func (m *machine) onSubscribed(c link, _ uint16, granted byte) {
 		return
 	}
 	now := time.Now()
-	if granted == 0x80 {
-		m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), m.cfg.DeviceID, faultMsg(errSubscribeRefused.Error()))
+	if granted >= 0x80 {
+		msg := errSubscribeRefused.Error()
+		if granted > 0x80 { // an MQTT 5 reason code says why
+			msg = mqttlean.ReasonCode(granted).Error()
+		}
+		m.cfg.Recorder.Failure(EventSubscribe, now.Sub(m.since), m.cfg.DeviceID, faultMsg(msg))
 		m.closeConn(intentRetry)
 		return
 	}
@@ -242,15 +247,16 @@ func (m *machine) onMessage(c link, topic, payload []byte) {
 	m.arm(now)
 }
 
-// onAcked completes a publish in flight.
-func (m *machine) onAcked(c link, id uint16) {
+// onAcked completes a publish in flight; err is the broker's refusal of
+// it, if it refused it.
+func (m *machine) onAcked(c link, id uint16, err error) {
 	m.mu.Lock()
 	defer m.unlock()
 	if c != m.conn {
 		return
 	}
 	now := time.Now()
-	m.programAcked(id, now)
+	m.programAcked(id, err, now)
 	m.arm(now)
 }
 

@@ -299,7 +299,7 @@ func (m *machine) sendExpecting(src uint16, ev Event, msg *Message, topic, paylo
 }
 
 // send publishes one message intended for at and records it under ev: at
-// once at QoS 0, at its PUBACK at QoS 1. It reports whether the message
+// once at QoS 0, at its PUBACK at QoS 1, at its PUBCOMP at QoS 2. It reports whether the message
 // went out.
 func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, retain bool, at time.Duration, key uint64, hasKey bool) bool {
 	rec, w := m.cfg.Recorder, m.cfg.Engine.wheel
@@ -311,7 +311,7 @@ func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, re
 		return false
 	}
 	id, err := m.conn.publish(topic, payload, qos, retain)
-	if err != nil { // the connection is closing: onClosed records the loss
+	if err != nil { // the connection is closing (onClosed records the loss), or the broker's limits refuse this one
 		rec.Failure(ev, w.since(at), m.cfg.DeviceID, FaultOf(err))
 		return false
 	}
@@ -476,12 +476,20 @@ func (m *machine) sendDelayed(t time.Duration) {
 	}
 }
 
-// programAcked completes the publish awaiting PUBACK id.
-func (m *machine) programAcked(id uint16, now time.Time) {
+// programAcked completes the publish awaiting PUBACK (or, at QoS 2,
+// PUBCOMP) id: a success, or a failure with the broker's reason when it
+// refused the message (whose expectation is then abandoned).
+func (m *machine) programAcked(id uint16, refused error, now time.Time) {
 	r := &m.run
 	for i, a := range r.acks {
 		if a.id == id {
-			m.cfg.Recorder.Success(a.ev, m.cfg.Engine.wheel.clock(now)-a.at, int(a.size))
+			took := m.cfg.Engine.wheel.clock(now) - a.at
+			if refused != nil {
+				m.cfg.Recorder.Failure(a.ev, took, m.cfg.DeviceID, FaultOf(refused))
+				m.abandon(a)
+			} else {
+				m.cfg.Recorder.Success(a.ev, took, int(a.size))
+			}
 			r.acks = slices.Delete(r.acks, i, i+1)
 			m.settleLastWait()
 			return

@@ -64,7 +64,7 @@ func TestEchoPathAllocs(t *testing.T) {
 		m.mu.Lock()
 		m.publishStepAt(len(m.prog.OnConnect), m.cfg.Engine.wheel.clock(time.Now()))
 		m.mu.Unlock()
-		m.onAcked(l, l.id)
+		m.onAcked(l, l.id, nil)
 		m.onMessage(l, topic, l.last)
 	}
 	echo() // grows the device's slices; AllocsPerRun runs once more before it counts
@@ -85,7 +85,7 @@ func BenchmarkEchoPath(b *testing.B) {
 		m.mu.Lock()
 		m.publishStepAt(len(m.prog.OnConnect), m.cfg.Engine.wheel.clock(time.Now()))
 		m.mu.Unlock()
-		m.onAcked(l, l.id)
+		m.onAcked(l, l.id, nil)
 		m.onMessage(l, topic, l.last)
 	}
 }

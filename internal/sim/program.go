@@ -29,6 +29,9 @@ type Program struct {
 	ClientID, Username, Password Template
 	// KeepAlive, when positive, replaces Config.KeepAlive.
 	KeepAlive time.Duration
+	// MQTTVersion, when set, replaces Config.MQTTVersion: runset's
+	// MQTTVersion311 or MQTTVersion5.
+	MQTTVersion string
 	// KeepSession connects with MQTT's clean session flag off, so that the
 	// broker keeps the device's subscriptions and queued QoS 1 messages
 	// while it is away. False (the zero value) is a clean session, as

@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ltk-dev/ltk/internal/runset"
 )
 
 // Check reports what is wrong with p for the engine, naming the part and
@@ -11,8 +13,8 @@ import (
 func (p *Program) Check() error {
 	var errs []error
 	qos := func(what string, q byte) {
-		if q > 1 {
-			errs = append(errs, fmt.Errorf("program %q: %s: QoS %d is not supported: use 0 or 1", p.Kind, what, q))
+		if q > 2 {
+			errs = append(errs, fmt.Errorf("program %q: %s: QoS %d does not exist in MQTT: use 0, 1 or 2", p.Kind, what, q))
 		}
 	}
 	if p.Will != nil {
@@ -56,6 +58,9 @@ func (p *Program) Check() error {
 	if n := len(p.OnConnect) + len(p.Periodic) + len(p.Reactions); n > maxSources {
 		errs = append(errs, fmt.Errorf("program %q: %d publishes and reactions: a program has at most %d", p.Kind, n, maxSources))
 	}
+	if err := runset.CheckMQTTVersion(p.MQTTVersion); err != nil {
+		errs = append(errs, fmt.Errorf("program %q: %w", p.Kind, err))
+	}
 	if p.StateSize < 0 {
 		errs = append(errs, fmt.Errorf("program %q: StateSize is negative", p.Kind))
 	}
@@ -74,4 +79,50 @@ func (x *Expect) check(kind, what string) error {
 		return fmt.Errorf("program %q: %s: its expectation's timeout %v is not positive", kind, what, x.Timeout)
 	}
 	return nil
+}
+
+// maxQoS returns the highest QoS p publishes, subscribes or wills with.
+func (p *Program) maxQoS() byte {
+	var q byte
+	if p.Will != nil {
+		q = p.Will.QoS
+	}
+	for _, s := range p.Subscribe {
+		q = max(q, s.QoS)
+	}
+	for i := range len(p.OnConnect) + len(p.Periodic) {
+		if pub := p.step(i); pub != nil {
+			q = max(q, pub.QoS)
+		}
+	}
+	for _, r := range p.Reactions {
+		if r != nil {
+			q = max(q, r.Reply.QoS)
+		}
+	}
+	return q
+}
+
+// CheckRun reports whether the MQTT client engine client can run plan's
+// programs (nil = the built-in behaviours) for devices configured with
+// version and qos (see CheckClientFeatures), reaching broker: the CLI and
+// the workers ask before any device starts.
+func CheckRun(client, broker, version string, qos byte, plan *Plan) error {
+	if err := checkClientTransport(client, broker); err != nil {
+		return err
+	}
+	if plan == nil {
+		return CheckClientFeatures(client, version, qos)
+	}
+	var errs []error
+	for _, p := range plan.Kinds {
+		v := version
+		if p.MQTTVersion != "" {
+			v = p.MQTTVersion
+		}
+		if err := CheckClientFeatures(client, v, p.maxQoS()); err != nil {
+			errs = append(errs, fmt.Errorf("kind %q: %w", p.Kind, err))
+		}
+	}
+	return errors.Join(errs...)
 }

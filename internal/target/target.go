@@ -31,6 +31,7 @@ type Target struct {
 	echo    *echo.App // nil when disabled
 	addr    string
 	tlsAddr string
+	wsAddr  string
 
 	metricsLn  net.Listener // nil when metrics are off
 	metricsSrv *http.Server
@@ -85,6 +86,11 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (_ *Target, er
 	}
 	if cfg.TLSAddr != "" {
 		if err := t.listenTLS(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.WSAddr != "" {
+		if err := t.listenWS(); err != nil {
 			return nil, err
 		}
 	}
@@ -147,6 +153,19 @@ func (t *Target) listenTLS() error {
 	return nil
 }
 
+func (t *Target) listenWS() error {
+	ln, err := net.Listen("tcp", t.cfg.WSAddr)
+	if err != nil {
+		return fmt.Errorf("listen for MQTT over WebSocket on %s: %w (use another WebSocket address)", t.cfg.WSAddr, err)
+	}
+	t.wsAddr = ln.Addr().String()
+	if err := t.server.AddListener(newWSListener("ws", t.gate.wrap(ln))); err != nil {
+		ln.Close()
+		return fmt.Errorf("add WebSocket listener: %w", err)
+	}
+	return nil
+}
+
 func (t *Target) listenMetrics(reg prometheus.Registerer) error {
 	g, ok := reg.(prometheus.Gatherer)
 	if !ok {
@@ -199,6 +218,10 @@ func (t *Target) Addr() string { return t.addr }
 
 // TLSAddr returns the MQTT TLS listener's address, or "" when TLS is off.
 func (t *Target) TLSAddr() string { return t.tlsAddr }
+
+// WSAddr returns the MQTT-over-WebSocket listener's address, or "" when it
+// is off.
+func (t *Target) WSAddr() string { return t.wsAddr }
 
 // MetricsAddr returns the /metrics HTTP listener's address, or "" when off.
 func (t *Target) MetricsAddr() string {

@@ -15,21 +15,25 @@ import (
 
 // checkSettings reports run settings this worker's devices could not run
 // with: runset's checks, the behaviour and MQTT client names that sim
-// knows, and the scenario, which it loads (a newer master may send a name or
+// knows, what the MQTT client can speak, and the scenario, which it loads (a newer master may send a name or
 // a scenario version this worker does not know). It returns the scenario's
 // plan, nil when the settings name none.
 func checkSettings(s *runset.Settings) (*sim.Plan, error) {
 	s.SetDefaults() // a master that predates profiles sends none
 	_, behaviorErr := sim.BehaviorByName(s.Behavior)
 	err := errors.Join(s.Validate(), behaviorErr, sim.CheckClient(s.MQTTClient))
-	if err != nil || s.Scenario == "" {
+	if err != nil {
 		return nil, err
+	}
+	if s.Scenario == "" {
+		return nil, sim.CheckRun(mqttClient(s), s.Broker, s.MQTTVersion, s.QoS, nil)
 	}
 	sc, err := scenario.Load("the master's scenario", []byte(s.Scenario))
 	if err != nil {
 		return nil, fmt.Errorf("this worker (scenario format version %d) cannot run it: %w", scenario.Version, err)
 	}
-	return sc.Plan(), nil
+	plan := sc.Plan()
+	return plan, sim.CheckRun(mqttClient(s), s.Broker, s.MQTTVersion, s.QoS, plan)
 }
 
 // mqttClient returns the MQTT client engine s runs devices on: its
@@ -70,6 +74,7 @@ func deviceConfigs(s *runset.Settings, b Block, plan *sim.Plan, rec sim.Recorder
 			ClientID:           s.ClientID(d.ID),
 			Username:           s.Username,
 			QoS:                s.QoS,
+			MQTTVersion:        s.MQTTVersion,
 			WaitMin:            s.WaitMin,
 			WaitMax:            s.WaitMax,
 			EchoTimeout:        s.EchoTimeout,

@@ -32,7 +32,9 @@ func TestCheckSettings(t *testing.T) {
 		want   string
 	}{
 		{"no broker", func(s *runset.Settings) { s.Broker = "" }, "no broker URL"},
-		{"qos 2", func(s *runset.Settings) { s.QoS = 2 }, "QoS 2 is not supported"},
+		{"qos 3", func(s *runset.Settings) { s.QoS = 3 }, "QoS 3 does not exist in MQTT"},
+		{"qos 2 on paho", func(s *runset.Settings) { s.QoS, s.MQTTClient = 2, "paho" }, "the paho MQTT client runs MQTT 3.1.1 at QoS 0 or 1 only, not QoS 2"},
+		{"mqtt version", func(s *runset.Settings) { s.MQTTVersion = "3" }, `MQTT version "3" is not one of 3.1.1, 5`},
 		{"behavior", func(s *runset.Settings) { s.Behavior = "dance" }, `unknown device behaviour "dance"`},
 		{"mqtt client", func(s *runset.Settings) { s.MQTTClient = "quic" }, `MQTT client "quic" is not one of lean, paho`},
 	} {

@@ -913,6 +913,7 @@ type Settings struct {
 	BackendPassword      string                 `protobuf:"bytes,21,opt,name=backend_password,json=backendPassword,proto3" json:"backend_password,omitempty"` // the password of a scenario's back-end clients that name none
 	Profile              string                 `protobuf:"bytes,22,opt,name=profile,proto3" json:"profile,omitempty"`                                        // the platform: iotcore, clearblade, aws, azure, generic; empty = iotcore
 	Hub                  string                 `protobuf:"bytes,23,opt,name=hub,proto3" json:"hub,omitempty"`                                                // Azure IoT Hub host name of SAS tokens; empty = from the broker
+	MqttVersion          string                 `protobuf:"bytes,24,opt,name=mqtt_version,json=mqttVersion,proto3" json:"mqtt_version,omitempty"`             // the MQTT version devices speak: 3.1.1 or 5; empty = 3.1.1
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1104,6 +1105,13 @@ func (x *Settings) GetProfile() string {
 func (x *Settings) GetHub() string {
 	if x != nil {
 		return x.Hub
+	}
+	return ""
+}
+
+func (x *Settings) GetMqttVersion() string {
+	if x != nil {
+		return x.MqttVersion
 	}
 	return ""
 }
@@ -1689,7 +1697,7 @@ const file_ltk_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"-\n" +
 	"\fHeartbeatAck\x12\x1d\n" +
 	"\n" +
-	"report_seq\x18\x01 \x01(\x04R\treportSeq\"\xbf\x05\n" +
+	"report_seq\x18\x01 \x01(\x04R\treportSeq\"\xe2\x05\n" +
 	"\bSettings\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x15\n" +
 	"\x06ca_pem\x18\x02 \x01(\fR\x05caPem\x12\x1a\n" +
@@ -1716,7 +1724,8 @@ const file_ltk_proto_rawDesc = "" +
 	"\bscenario\x18\x14 \x01(\tR\bscenario\x12)\n" +
 	"\x10backend_password\x18\x15 \x01(\tR\x0fbackendPassword\x12\x18\n" +
 	"\aprofile\x18\x16 \x01(\tR\aprofile\x12\x10\n" +
-	"\x03hub\x18\x17 \x01(\tR\x03hub\"\xaf\x01\n" +
+	"\x03hub\x18\x17 \x01(\tR\x03hub\x12!\n" +
+	"\fmqtt_version\x18\x18 \x01(\tR\vmqttVersion\"\xaf\x01\n" +
 	"\tHeartbeat\x12#\n" +
 	"\x05state\x18\x01 \x01(\x0e2\r.ltk.v1.StateR\x05state\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\x05R\arunning\x12\x1f\n" +

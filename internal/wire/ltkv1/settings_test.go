@@ -18,7 +18,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 		Username: "u", Password: "p", Project: "p", Region: "r", Registry: "g",
 		ClientIDFormat: runset.ClientIDIoTCore, TokenTTL: time.Hour, Behavior: "telemetry", QoS: 1,
 		WaitMin: time.Second, WaitMax: 2 * time.Second, EchoTimeout: 3 * time.Second,
-		LastMessageTimeout: 2 * time.Second, PayloadSize: 100, MQTTClient: "paho",
+		LastMessageTimeout: 2 * time.Second, PayloadSize: 100, MQTTClient: "paho", MQTTVersion: "5",
 		Scenario: "version: 1\n", BackendPassword: "b", Profile: "azure", Hub: "h.azure-devices.net",
 	}
 	m, err := ltkv1.EncodeSettings(&s)

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mqttlean
+
+const raceEnabled = false
