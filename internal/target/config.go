@@ -99,7 +99,7 @@ type Config struct {
 	// Topics are the devices' topics, which the topic ACL and the echo app
 	// follow (the profile's); the zero value is IoT Core's.
 	Topics runset.Topics `json:"-"`
-	WSAddr  string `json:"ws_addr"`  // MQTT over WebSocket (any path, subprotocol mqtt); "" (default) = off
+	WSAddr string        `json:"ws_addr"` // MQTT over WebSocket (any path, subprotocol mqtt); "" (default) = off
 
 	Auth     string      `json:"auth"`     // AuthJWT (default) or AuthNone
 	Project  string      `json:"project"`  // JWT aud and first client-id element
