@@ -8,7 +8,7 @@
 // (TelemetryProgram) are Programs built in Go; package scenario compiles
 // users' scenario files into Programs too.
 //
-// One engine runs every Program (machine.go, machine_conn.go,
+// One engine runs every Program (device.go, machine_conn.go,
 // machine_program.go): an event-driven state machine per device run, fed by
 // its connection's events (connected, subscribed, message, acked, closed)
 // and by one timer on a timing wheel (wheel.go). It connects, reconnects
