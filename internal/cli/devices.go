@@ -196,7 +196,7 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 	}
 	if f.profile == "" || f.profile == runset.ProfileIoTCore || f.profile == runset.ProfileClearBlade {
 		if f.reg.backend == registryAzure {
-			return usageError(errors.New("--registry azure registers IoT Hub devices with symmetric keys: add --profile azure"))
+			return usageError(errors.New("--registry azure registers IoT Hub devices (symmetric keys, or X.509 with --auth x509): add --profile azure"))
 		}
 		return nil
 	}
@@ -207,7 +207,7 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 		return usageError(fmt.Errorf("--registry iotcore registers IoT-Core devices (JWT keys): use --profile iotcore or clearblade with it, or --registry local for --profile %s", f.profile))
 	}
 	if f.reg.backend == registryAzure && f.profile != runset.ProfileAzure {
-		return usageError(fmt.Errorf("--registry azure registers IoT Hub devices with symmetric keys: use --profile azure with it, or --registry local for --profile %s", f.profile))
+		return usageError(fmt.Errorf("--registry azure registers IoT Hub devices (symmetric keys, or X.509 with --auth x509): use --profile azure with it, or --registry local for --profile %s", f.profile))
 	}
 	return nil
 }
