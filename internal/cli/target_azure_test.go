@@ -39,7 +39,7 @@ func TestTargetAzureTakesSASAndX509Devices(t *testing.T) {
 	require.True(t, ok)
 	token, err := device.SASToken(hub, "LTK00001", key, time.Now().Add(time.Hour))
 	require.NoError(t, err)
-	sas := paho.NewClientOptions().AddBroker("tcp://"+addr).SetPassword(token)
+	sas := paho.NewClientOptions().AddBroker("tcp://" + addr).SetPassword(token)
 	hubRoundTrip(t, sas, "LTK00001")
 
 	pem, ok := device.Column(cols, devs[1].Values, device.ColumnCertificate)
