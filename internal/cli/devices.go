@@ -26,6 +26,7 @@ type devicesFlags struct {
 	reg     registryFlags
 	alg     string
 	profile string // --profile of create
+	auth    string // --auth of create: "" = the profile's
 	prefix  string
 	width   int
 	quiet   bool
@@ -92,6 +93,7 @@ fleet in several ranges.`,
 	addIDFlags(cmd.Flags(), f)
 	cmd.Flags().StringVar(&f.alg, "alg", string(device.DefaultAlg), "key algorithm: RS256 (RSA-2048) or ES256 (EC P-256, much faster to make; the default of --profile aws, azure and generic)")
 	cmd.Flags().Var((*profile)(&f.profile), "profile", "credentials to make beside each key: iotcore and clearblade none; aws an X.509 certificate from ltk's test CA (made once, ltk-ca.pem); azure a symmetric key; generic a username and password")
+	cmd.Flags().StringVar(&f.auth, "auth", "", "device auth the credentials are for (default: the profile's); --profile azure --auth x509 makes IoT Hub CA-signed X.509 devices: a certificate from ltk's test CA each, no symmetric key")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	return cmd
 }
@@ -157,7 +159,7 @@ func createDevices(cmd *cobra.Command, env *Env, f *devicesFlags, args []string)
 		}
 		return err
 	}
-	creds, err := makeProfileCreds(env, f.profile, devs)
+	creds, err := makeProfileCreds(env, f.profile, f.auth, devs)
 	if err != nil {
 		return err
 	}
@@ -173,8 +175,12 @@ func createDevices(cmd *cobra.Command, env *Env, f *devicesFlags, args []string)
 	if err := list.replace(data, func() error { return reg.Add(entries) }); err != nil {
 		return err
 	}
+	what := strings.Replace(profileFlag(f.profile), " --profile ", ", profile ", 1)
+	if f.auth != "" {
+		what += ", auth " + f.auth
+	}
 	fmt.Fprintf(env.Stdout, "Created %s %s (%s%s): %s now holds %s.\n",
-		plural(r.num, "device"), r, alg, strings.Replace(profileFlag(f.profile), " --profile ", ", profile ", 1), list.name, plural(len(list.devs)+len(devs), "device"))
+		plural(r.num, "device"), r, alg, what, list.name, plural(len(list.devs)+len(devs), "device"))
 	return nil
 }
 
@@ -182,12 +188,15 @@ func createDevices(cmd *cobra.Command, env *Env, f *devicesFlags, args []string)
 // aws, azure and generic unless --alg says otherwise) and a registry
 // backend that can hold its credentials.
 func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
+	if err := f.checkAuth(); err != nil {
+		return err
+	}
 	if f.profile == runset.ProfileClearBlade && f.reg.backend == registryIoTCore && f.reg.iot.Endpoint == "" {
 		f.reg.iot.Endpoint = clearbladeEndpoint(f.reg.iot.Region) // IoT Core's API at ClearBlade's endpoint
 	}
 	if f.profile == "" || f.profile == runset.ProfileIoTCore || f.profile == runset.ProfileClearBlade {
 		if f.reg.backend == registryAzure {
-			return usageError(errors.New("--registry azure registers IoT Hub devices with symmetric keys: add --profile azure"))
+			return usageError(errors.New("--registry azure registers IoT Hub devices (symmetric keys, or X.509 with --auth x509): add --profile azure"))
 		}
 		return nil
 	}
@@ -198,7 +207,27 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 		return usageError(fmt.Errorf("--registry iotcore registers IoT-Core devices (JWT keys): use --profile iotcore or clearblade with it, or --registry local for --profile %s", f.profile))
 	}
 	if f.reg.backend == registryAzure && f.profile != runset.ProfileAzure {
-		return usageError(fmt.Errorf("--registry azure registers IoT Hub devices with symmetric keys: use --profile azure with it, or --registry local for --profile %s", f.profile))
+		return usageError(fmt.Errorf("--registry azure registers IoT Hub devices (symmetric keys, or X.509 with --auth x509): use --profile azure with it, or --registry local for --profile %s", f.profile))
+	}
+	return nil
+}
+
+// checkAuth settles create's --auth: the profile's own, or x509 for azure
+// (IoT Hub's CA-signed X.509 devices); "" when it is the profile's.
+func (f *devicesFlags) checkAuth() error {
+	if f.auth == "" {
+		return nil
+	}
+	p, err := runset.ProfileByName(f.profile)
+	if err != nil {
+		return usageError(err)
+	}
+	switch {
+	case f.auth == p.Auth:
+		f.auth = ""
+	case p.Name == runset.ProfileAzure && f.auth == runset.AuthCert:
+	default:
+		return usageError(fmt.Errorf("--auth %s: profile %s makes credentials for auth %s only (and azure for x509 too)", f.auth, p.Name, p.Auth))
 	}
 	return nil
 }

@@ -30,6 +30,10 @@ func TestDevicesAzureRegistry(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, key, hub.Devices()[d.ID], "the hub holds the device's key")
 	}
+	run(t, e, cli.ExitOK, "devices", "create", "5", "5", "--profile", "azure", "--auth", "x509", "--registry", "azure", "--quiet")
+	require.Equal(t, "certificateAuthority", hub.AuthType("LTK00005"), "a CA-signed X.509 device")
+	require.Equal(t, "sas", hub.AuthType("LTK00001"))
+	run(t, e, cli.ExitOK, "devices", "delete", "5", "5", "--registry", "azure")
 	run(t, e, cli.ExitUsage, "devices", "create", "4", "4", "--registry", "azure")
 	require.Contains(t, e.Stderr(), "add --profile azure")
 

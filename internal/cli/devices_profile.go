@@ -24,11 +24,16 @@ type profileCreds struct {
 	newCA   *device.CA
 }
 
-// makeProfileCreds makes the credentials of devs under profile p: for aws a
-// certificate each from the test CA (made when there is none yet), for
-// azure a symmetric key each, for generic a username and password each.
-func makeProfileCreds(env *Env, p string, devs []device.Device) (*profileCreds, error) {
+// makeProfileCreds makes the credentials of devs under profile p and its
+// auth mode (runset.Auth*, "" for the profile's): for aws, and for azure
+// with x509, a certificate each from the test CA (made when there is none
+// yet; CN = device id), for azure a symmetric key each, for generic a
+// username and password each.
+func makeProfileCreds(env *Env, p, auth string, devs []device.Device) (*profileCreds, error) {
 	c := &profileCreds{values: make([][]string, len(devs)), secrets: make([]string, len(devs))}
+	if auth == runset.AuthCert {
+		p = runset.ProfileAWS // the same certificates; an X.509 IoT Hub device has no symmetric key
+	}
 	switch p {
 	case runset.ProfileAWS:
 		ca, err := readTestCA(env)
@@ -84,7 +89,7 @@ func (c *profileCreds) writeCA(env *Env) error {
 	if err := device.WriteCA(c.newCA, certPath, keyPath); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Made a test CA for aws devices: %s (its key %s, mode 0600).\n", displayPath(env, certPath), displayPath(env, keyPath))
+	fmt.Fprintf(env.Stdout, "Made a test CA for X.509 devices: %s (its key %s, mode 0600).\n", displayPath(env, certPath), displayPath(env, keyPath))
 	return nil
 }
 

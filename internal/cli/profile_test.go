@@ -38,7 +38,7 @@ func TestDevicesCreateAWS(t *testing.T) {
 	t.Parallel()
 	e := clitest.NewEnv(t)
 	run(t, e, cli.ExitOK, "devices", "create", "1", "2", "--profile", "aws")
-	require.Contains(t, e.Stdout(), "Made a test CA for aws devices: ltk-ca.pem (its key ltk-ca-key.pem, mode 0600).")
+	require.Contains(t, e.Stdout(), "Made a test CA for X.509 devices: ltk-ca.pem (its key ltk-ca-key.pem, mode 0600).")
 	require.Contains(t, e.Stdout(), "Created 2 devices LTK00001…LTK00002 (ES256, profile aws)")
 	run(t, e, cli.ExitOK, "devices", "create", "3", "3", "--profile", "aws")
 	require.NotContains(t, e.Stdout(), "Made a test CA", "the CA is made once")

@@ -370,11 +370,15 @@ func (f *testFlags) checkCredentials(path string, fleet []device.Device, columns
 	if f.headless {
 		devs = fleet[:min(f.devices, len(fleet))]
 	}
+	create := profileFlag(f.settings.Profile)
+	if f.settings.Profile == runset.ProfileAzure && f.settings.Auth == runset.AuthCert {
+		create += " --auth x509"
+	}
 	for _, d := range devs {
 		for _, c := range need {
 			if _, ok := device.Column(columns, d.Values, c); !ok {
 				return withHint(usageError(fmt.Errorf("%s: device %s has no %s, which auth %s reads", path, d.ID, c, f.settings.Auth)),
-					fmt.Sprintf("make devices with it: ltk devices create N M%s, and run those (the devices a test runs are the list's first)", profileFlag(f.settings.Profile)))
+					fmt.Sprintf("make devices with it: ltk devices create N M%s, and run those (the devices a test runs are the list's first)", create))
 			}
 		}
 	}
@@ -400,7 +404,7 @@ func startTarget(env *Env, f *runFlags, log *slog.Logger) (*target.Target, *devi
 	if f.settings.Auth == runset.AuthCert {
 		cfg.TLSAddr = "127.0.0.1:0"
 	}
-	ca, err := targetAuth(env, &f.fleet, f.settings.Auth, &cfg, log)
+	ca, err := targetAuth(env, &f.fleet, f.settings.Profile, f.settings.Auth, &cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}

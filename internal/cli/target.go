@@ -95,7 +95,7 @@ by reason in ltk_target_connects_refused_total.`,
 	fs.StringVar(&c.TLSAddr, "tls-addr", "", "MQTT over TLS listen address, e.g. "+target.DefaultTLSAddr+" (empty: no TLS)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file for --tls-addr")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file for --tls-addr")
-	fs.Var((*profile)(&f.profile), "profile", "IoT platform whose device auth and topics to emulate: iotcore (default), clearblade, aws (client certificates from ltk's test CA; TLS on "+target.DefaultTLSAddr+" unless --tls-addr), azure (SAS tokens), generic (per-device passwords)")
+	fs.Var((*profile)(&f.profile), "profile", "IoT platform whose device auth and topics to emulate: iotcore (default), clearblade, aws (client certificates from ltk's test CA; TLS on "+target.DefaultTLSAddr+" unless --tls-addr), azure (SAS tokens; and, once the test CA exists, CA-signed X.509 devices over TLS on "+target.DefaultTLSAddr+" unless --tls-addr), generic (per-device passwords)")
 	fs.StringVar(&c.WSAddr, "ws-addr", "", "MQTT over WebSocket listen address (any path, subprotocol mqtt), e.g. :8080 (empty: no WebSocket)")
 	fs.StringVar(&c.Auth, "auth", "", "device auth (default: the profile's): jwt (IoT Core style, keys from the local registry), x509, sas, device-password, or none (any client id, no password)")
 	fs.StringVar(&c.Project, "project", target.DefaultProject, "project: the JWT audience and the client id's projects/ element (also LTK_TARGET_PROJECT_ID)")
@@ -131,10 +131,11 @@ func runTarget(cmd *cobra.Command, env *Env, f *targetFlags) error {
 	if auth == "" {
 		auth = p.Auth
 	}
-	if auth == runset.AuthCert && cfg.TLSAddr == "" {
+	x509Hub := p.Name == runset.ProfileAzure && auth == runset.AuthSAS && hasTestCA(env) // IoT Hub's X.509 devices beside SAS ones
+	if (auth == runset.AuthCert || x509Hub) && cfg.TLSAddr == "" {
 		cfg.TLSAddr = ":" + strconv.Itoa(p.TLSPort)
 	}
-	if _, err := targetAuth(env, &f.fleet, auth, &cfg, log); err != nil {
+	if _, err := targetAuth(env, &f.fleet, p.Name, auth, &cfg, log); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {

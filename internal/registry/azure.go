@@ -74,7 +74,8 @@ func (p azurePolicy) token(now time.Time) string {
 
 // Azure is the device registry of an Azure IoT Hub, through its REST API:
 // devices are created with SAS authentication and their symmetric key
-// (Entry.Secret) as primary key. The IDs are read once, when it is opened,
+// (Entry.Secret) as primary key, or, without one, as CA-signed X.509
+// devices. The IDs are read once, when it is opened,
 // and kept up to date by Add and Delete. It is safe for concurrent use.
 type Azure struct {
 	ctx    context.Context
@@ -200,21 +201,33 @@ func (r *Azure) IDs() []string {
 	return slices.Clone(r.ids)
 }
 
+// Authentication types of IoT Hub devices (the REST API's
+// AuthenticationMechanism.type).
+const (
+	azureAuthSAS = "sas"                  // a symmetric key
+	azureAuthCA  = "certificateAuthority" // X.509, a certificate a CA registered with the hub signed
+)
+
 // azureDevice is the registry's device resource, as much as ltk sets.
 type azureDevice struct {
 	DeviceID       string `json:"deviceId"`
 	Authentication struct {
-		Type         string `json:"type"`
-		SymmetricKey struct {
-			PrimaryKey   string `json:"primaryKey"`
-			SecondaryKey string `json:"secondaryKey"`
-		} `json:"symmetricKey"`
+		Type         string        `json:"type"`
+		SymmetricKey *azureSASKeys `json:"symmetricKey,omitempty"`
 	} `json:"authentication"`
 }
 
-// Add registers entries, each with its Secret as the primary key (and a
-// fresh secondary key). It refuses (with *ExistsError, creating nothing)
-// IDs that are registered or repeated, and entries without a key; if a
+// azureSASKeys are a sas device's keys.
+type azureSASKeys struct {
+	PrimaryKey   string `json:"primaryKey"`
+	SecondaryKey string `json:"secondaryKey"`
+}
+
+// Add registers entries: one with a Secret with SAS authentication and the
+// Secret as its primary (and secondary) key, one without as a CA-signed
+// X.509 device (its certificate's CN is its ID; the hub checks the chain
+// against the CA certificates registered with it). It refuses (with
+// *ExistsError, creating nothing) IDs that are registered or repeated; if a
 // creation fails, the devices it created are deleted again, so that Add
 // registers all of entries or none.
 func (r *Azure) Add(entries []Entry) error {
@@ -222,9 +235,6 @@ func (r *Azure) Add(entries []Entry) error {
 	var dups []string
 	seen := map[string]bool{}
 	for _, e := range entries {
-		if e.Secret == "" {
-			return fmt.Errorf("device %s has no symmetric key: create it with --profile azure", e.ID)
-		}
 		if _, ok := slices.BinarySearch(known, e.ID); ok || seen[e.ID] {
 			dups = append(dups, e.ID)
 		}
@@ -236,9 +246,11 @@ func (r *Azure) Add(entries []Entry) error {
 	var created []string
 	for _, e := range entries {
 		var d azureDevice
-		d.DeviceID, d.Authentication.Type = e.ID, "sas"
-		d.Authentication.SymmetricKey.PrimaryKey = e.Secret
-		d.Authentication.SymmetricKey.SecondaryKey = e.Secret
+		d.DeviceID, d.Authentication.Type = e.ID, azureAuthCA
+		if e.Secret != "" {
+			d.Authentication.Type = azureAuthSAS
+			d.Authentication.SymmetricKey = &azureSASKeys{PrimaryKey: e.Secret, SecondaryKey: e.Secret}
+		}
 		if _, err := r.call(http.MethodPut, "/devices/"+url.PathEscape(e.ID), nil, &d, nil); err != nil {
 			if _, undo := r.deleteIDs(created); undo != nil {
 				return fmt.Errorf("register %s: %w; removing the %d devices registered before that also failed: %w", e.ID, err, len(created), undo)

@@ -51,6 +51,23 @@ func TestAzureRegistersListsAndDeletes(t *testing.T) {
 	require.Empty(t, hub.Devices())
 }
 
+// TestAzureRegistersX509Devices: an entry without a symmetric key is a
+// CA-signed X.509 device, registered without keys or thumbprints.
+func TestAzureRegistersX509Devices(t *testing.T) {
+	t.Parallel()
+	hub := azuretest.Start(t, "ltk-test.azure-devices.net")
+	r, err := registry.OpenAzure(t.Context(), registry.AzureConfig{ConnectionString: hub.ConnectionString(), Endpoint: hub.URL()})
+	require.NoError(t, err)
+	entries := azureEntries(t, 1, 2)
+	entries[1].Secret = ""
+	require.NoError(t, r.Add(entries))
+	require.Equal(t, "sas", hub.AuthType("LTK00001"))
+	require.Equal(t, entries[0].Secret, hub.Devices()["LTK00001"])
+	require.Equal(t, "certificateAuthority", hub.AuthType("LTK00002"))
+	require.Empty(t, hub.Devices()["LTK00002"], "no key")
+	require.Equal(t, []string{"LTK00001", "LTK00002"}, r.IDs())
+}
+
 func TestAzureAddIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	hub := azuretest.Start(t, "ltk-test.azure-devices.net")

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"testing"
 	"time"
 
@@ -69,6 +70,12 @@ func TestConfigValidate(t *testing.T) {
 		"negative lifetime":  func(c *Config) { c.MaxJWTLifetime = -time.Second },
 		"no pending writes":  func(c *Config) { c.MaxPendingWrites = -1 },
 		"bad echo":           func(c *Config) { c.Echo = echo.Config{DropRate: 2} },
+		"sas with a CA, no TLS listener": func(c *Config) {
+			c.Auth, c.Secrets, c.ClientCA = AuthSAS, noSecrets{}, []byte("-----BEGIN CERTIFICATE-----")
+		},
+		"sas with a CA bundle of no certificate": func(c *Config) {
+			c.Auth, c.Secrets, c.ClientCA, c.TLSAddr, c.TLSCertificate = AuthSAS, noSecrets{}, []byte("not PEM"), ":8883", &tls.Certificate{}
+		},
 	} {
 		c := valid()
 		breakIt(&c)
@@ -77,7 +84,15 @@ func TestConfigValidate(t *testing.T) {
 	c = Config{Auth: AuthNone}
 	c.setDefaults()
 	require.NoError(t, c.Validate(), "auth none needs no keys")
+	c = Config{Auth: AuthSAS, Secrets: noSecrets{}}
+	c.setDefaults()
+	require.NoError(t, c.Validate(), "sas without a CA needs no keys and no TLS")
 }
+
+// noSecrets is a SecretStore that holds none.
+type noSecrets struct{}
+
+func (noSecrets) Secret(string) (string, bool) { return "", false }
 
 // BenchmarkAuthenticate is the cost of one device CONNECT check: RS256
 // verification is cheap, ES256 (P-256) a little dearer.

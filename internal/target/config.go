@@ -60,7 +60,10 @@ const (
 	// for that device; no password.
 	AuthCert = "x509"
 	// AuthSAS is Azure IoT Hub's: client id D, username HUB/D/?api-version=…,
-	// password a SAS token signed with the symmetric key Secrets holds for D.
+	// password a SAS token signed with the symmetric key Secrets holds for D;
+	// or, for a D that Secrets holds no key for (a CA-signed X.509 device),
+	// with ClientCA set, as AuthCert: a client certificate that chains to
+	// ClientCA, its CN D, for the key Keys holds; no password.
 	AuthSAS = "sas"
 	// AuthDevicePassword is a broker's per-device passwords: client id D,
 	// password one whose SHA-256 Secrets holds for D.
@@ -91,7 +94,8 @@ type Config struct {
 	// and TLSKey (one the test CA signs at start).
 	TLSCertificate *tls.Certificate `json:"-"`
 	// ClientCA is the PEM CA bundle device certificates must chain to, with
-	// AuthCert (which needs TLSAddr).
+	// AuthCert (which needs TLSAddr), and with AuthSAS for X.509 devices
+	// (optional there; with it, AuthSAS needs Keys and TLSAddr too).
 	ClientCA []byte `json:"-"`
 	// Hub is the IoT Hub host name SAS tokens and usernames must name, with
 	// AuthSAS; default runset.DefaultAzureHub.
@@ -198,6 +202,13 @@ func (c *Config) Validate() error {
 	case AuthSAS, AuthDevicePassword:
 		if c.Secrets == nil {
 			errs = append(errs, fmt.Errorf("auth %s needs the device registry's secrets (create devices with 'ltk devices create --profile azure' or 'generic')", c.Auth))
+		}
+		if c.Auth == AuthSAS && len(c.ClientCA) > 0 {
+			if c.Keys == nil || c.TLSAddr == "" {
+				errs = append(errs, errors.New("auth sas with X.509 devices needs the device registry's keys and a TLS listener (--tls-addr)"))
+			} else if !x509.NewCertPool().AppendCertsFromPEM(c.ClientCA) {
+				errs = append(errs, errors.New("auth sas: the X.509 devices' CA bundle holds no PEM certificate"))
+			}
 		}
 	case AuthNone:
 	default:

@@ -21,8 +21,8 @@ import (
 )
 
 // Device auth of the profiles other than IoT Core's: AWS IoT Core's client
-// certificates, Azure IoT Hub's SAS tokens, a broker's per-device
-// passwords. Each refusal has its Reason; the CONNACK is the one every
+// certificates, Azure IoT Hub's SAS tokens and CA-signed X.509 devices, a
+// broker's per-device passwords. Each refusal has its Reason; the CONNACK is the one every
 // refusal gets (connackCode): "not authorized".
 
 // connect authenticates a CONNECT under the configured auth.
@@ -34,17 +34,22 @@ func (a *authenticator) connect(cl *mqtt.Client, pk packets.Packet) (time.Time, 
 			return time.Time{}, a.backend(id, password)
 		}
 		return time.Time{}, a.authenticateCert(id, peerCertificates(cl.Net.Conn))
-	case AuthSAS, AuthDevicePassword:
+	case AuthSAS:
+		if a.isBackend(id) {
+			if len(password) == 0 {
+				return time.Time{}, refuse(ReasonNoPassword, "client %q sent no password", id)
+			}
+			return time.Time{}, a.backend(id, password)
+		}
+		return a.authenticateHub(id, string(pk.Connect.Username), password, cl.Net.Conn)
+	case AuthDevicePassword:
 		if len(password) == 0 {
 			return time.Time{}, refuse(ReasonNoPassword, "client %q sent no password", id)
 		}
 		if a.isBackend(id) {
 			return time.Time{}, a.backend(id, password)
 		}
-		if a.cfg.Auth == AuthDevicePassword {
-			return time.Time{}, a.authenticatePassword(id, password)
-		}
-		return a.authenticateSAS(id, string(pk.Connect.Username), string(password))
+		return time.Time{}, a.authenticatePassword(id, password)
 	}
 	return a.authenticate(id, password)
 }
@@ -67,8 +72,9 @@ func peerCertificates(c net.Conn) []*x509.Certificate {
 }
 
 // authenticateCert checks a device's client certificate as AWS IoT Core
-// does: it chains to the CA, its CN is the client id (the thing name), and
-// it is for the key registered for that device.
+// (and IoT Hub, for CA-signed devices) does: it chains to the CA, its CN
+// is the client id (the thing name, the device id), and it is for the key
+// registered for that device.
 func (a *authenticator) authenticateCert(id string, chain []*x509.Certificate) error {
 	if len(chain) == 0 {
 		return refuse(ReasonNoCertificate, "client %q presented no client certificate", id)
@@ -98,18 +104,39 @@ func (a *authenticator) authenticateCert(id string, chain []*x509.Certificate) e
 	return nil
 }
 
-// authenticateSAS checks an IoT Hub device's username and SAS token
-// (device.SASToken) and returns the token's expiry.
-func (a *authenticator) authenticateSAS(id, username, token string) (time.Time, error) {
+// authenticateHub checks an IoT Hub device as the hub does: the username
+// names the hub and the device, and then the device authenticates the way
+// its registry entry says: a SAS token signed with its symmetric key when
+// the entry holds one (Secrets), else (a CA-signed X.509 device) a client
+// certificate that chains to ClientCA, whose CN is the device id, for the
+// key Keys holds; its password, if any, is not read. It returns a SAS
+// token's expiry (zero for X.509).
+func (a *authenticator) authenticateHub(id, username string, password []byte, conn net.Conn) (time.Time, error) {
 	hub := a.cfg.Hub
 	rest, ok := strings.CutPrefix(username, hub+"/"+id+"/?")
 	if !ok || !strings.Contains(rest, "api-version=") {
 		return time.Time{}, refuse(ReasonBadUsername, "client %q: username %q is not %s/%s/?api-version=%s", id, username, hub, id, device.SASAPIVersion)
 	}
 	key, ok := a.cfg.Secrets.Secret(id)
-	if !ok {
+	if ok {
+		if len(password) == 0 {
+			return time.Time{}, refuse(ReasonNoPassword, "client %q sent no password", id)
+		}
+		return a.authenticateSAS(id, key, string(password))
+	}
+	if a.cfg.Keys == nil || a.clientCAs == nil {
 		return time.Time{}, refuse(ReasonUnknownDevice, "device %q is not registered", id)
 	}
+	if _, ok := a.cfg.Keys.PublicKey(id); !ok {
+		return time.Time{}, refuse(ReasonUnknownDevice, "device %q is not registered", id)
+	}
+	return time.Time{}, a.authenticateCert(id, peerCertificates(conn))
+}
+
+// authenticateSAS checks an IoT Hub device's SAS token (device.SASToken)
+// against its symmetric key (base64) and returns the token's expiry.
+func (a *authenticator) authenticateSAS(id, key, token string) (time.Time, error) {
+	hub := a.cfg.Hub
 	sr, sig, se, ok := splitSAS(token)
 	if !ok {
 		return time.Time{}, refuse(ReasonMalformedToken, "device %q: password is not SharedAccessSignature sr=…&sig=…&se=…", id)

@@ -57,6 +57,13 @@ func startAWS(t *testing.T) *awsFleet {
 // none) and returns the CONNACK's return code.
 func (f *awsFleet) connectTLS(t *testing.T, clientID string, cert *tls.Certificate) byte {
 	t.Helper()
+	return f.connectTLSWith(t, mqttpackets.ConnectParams{ClientIdentifier: clientID}, cert)
+}
+
+// connectTLSWith sends a CONNECT with params over TLS presenting cert
+// (nil: none) and returns the CONNACK's return code.
+func (f *awsFleet) connectTLSWith(t *testing.T, params mqttpackets.ConnectParams, cert *tls.Certificate) byte {
+	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AddCert(f.ca.Cert)
 	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
@@ -65,7 +72,7 @@ func (f *awsFleet) connectTLS(t *testing.T, clientID string, cert *tls.Certifica
 	}
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: waitFor}, "tcp", f.tt.Target().TLSAddr(), cfg)
 	require.NoError(t, err)
-	return connectOver(t, conn, mqttpackets.ConnectParams{ClientIdentifier: clientID}, 4).ReasonCode
+	return connectOver(t, conn, params, 4).ReasonCode
 }
 
 func TestAWSClientCertificates(t *testing.T) {

@@ -136,7 +136,7 @@ func (t *Target) listenTLS() error {
 		cert = &c
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
-	if t.cfg.Auth == AuthCert {
+	if t.cfg.Auth == AuthCert || (t.cfg.Auth == AuthSAS && len(t.cfg.ClientCA) > 0) {
 		// Asked for, verified in OnConnect: a refused certificate gets a
 		// CONNACK and a counted reason rather than a failed handshake.
 		tc.ClientAuth = tls.RequestClientCert

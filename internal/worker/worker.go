@@ -268,6 +268,9 @@ func credentials(c *sim.Config, s *runset.Settings, d device.Device, columns []s
 		if c.Certificate, err = device.TLSCertificate(d, pem); err != nil {
 			return err
 		}
+		if s.Profile == runset.ProfileAzure { // IoT Hub's X.509 devices: its username, no password
+			c.Username = device.SASUsername(s.AzureHub(), d.ID)
+		}
 	case runset.AuthSAS:
 		key, err := column(device.ColumnSymmetricKey)
 		if err != nil {

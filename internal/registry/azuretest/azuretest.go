@@ -2,7 +2,9 @@
 // registry REST API for tests: device create (PUT), delete (DELETE with
 // If-Match) and the registry query (POST /devices/query, paged with
 // x-ms-continuation), each checked for the api-version and a service SAS
-// token signed with the hub's policy key, as the hub checks them.
+// token signed with the hub's policy key, as the hub checks them. A device
+// is created with the authentication the hub takes: "sas" with a symmetric
+// key, "selfSigned" with a thumbprint, "certificateAuthority" with neither.
 package azuretest
 
 import (
@@ -28,16 +30,22 @@ type Hub struct {
 	host, name string
 	key        []byte
 
-	mu      sync.Mutex        // Guards the fields below.
-	devices map[string]string // id → primary key
-	failPut string            // a device whose creation fails with 500
+	mu      sync.Mutex         // Guards the fields below.
+	devices map[string]azureID // by id
+	failPut string             // a device whose creation fails with 500
+}
+
+// azureID is a registered device's authentication.
+type azureID struct {
+	auth string // sas, selfSigned or certificateAuthority
+	key  string // a sas device's primary key
 }
 
 // Start starts a hub named host on loopback; t.Cleanup stops it.
 func Start(t testing.TB, host string) *Hub {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	h := &Hub{host: host, name: "registryReadWrite", key: key, devices: map[string]string{}}
+	h := &Hub{host: host, name: "registryReadWrite", key: key, devices: map[string]azureID{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
 	return h
@@ -51,15 +59,24 @@ func (h *Hub) ConnectionString() string {
 	return "HostName=" + h.host + ";SharedAccessKeyName=" + h.name + ";SharedAccessKey=" + base64.StdEncoding.EncodeToString(h.key)
 }
 
-// Devices returns the registered devices' primary keys by id.
+// Devices returns the registered devices' primary keys by id ("" for an
+// X.509 device).
 func (h *Hub) Devices() map[string]string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make(map[string]string, len(h.devices))
 	for k, v := range h.devices {
-		out[k] = v
+		out[k] = v.key
 	}
 	return out
+}
+
+// AuthType returns device id's authentication type: "sas", "selfSigned"
+// or "certificateAuthority"; "" if it is not registered.
+func (h *Hub) AuthType(id string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.devices[id].auth
 }
 
 // FailCreate makes the creation of device id fail with 500.
@@ -121,14 +138,25 @@ func (h *Hub) create(w http.ResponseWriter, r *http.Request, id string) {
 		DeviceID       string `json:"deviceId"`
 		Authentication struct {
 			Type         string `json:"type"`
-			SymmetricKey struct {
-				PrimaryKey string `json:"primaryKey"`
+			SymmetricKey *struct {
+				PrimaryKey   string `json:"primaryKey"`
+				SecondaryKey string `json:"secondaryKey"`
 			} `json:"symmetricKey"`
+			X509Thumbprint *struct {
+				PrimaryThumbprint   string `json:"primaryThumbprint"`
+				SecondaryThumbprint string `json:"secondaryThumbprint"`
+			} `json:"x509Thumbprint"`
 		} `json:"authentication"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&d); err != nil || d.DeviceID != id || d.Authentication.Type != "sas" {
+	if err := json.NewDecoder(r.Body).Decode(&d); err != nil || d.DeviceID != id || !validAuth(d.Authentication.Type,
+		d.Authentication.SymmetricKey != nil && d.Authentication.SymmetricKey.PrimaryKey != "",
+		d.Authentication.X509Thumbprint != nil && d.Authentication.X509Thumbprint.PrimaryThumbprint != "") {
 		http.Error(w, `{"Message":"ErrorCode:ArgumentInvalid"}`, http.StatusBadRequest)
 		return
+	}
+	dev := azureID{auth: d.Authentication.Type}
+	if d.Authentication.SymmetricKey != nil {
+		dev.key = d.Authentication.SymmetricKey.PrimaryKey
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -138,10 +166,25 @@ func (h *Hub) create(w http.ResponseWriter, r *http.Request, id string) {
 	case exists && r.Header.Get("If-Match") == "":
 		http.Error(w, `{"Message":"ErrorCode:DeviceAlreadyExists"}`, http.StatusConflict)
 	default:
-		h.devices[id] = d.Authentication.SymmetricKey.PrimaryKey
+		h.devices[id] = dev
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"deviceId": id, "etag": "AAAA", "status": "enabled"})
 	}
+}
+
+// validAuth reports whether a device's authentication is one the hub
+// takes: sas with a key, selfSigned with a thumbprint, certificateAuthority
+// with neither (the CA registered with the hub vouches for the device).
+func validAuth(typ string, key, thumbprint bool) bool {
+	switch typ {
+	case "sas":
+		return key && !thumbprint
+	case "selfSigned":
+		return thumbprint && !key
+	case "certificateAuthority":
+		return !key && !thumbprint
+	}
+	return false
 }
 
 func (h *Hub) delete(w http.ResponseWriter, r *http.Request, id string) {
