@@ -149,7 +149,12 @@ func TestRetainedLimits(t *testing.T) {
 	wait(t, sub.Publish("r/marker", 1, false, "end"))
 	var retained []string
 	for m := receive(t, got, "retained or marker"); m.Topic() != "r/marker"; m = receive(t, got, "retained or marker") {
-		retained = append(retained, m.Topic()+"="+string(m.Payload()))
+		// mochi acknowledges a publish before it delivers it, so on a busy
+		// machine the last publish may reach the subscriber live (flag
+		// unset) after its SUBSCRIBE: only retained deliveries count here.
+		if m.Retained() {
+			retained = append(retained, m.Topic()+"="+string(m.Payload()))
+		}
 	}
 	require.ElementsMatch(t, []string{"r/1=replaces a retained message: fits", "r/2=kept?", "r/3=kept?"}, retained)
 	require.Equal(t, 3.0, metric(t, tt.Registry(), "ltk_target_retained_refused_total"))
