@@ -17,16 +17,29 @@ import (
 // however many workers it merges; the report is at most one tick old, as
 // Locust caches its report for 2 s.
 func (s *Server) handleRequests(w http.ResponseWriter, _ *http.Request) {
-	f, _ := s.hub.current()
-	if f == nil { // before the first tick
-		s.refresh()
-		f, _ = s.hub.current()
-	}
+	f := s.latest()
 	if f == nil {
 		writeFailure(w, http.StatusInternalServerError, "the stats report could not be encoded: see the master's log")
 		return
 	}
 	writeRawJSON(w, f.report)
+}
+
+// latest returns the latest frame; before the first tick it publishes one,
+// once however many requests ask at a time. It is nil if the report could
+// not be encoded.
+func (s *Server) latest() *frame {
+	if f, _ := s.hub.current(); f != nil {
+		return f
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	if f, _ := s.hub.current(); f != nil { // published while this waited
+		return f
+	}
+	s.publishNow()
+	f, _ := s.hub.current()
+	return f
 }
 
 // handleHistory is GET /api/history: the chart history, oldest first.

@@ -161,6 +161,12 @@ func (s *Server) tick(now time.Time) {
 func (s *Server) refresh() {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
+	s.publishNow()
+}
+
+// publishNow publishes a frame of the Controller as it is now, without a
+// history point. s.pubMu is held.
+func (s *Server) publishNow() {
 	if err := s.publishSample(takeSample(s.c, time.Now()), nil); err != nil {
 		s.cfg.Log.Error("web UI: cannot publish stats", "err", err)
 	}
