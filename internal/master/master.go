@@ -47,6 +47,7 @@ type Master struct {
 	seq     uint64  // last command sequence number
 	bell    chan struct{}
 	closed  bool
+	checked time.Time // when the watcher last checked the heartbeats
 
 	// reportSeq is, by worker process (Hello.worker_id), the last stats
 	// delta handled: a delta numbered up to it is a resend, counted once.
@@ -181,7 +182,7 @@ func (m *Master) Run(ctx context.Context) error {
 // watch marks silent workers missing, checking four times per heartbeat
 // interval, until ctx ends.
 func (m *Master) watch(ctx context.Context, serveErr <-chan error) error {
-	tick := time.NewTicker(max(m.cfg.HeartbeatInterval/4, time.Millisecond))
+	tick := time.NewTicker(m.watchEvery())
 	defer tick.Stop()
 	for {
 		select {
@@ -189,13 +190,46 @@ func (m *Master) watch(ctx context.Context, serveErr <-chan error) error {
 			return nil
 		case err := <-serveErr:
 			return fmt.Errorf("master: serve gRPC: %w", err)
-		case now := <-tick.C:
-			m.expire(now)
-			m.mu.Lock()
-			m.handoff()
-			m.mu.Unlock()
+		case <-tick.C:
+			m.check(time.Now())
 		}
 	}
+}
+
+// watchEvery is how often the watcher checks the workers' heartbeats.
+func (m *Master) watchEvery() time.Duration {
+	return max(m.cfg.HeartbeatInterval/4, time.Millisecond)
+}
+
+// check is one round of the watcher at now: it excuses the workers for the
+// time the master itself stalled, marks the silent ones missing and hands
+// devices over.
+//
+// A watcher that wakes much later than it was due tells that this process
+// got no processor (an overloaded machine, a long pause): neither did the
+// goroutines reading the workers' streams, whose heartbeats wait unread in
+// the sockets. Judged by the wall clock alone, every worker would look
+// silent for the stall; so each connected worker's silence is counted
+// without it (member.excused), and a worker that is really silent still
+// misses its heartbeats, a stall later.
+func (m *Master) check(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.checked.IsZero() {
+		if stall := now.Sub(m.checked) - m.watchEvery(); stall > 0 {
+			for _, mem := range m.members {
+				if mem.sess != nil {
+					mem.excused += stall
+				}
+			}
+			if stall >= m.cfg.HeartbeatInterval {
+				m.cfg.Logger.Warn("the master stalled (no processor?): the workers' silence is counted without the stall", "stall", stall)
+			}
+		}
+	}
+	m.checked = now
+	m.expire(now)
+	m.handoff()
 }
 
 // Collect returns the test's statistics at now: everything the workers

@@ -33,7 +33,8 @@ type member struct {
 	sess     *session // nil while missing
 
 	lastHeard    time.Time
-	missingSince time.Time // zero while connected
+	excused      time.Duration // the master's own stalls since lastHeard (Master.check)
+	missingSince time.Time     // zero while connected
 	state        ltkv1.State
 	running      int    // devices running, as last heartbeated
 	applied      uint64 // last command the worker applied
@@ -93,7 +94,7 @@ func (m *Master) join(h *ltkv1.Hello, sess *session, now time.Time) (*member, er
 		m.members[ord] = mem
 	}
 	mem.workerID, mem.hostname, mem.cores = h.GetWorkerId(), h.GetHostname(), int(h.GetCores())
-	mem.sess, mem.lastHeard, mem.running = sess, now, int(h.GetRunning())
+	mem.sess, mem.lastHeard, mem.excused, mem.running = sess, now, 0, int(h.GetRunning())
 	mem.state = ltkv1.State_STATE_UNSPECIFIED
 	if back {
 		m.printf("Worker %d (%s) is back after %v", ord, mem.hostname, now.Sub(mem.missingSince).Round(100*time.Millisecond))
@@ -134,31 +135,31 @@ func (m *Master) leave(mem *member, sess *session, why error, now time.Time) {
 	m.ring()
 }
 
-// expire ends the sessions of workers that missed their heartbeats.
+// expire ends the sessions of workers that missed their heartbeats, their
+// silence counted without the master's own stalls. m.mu is held.
 func (m *Master) expire(now time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for _, mem := range m.members {
 		if mem.sess == nil {
 			continue
 		}
-		if quiet := now.Sub(mem.lastHeard); quiet > m.cfg.silence() {
-			mem.sess.cancel(m.errSilentFor(quiet))
+		if quiet := now.Sub(mem.lastHeard); quiet-mem.excused > m.cfg.silence() {
+			mem.sess.cancel(&silentError{m.cfg.MissedHeartbeats, quiet.Round(100 * time.Millisecond), mem.excused.Round(100 * time.Millisecond)})
 		}
 	}
 }
 
-func (m *Master) errSilentFor(d time.Duration) error {
-	return &silentError{m.cfg.MissedHeartbeats, d.Round(100 * time.Millisecond)}
-}
-
-// silentError is errSilent with how long the worker was quiet.
+// silentError is errSilent with how long the worker was quiet, and how much
+// of that the master itself stalled.
 type silentError struct {
-	missed int
-	d      time.Duration
+	missed  int
+	d       time.Duration
+	excused time.Duration
 }
 
 func (e *silentError) Error() string {
+	if e.excused > 0 {
+		return fmt.Sprintf("missed %d heartbeats (silent for %v, %v of which this master stalled)", e.missed, e.d, e.excused)
+	}
 	return fmt.Sprintf("missed %d heartbeats (silent for %v)", e.missed, e.d)
 }
 

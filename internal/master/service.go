@@ -219,7 +219,7 @@ func (m *Master) sendBlock(st serverStream, mem *member) error {
 func (m *Master) handle(st serverStream, mem *member, msg *ltkv1.WorkerMessage) {
 	now := time.Now()
 	m.mu.Lock()
-	mem.lastHeard = now
+	mem.lastHeard, mem.excused = now, 0
 	m.mu.Unlock()
 	switch w := msg.GetMsg().(type) {
 	case *ltkv1.WorkerMessage_Heartbeat:

@@ -11,15 +11,35 @@ import (
 	"github.com/ltk-dev/ltk/internal/stats"
 )
 
-// handleRequests is GET /stats/requests. It serves the latest frame while it
-// is younger than the tick interval, as Locust caches the report for 2 s, so
-// polling scripts cost the master nothing extra.
+// handleRequests is GET /stats/requests: the report of the latest frame,
+// as encoded once per tick (and after each control action). It never samples
+// the Controller itself, so polling costs the master nothing but the write,
+// however many workers it merges; the report is at most one tick old, as
+// Locust caches its report for 2 s.
 func (s *Server) handleRequests(w http.ResponseWriter, _ *http.Request) {
-	if f, _ := s.hub.current(); f != nil && time.Since(f.at) < s.cfg.Interval {
-		writeRawJSON(w, f.report)
+	f := s.latest()
+	if f == nil {
+		writeFailure(w, http.StatusInternalServerError, "the stats report could not be encoded: see the master's log")
 		return
 	}
-	writeJSON(w, http.StatusOK, takeSample(s.c, time.Now()).report(s.cfg.Local))
+	writeRawJSON(w, f.report)
+}
+
+// latest returns the latest frame; before the first tick it publishes one,
+// once however many requests ask at a time. It is nil if the report could
+// not be encoded.
+func (s *Server) latest() *frame {
+	if f, _ := s.hub.current(); f != nil {
+		return f
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	if f, _ := s.hub.current(); f != nil { // published while this waited
+		return f
+	}
+	s.publishNow()
+	f, _ := s.hub.current()
+	return f
 }
 
 // handleHistory is GET /api/history: the chart history, oldest first.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,4 +281,64 @@ func TestFullHistoryCSV(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "Timestamp,User Count\r\n1,2\r\n", string(body))
 	require.Contains(t, resp.Header.Get("Content-Disposition"), "requests_full_history_")
+}
+
+// stuckController is a Controller whose Snapshot, once stuck, blocks until
+// the test ends: a master busy merging reports.
+type stuckController struct {
+	*webtest.Controller
+	stuck   atomic.Bool
+	entered chan struct{} // receives when a Snapshot blocks (buffered: 1)
+	release chan struct{} // closed when the test ends
+	calls   atomic.Int64  // Snapshots called
+}
+
+func (c *stuckController) Snapshot(now time.Time) stats.Snapshot {
+	c.calls.Add(1)
+	if c.stuck.Load() {
+		select {
+		case c.entered <- struct{}{}:
+		default:
+		}
+		<-c.release
+	}
+	return c.Controller.Snapshot(now)
+}
+
+// TestStatsRequestsServesTheTicksReport: GET /stats/requests serves the
+// report the last tick encoded and never samples the Controller itself, so
+// it answers at once, with the same bytes, while the master's Snapshot is
+// held up, and however often it is polled.
+func TestStatsRequestsServesTheTicksReport(t *testing.T) {
+	t.Parallel()
+	ctrl := &stuckController{Controller: newCtrl(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	s := webtest.Start(t, ctrl, web.Config{Interval: testInterval})
+	t.Cleanup(func() { close(ctrl.release) }) // before the server stops
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func() string {
+		resp, err := client.Get("http://" + s.Addr() + "/stats/requests")
+		require.NoError(t, err, "a request that samples the Controller waits for it")
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+		return string(b)
+	}
+	get()
+
+	ctrl.stuck.Store(true)
+	<-ctrl.entered // a tick is stuck in Snapshot: the last frame is a tick old, and ageing
+	calls := ctrl.calls.Load()
+	last := get()
+	require.Equal(t, "ready", decode(t, last)["state"])
+	for range 20 {
+		require.Equal(t, last, get(), "the same encoded report")
+	}
+	require.Equal(t, calls, ctrl.calls.Load(), "no request sampled the Controller")
+}
+
+func decode(t *testing.T, s string) map[string]any {
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &m))
+	return m
 }

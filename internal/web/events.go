@@ -11,7 +11,7 @@ import (
 // eventJSON is the data of one "stats" event on /api/events: everything the
 // UI shows, so a browser needs nothing else once it has /api/history.
 type eventJSON struct {
-	Report     requestsReport  `json:"report"` // as GET /stats/requests
+	Report     json.RawMessage `json:"report"` // as GET /stats/requests
 	Point      *pointJSON      `json:"point"`  // the history point recorded now; null on an update between ticks
 	Exceptions []exceptionJSON `json:"exceptions"`
 	Capacity   int             `json:"capacity"` // devices in the device list
@@ -29,9 +29,8 @@ type eventJSON struct {
 	HistoryGen int `json:"history_gen"`
 }
 
-// frame is the latest state published to browsers.
+// frame is the latest state published to browsers and API clients.
 type frame struct {
-	at     time.Time
 	report []byte // JSON of the requestsReport
 	event  []byte // JSON of the eventJSON
 }
@@ -64,10 +63,15 @@ func (h *hub) current() (*frame, <-chan struct{}) {
 }
 
 // publishSample builds the frame for smp (and the point recorded with it, if
-// any) and publishes it.
-func (s *Server) publishSample(smp sample, p *Point, now time.Time) error {
+// any) and publishes it. The report is encoded once: the event carries the
+// same bytes.
+func (s *Server) publishSample(smp sample, p *Point) error {
+	report, err := json.Marshal(smp.report(s.cfg.Local))
+	if err != nil {
+		return fmt.Errorf("encode stats report: %w", err)
+	}
 	ev := eventJSON{
-		Report:           smp.report(s.cfg.Local),
+		Report:           report,
 		Exceptions:       exceptionsOf(s.c.Exceptions()),
 		Capacity:         smp.capacity,
 		StopAt:           s.stopAtUnix(),
@@ -83,15 +87,11 @@ func (s *Server) publishSample(smp sample, p *Point, now time.Time) error {
 		pj := p.json()
 		ev.Point = &pj
 	}
-	report, err := json.Marshal(ev.Report)
-	if err != nil {
-		return fmt.Errorf("encode stats report: %w", err)
-	}
 	event, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode stats event: %w", err)
 	}
-	s.hub.publish(&frame{at: now, report: report, event: event})
+	s.hub.publish(&frame{report: report, event: event})
 	return nil
 }
 

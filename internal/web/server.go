@@ -151,7 +151,7 @@ func (s *Server) tick(now time.Time) {
 	p := pointOf(smp.snap, smp.running)
 	s.hist.add(p)
 	s.metrics.observe(smp)
-	if err := s.publishSample(smp, &p, now); err != nil {
+	if err := s.publishSample(smp, &p); err != nil {
 		s.cfg.Log.Error("web UI: cannot publish stats", "err", err)
 	}
 }
@@ -161,8 +161,13 @@ func (s *Server) tick(now time.Time) {
 func (s *Server) refresh() {
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
-	now := time.Now()
-	if err := s.publishSample(takeSample(s.c, now), nil, now); err != nil {
+	s.publishNow()
+}
+
+// publishNow publishes a frame of the Controller as it is now, without a
+// history point. s.pubMu is held.
+func (s *Server) publishNow() {
+	if err := s.publishSample(takeSample(s.c, time.Now()), nil); err != nil {
 		s.cfg.Log.Error("web UI: cannot publish stats", "err", err)
 	}
 }
