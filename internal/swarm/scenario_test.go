@@ -62,7 +62,7 @@ func planConfigs(plan *sim.Plan, devs []device.Device, b *scenarioBroker, client
 			Program:            plan.Kinds[plan.KindOf(i)],
 			Index:              i,
 			Columns:            columnValues(plan.Columns, i),
-			LastMessageTimeout: 2 * time.Second,
+			LastMessageTimeout: 10 * time.Second, // the stop waits this long only for replies still due
 			ReconnectMin:       20 * time.Millisecond,
 			ReconnectMax:       100 * time.Millisecond,
 			Recorder:           deviceRecorder{rec, i},
@@ -184,7 +184,18 @@ func checkAccounting(t *testing.T, plan *sim.Plan, cfgs []sim.Config, rec *fleet
 			subscribers++
 		}
 	}
-	require.Empty(t, rec.failures(), "no failures on a broker that answers everything")
+	// A reply later than its expectation's timeout is a miss, which the
+	// accounting below checks exactly; on a busy machine that happens.
+	// Anything else failing is a defect.
+	misses := map[sim.Event]bool{}
+	for _, p := range plan.Kinds {
+		steps(p, func(_ sim.Event, x *sim.Expect, _ bool) {
+			if x != nil {
+				misses[x.Miss], misses[x.LastMiss] = true, true
+			}
+		})
+	}
+	require.Empty(t, rec.failures(misses), "no failures but late replies on a broker that answers everything")
 	require.Equal(t, len(cfgs), rec.total(sim.EventConnect, true), "every client connected once")
 	require.Equal(t, subscribers, rec.total(sim.EventSubscribe, true), "every client with subscriptions subscribed once")
 	require.Zero(t, rec.total(sim.EventDisconnect, false))
