@@ -163,6 +163,9 @@ func createDevices(cmd *cobra.Command, env *Env, f *devicesFlags, args []string)
 	}
 	entries := registry.EntriesOf(devs)
 	creds.apply(devs, entries)
+	if a, ok := reg.(*registry.AWS); ok && f.reg.awsRegisterCA {
+		a.UseCA(creds.ca)
+	}
 	data, err := device.AppendFleetColumns(list.raw, devs, creds.columns)
 	if err != nil {
 		return err
@@ -185,9 +188,15 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 	if f.profile == runset.ProfileClearBlade && f.reg.backend == registryIoTCore && f.reg.iot.Endpoint == "" {
 		f.reg.iot.Endpoint = clearbladeEndpoint(f.reg.iot.Region) // IoT Core's API at ClearBlade's endpoint
 	}
+	if f.reg.awsRegisterCA && f.reg.backend != registryAWS {
+		return usageError(errors.New("--aws-register-ca registers the test CA with AWS IoT: use it with --registry aws"))
+	}
 	if f.profile == "" || f.profile == runset.ProfileIoTCore || f.profile == runset.ProfileClearBlade {
-		if f.reg.backend == registryAzure {
+		switch f.reg.backend {
+		case registryAzure:
 			return usageError(errors.New("--registry azure registers IoT Hub devices with symmetric keys: add --profile azure"))
+		case registryAWS:
+			return usageError(errors.New("--registry aws registers AWS IoT things with X.509 certificates: add --profile aws"))
 		}
 		return nil
 	}
@@ -199,6 +208,9 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 	}
 	if f.reg.backend == registryAzure && f.profile != runset.ProfileAzure {
 		return usageError(fmt.Errorf("--registry azure registers IoT Hub devices with symmetric keys: use --profile azure with it, or --registry local for --profile %s", f.profile))
+	}
+	if f.reg.backend == registryAWS && f.profile != runset.ProfileAWS {
+		return usageError(fmt.Errorf("--registry aws registers AWS IoT things with X.509 certificates: use --profile aws with it, or --registry local for --profile %s", f.profile))
 	}
 	return nil
 }

@@ -132,6 +132,10 @@ func OpenAWS(ctx context.Context, cfg AWSConfig) (*AWS, error) {
 	return r, nil
 }
 
+// UseCA makes Add register ca (once) and the device certificates under it,
+// as AWSConfig.CA does. Call it before Add.
+func (r *AWS) UseCA(ca *device.CA) { r.cfg.CA = ca }
+
 // Name describes the registry for messages.
 func (r *AWS) Name() string { return "AWS IoT " + r.cfg.Region }
 
