@@ -46,7 +46,10 @@ JWTs against. The devices commands change both files together.
 With --registry iotcore (or LTK_REGISTRY_BACKEND=iotcore) devices are registered,
 with their public keys, in an IoT-Core-API registry instead: the Device Manager at
 --registry-endpoint, registry projects/LTK_TARGET_PROJECT_ID/locations/LTK_TARGET_REGION/
-registries/LTK_TARGET_REGISTRY_ID.
+registries/LTK_TARGET_REGISTRY_ID. With --registry azure they are IoT Hub devices
+(--profile azure); with --registry aws AWS IoT things, each with its certificate
+and an IoT policy (--profile aws; the region and credentials are AWS's usual
+AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE).
 
   ltk devices create 1 100            # LTK00001…LTK00100, RSA-2048 keys (RS256)
   ltk devices create 101 200 --alg ES256
