@@ -37,7 +37,8 @@ func openAWSRegistry(ctx context.Context, env *Env, f *registryFlags) (deviceReg
 	if err != nil {
 		return nil, "AWS IoT", withHint(err, "give the region (--aws-region or AWS_REGION) and credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) of an IAM identity allowed to manage AWS IoT things, or use --registry local")
 	}
-	return r, r.Name(), nil
+	name := r.Name()
+	return r, name, nil
 }
 
 // awsTopics are the aws profile's device topics, which ltk's IoT policy allows.
