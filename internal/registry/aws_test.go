@@ -207,3 +207,21 @@ func TestAWSListsPageByPage(t *testing.T) {
 	require.Len(t, ids, 260)
 	require.True(t, slices.IsSorted(ids))
 }
+
+// TestAWSDeleteWaitsForDetachment retries the deletion of a certificate
+// that AWS refuses while the thing's detachment propagates.
+func TestAWSDeleteWaitsForDetachment(t *testing.T) {
+	t.Parallel()
+	srv := awstest.Start(t, awsKeyID, awsRegion)
+	ca, err := device.NewCA("ltk test CA")
+	require.NoError(t, err)
+	r, err := openAWS(t, srv, registry.AWSConfig{})
+	require.NoError(t, err)
+	require.NoError(t, r.Add(awsEntries(t, ca, 1, 2)))
+	srv.LagDetach(2)
+	n, err := r.DeleteAll()
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Zero(t, srv.Certificates())
+	require.Empty(t, srv.Things())
+}

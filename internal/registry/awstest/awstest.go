@@ -6,12 +6,14 @@
 package awstest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -51,6 +53,8 @@ type Server struct {
 	policies map[string]string       // name: document
 	targets  map[string][]string     // policy name: attached certificate ARNs
 	fail     map[string]bool         // "Operation thingName" calls that fail
+	lag      int                     // deletions refused after a detachment
+	detached map[string]int          // certificate id: deletions still refused
 }
 
 // Start serves a fake AWS IoT for region that accepts calls signed by
@@ -61,6 +65,7 @@ func Start(t testing.TB, keyID, region string) *Server {
 		keyID: keyID, region: region, code: rand.Text(),
 		things: map[string]*Thing{}, certs: map[string]*Certificate{}, cas: map[string]*Certificate{},
 		policies: map[string]string{}, targets: map[string][]string{}, fail: map[string]bool{},
+		detached: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.HandlerFunc{
@@ -98,6 +103,15 @@ func (s *Server) Fail(operation, thing string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail[operation+" "+thing] = true
+}
+
+// LagDetach makes the next n deletions of a certificate detached from a
+// thing fail with DeleteConflictException, as AWS refuses them until the
+// asynchronous detachment has propagated.
+func (s *Server) LagDetach(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lag = n
 }
 
 // Things returns a copy of the things by name.
@@ -171,9 +185,20 @@ func (s *Server) Targets(policy string) []string {
 }
 
 // authorize refuses calls not signed with SigV4 by the fake's key for its
-// region and the iot service, as AWS refuses an unknown key.
+// region and the iot service, as AWS refuses an unknown key, and any call
+// that carries a private key, which must never leave the machine.
 func (s *Server) authorize(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			fail(w, http.StatusBadRequest, "InvalidRequestException", "read the body: "+err.Error())
+			return
+		}
+		if bytes.Contains(body, []byte("PRIVATE KEY")) {
+			fail(w, http.StatusBadRequest, "InvalidRequestException", "awstest: the request carries a private key")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		auth := r.Header.Get("Authorization")
 		scope, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 Credential=")
 		want := s.keyID + "/" + r.Header.Get("X-Amz-Date")[:min(8, len(r.Header.Get("X-Amz-Date")))] + "/" + s.region + "/iot/aws4_request,"
@@ -357,6 +382,9 @@ func (s *Server) detachThingPrincipal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.Principals = slices.DeleteFunc(t.Principals, func(p string) bool { return p == arn })
+	if id, ok := strings.CutPrefix(arn, s.arn("cert", "")); ok && s.lag > 0 {
+		s.detached[id] = s.lag
+	}
 	reply(w, http.StatusOK, struct{}{})
 }
 
@@ -470,6 +498,11 @@ func (s *Server) deleteCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.Status == "ACTIVE" {
 		fail(w, http.StatusNotAcceptable, "CertificateStateException", "Certificate must be deactivated before deletion")
+		return
+	}
+	if s.detached[id] > 0 {
+		s.detached[id]--
+		fail(w, http.StatusConflict, "DeleteConflictException", "Things must be detached before deletion")
 		return
 	}
 	for _, t := range s.things {
