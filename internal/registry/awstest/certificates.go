@@ -86,9 +86,8 @@ func (s *Server) updateCertificate(w http.ResponseWriter, r *http.Request) {
 	id, status := r.PathValue("certificateId"), r.URL.Query().Get("newStatus")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.certs[id]
+	c, ok := s.cert(w, id)
 	if !ok {
-		fail(w, http.StatusNotFound, "ResourceNotFoundException", "The certificate "+id+" does not exist")
 		return
 	}
 	c.Status = status
@@ -101,9 +100,8 @@ func (s *Server) deleteCertificate(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("certificateId")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.certs[id]
+	c, ok := s.cert(w, id)
 	if !ok {
-		fail(w, http.StatusNotFound, "ResourceNotFoundException", "The certificate "+id+" does not exist")
 		return
 	}
 	if c.Status == "ACTIVE" {
@@ -170,4 +168,14 @@ func (s *Server) registerCA(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cas[id] = &Certificate{ID: id, ARN: s.arn("cacert", id), PEM: in.CACertificate, Status: status}
 	reply(w, http.StatusOK, map[string]string{"certificateArn": s.cas[id].ARN, "certificateId": id})
+}
+
+// cert returns the device certificate with the given id, answering 404
+// when there is none; s.mu is held.
+func (s *Server) cert(w http.ResponseWriter, id string) (*Certificate, bool) {
+	c, ok := s.certs[id]
+	if !ok {
+		fail(w, http.StatusNotFound, "ResourceNotFoundException", "The certificate "+id+" does not exist")
+	}
+	return c, ok
 }

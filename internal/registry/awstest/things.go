@@ -116,9 +116,8 @@ func (s *Server) attachThingPrincipal(w http.ResponseWriter, r *http.Request) {
 	if s.failing(w, "AttachThingPrincipal", name) {
 		return
 	}
-	t, ok := s.things[name]
+	t, ok := s.thing(w, name)
 	if !ok {
-		fail(w, http.StatusNotFound, "ResourceNotFoundException", "Thing "+name+" cannot be found.")
 		return
 	}
 	if _, ok := s.principal(w, arn); !ok {
@@ -134,9 +133,8 @@ func (s *Server) detachThingPrincipal(w http.ResponseWriter, r *http.Request) {
 	name, arn := r.PathValue("thingName"), r.Header.Get("X-Amzn-Principal")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.things[name]
+	t, ok := s.thing(w, name)
 	if !ok {
-		fail(w, http.StatusNotFound, "ResourceNotFoundException", "Thing "+name+" cannot be found.")
 		return
 	}
 	t.Principals = slices.DeleteFunc(t.Principals, func(p string) bool { return p == arn })
@@ -150,10 +148,19 @@ func (s *Server) listThingPrincipals(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("thingName")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.things[name]
+	t, ok := s.thing(w, name)
 	if !ok {
-		fail(w, http.StatusNotFound, "ResourceNotFoundException", "Thing "+name+" cannot be found.")
 		return
 	}
 	reply(w, http.StatusOK, map[string]any{"principals": append([]string{}, t.Principals...)})
+}
+
+// thing returns the thing named name, answering 404 when there is none;
+// s.mu is held.
+func (s *Server) thing(w http.ResponseWriter, name string) (*Thing, bool) {
+	t, ok := s.things[name]
+	if !ok {
+		fail(w, http.StatusNotFound, "ResourceNotFoundException", "Thing "+name+" cannot be found.")
+	}
+	return t, ok
 }
