@@ -47,7 +47,10 @@ JWTs against. The devices commands change both files together.
 With --registry iotcore (or LTK_REGISTRY_BACKEND=iotcore) devices are registered,
 with their public keys, in an IoT-Core-API registry instead: the Device Manager at
 --registry-endpoint, registry projects/LTK_TARGET_PROJECT_ID/locations/LTK_TARGET_REGION/
-registries/LTK_TARGET_REGISTRY_ID.
+registries/LTK_TARGET_REGISTRY_ID. With --registry azure they are IoT Hub devices
+(--profile azure); with --registry aws AWS IoT things, each with its certificate
+and an IoT policy (--profile aws; the region and credentials are AWS's usual
+AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE).
 
   ltk devices create 1 100            # LTK00001…LTK00100, RSA-2048 keys (RS256)
   ltk devices create 101 200 --alg ES256
@@ -165,6 +168,9 @@ func createDevices(cmd *cobra.Command, env *Env, f *devicesFlags, args []string)
 	}
 	entries := registry.EntriesOf(devs)
 	creds.apply(devs, entries)
+	if a, ok := reg.(*registry.AWS); ok && f.reg.awsRegisterCA {
+		a.UseCA(creds.ca)
+	}
 	data, err := device.AppendFleetColumns(list.raw, devs, creds.columns)
 	if err != nil {
 		return err
@@ -194,9 +200,15 @@ func (f *devicesFlags) checkProfile(cmd *cobra.Command) error {
 	if f.profile == runset.ProfileClearBlade && f.reg.backend == registryIoTCore && f.reg.iot.Endpoint == "" {
 		f.reg.iot.Endpoint = clearbladeEndpoint(f.reg.iot.Region) // IoT Core's API at ClearBlade's endpoint
 	}
+	if f.reg.awsRegisterCA && f.reg.backend != registryAWS {
+		return usageError(errors.New("--aws-register-ca registers the test CA with AWS IoT: use it with --registry aws"))
+	}
 	if f.profile == "" || f.profile == runset.ProfileIoTCore || f.profile == runset.ProfileClearBlade {
-		if f.reg.backend == registryAzure {
+		switch f.reg.backend {
+		case registryAzure:
 			return usageError(errors.New("--registry azure registers IoT Hub devices (symmetric keys, or X.509 with --auth x509): add --profile azure"))
+		case registryAWS:
+			return usageError(errors.New("--registry aws registers AWS IoT things with X.509 certificates: add --profile aws"))
 		}
 		return nil
 	}
@@ -228,6 +240,9 @@ func (f *devicesFlags) checkAuth() error {
 	case p.Name == runset.ProfileAzure && f.auth == runset.AuthCert:
 	default:
 		return usageError(fmt.Errorf("--auth %s: profile %s makes credentials for auth %s only (and azure for x509 too)", f.auth, p.Name, p.Auth))
+	}
+	if f.reg.backend == registryAWS && f.profile != runset.ProfileAWS {
+		return usageError(fmt.Errorf("--registry aws registers AWS IoT things with X.509 certificates: use --profile aws with it, or --registry local for --profile %s", f.profile))
 	}
 	return nil
 }

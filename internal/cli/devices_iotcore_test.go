@@ -83,7 +83,7 @@ func TestDevicesIoTCoreFlagAndErrors(t *testing.T) {
 	require.Equal(t, devicesBefore, devicesAfter)
 
 	run(t, e, cli.ExitUsage, "devices", "list", "--registry", "ltk-registry")
-	require.Contains(t, e.Stderr(), `--registry "ltk-registry": want local, iotcore or azure`)
+	require.Contains(t, e.Stderr(), `--registry "ltk-registry": want local, iotcore, azure or aws`)
 
 	// Without the flag or LTK_REGISTRY_BACKEND, the local registry is used.
 	run(t, e, cli.ExitOK, "devices", "list")

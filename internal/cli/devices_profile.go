@@ -16,11 +16,14 @@ import (
 // profileCreds are the credentials ltk devices create makes for a profile
 // beside each device's key: the devicelist.csv columns they fill, each
 // device's values (in devs order), the registry's secret of each, and,
-// for aws, the test CA when it is new and must be written.
+// for aws, the certificate (PEM) of each, the test CA that issued them and
+// the CA again when it is new and must be written.
 type profileCreds struct {
 	columns []string
 	values  [][]string
 	secrets []string
+	certs   []string
+	ca      *device.CA
 	newCA   *device.CA
 }
 
@@ -30,7 +33,7 @@ type profileCreds struct {
 // yet; CN = device id), for azure a symmetric key each, for generic a
 // username and password each.
 func makeProfileCreds(env *Env, p, auth string, devs []device.Device) (*profileCreds, error) {
-	c := &profileCreds{values: make([][]string, len(devs)), secrets: make([]string, len(devs))}
+	c := &profileCreds{values: make([][]string, len(devs)), secrets: make([]string, len(devs)), certs: make([]string, len(devs))}
 	if auth == runset.AuthCert {
 		p = runset.ProfileAWS // the same certificates; an X.509 IoT Hub device has no symmetric key
 	}
@@ -45,13 +48,13 @@ func makeProfileCreds(env *Env, p, auth string, devs []device.Device) (*profileC
 		} else if err != nil {
 			return nil, err
 		}
-		c.columns = []string{device.ColumnCertificate}
+		c.columns, c.ca = []string{device.ColumnCertificate}, ca
 		for i, d := range devs {
 			cert, err := ca.IssueDevice(d)
 			if err != nil {
 				return nil, err
 			}
-			c.values[i] = []string{device.Flatten(cert)}
+			c.values[i], c.certs[i] = []string{device.Flatten(cert)}, string(cert)
 		}
 	case runset.ProfileAzure:
 		c.columns = []string{device.ColumnSymmetricKey}
@@ -69,11 +72,11 @@ func makeProfileCreds(env *Env, p, auth string, devs []device.Device) (*profileC
 	return c, nil
 }
 
-// apply gives devs their values and entries their secrets.
+// apply gives devs their values and entries their secrets and certificates.
 func (c *profileCreds) apply(devs []device.Device, entries []registry.Entry) {
 	for i := range devs {
 		devs[i].Values = c.values[i]
-		entries[i].Secret = c.secrets[i]
+		entries[i].Secret, entries[i].Certificate = c.secrets[i], c.certs[i]
 	}
 }
 

@@ -66,6 +66,7 @@ var (
 	_ deviceRegistry = (*registry.Local)(nil)
 	_ deviceRegistry = (*registry.IoTCore)(nil)
 	_ deviceRegistry = (*registry.Azure)(nil)
+	_ deviceRegistry = (*registry.AWS)(nil)
 )
 
 // deviceList is devicelist.csv as read: its bytes, kept to append to and to

@@ -20,10 +20,11 @@ const (
 	registryLocal   = "local"   // registry.csv, read by the embedded target
 	registryIoTCore = "iotcore" // an IoT-Core-API-compatible device manager
 	registryAzure   = "azure"   // an Azure IoT Hub's device registry (REST)
+	registryAWS     = "aws"     // AWS IoT's thing registry (aws-sdk-go-v2)
 )
 
 // registryBackends are the accepted values of ltk devices --registry.
-var registryBackends = []string{registryLocal, registryIoTCore, registryAzure}
+var registryBackends = []string{registryLocal, registryIoTCore, registryAzure, registryAWS}
 
 // googleIoTEndpoint is Cloud IoT Core's device-manager endpoint (retired in
 // 2023), and googleMQTTBridge its MQTT bridge.
@@ -96,17 +97,26 @@ type registryFlags struct {
 	backend string                 // --registry: local, iotcore or azure
 	iot     registry.IoTCoreConfig // --registry-endpoint and the IoT Core parent
 	azure   registry.AzureConfig   // --azure-connection-string (--registry-endpoint overrides its host)
+	aws     registry.AWSConfig     // --aws-region, --aws-policy (--registry-endpoint overrides AWS's)
+	// awsRegisterCA registers the test CA with AWS IoT and the device
+	// certificates under it (--aws-register-ca).
+	awsRegisterCA bool
 }
 
 // addRegistryFlags registers the registry backend flags on fs. The IoT-Core
 // path flags are named after the tutorial's variables, which they read.
 func addRegistryFlags(fs *pflag.FlagSet, f *registryFlags) {
 	fs.StringVar(&f.backend, "registry", registryLocal,
-		"where devices are registered: local (registry.csv, for the embedded target), iotcore (an IoT-Core-API service at --registry-endpoint) or azure (an IoT Hub, with --azure-connection-string); also LTK_REGISTRY_BACKEND")
+		"where devices are registered: local (registry.csv, for the embedded target), iotcore (an IoT-Core-API service at --registry-endpoint), azure (an IoT Hub, with --azure-connection-string) or aws (AWS IoT things, with the AWS credentials of AWS_ACCESS_KEY_ID or AWS_PROFILE); also LTK_REGISTRY_BACKEND")
 	fs.StringVar(&f.azure.ConnectionString, "azure-connection-string", "",
 		"with --registry azure: an IoT Hub policy's connection string, HostName=HUB.azure-devices.net;SharedAccessKeyName=registryReadWrite;SharedAccessKey=KEY")
 	fs.StringVar(&f.iot.Endpoint, "registry-endpoint", "",
-		"IoT-Core-API Device Manager: host:port (TLS, Application Default Credentials) or grpc://host:port (plaintext, no credentials)")
+		"the registry's API: for iotcore the Device Manager, host:port (TLS, Application Default Credentials) or grpc://host:port (plaintext, no credentials); for azure and aws a base URL in place of the hub's or AWS's")
+	fs.StringVar(&f.aws.Region, "aws-region", "", "with --registry aws: the AWS region of the things (default AWS_REGION, else AWS_DEFAULT_REGION)")
+	fs.StringVar(&f.aws.Policy, "aws-policy", "",
+		"with --registry aws: the IoT policy attached to each device certificate, which must exist (default "+registry.DefaultAWSPolicy+", created when absent: connect as the thing, publish to its events topic, subscribe to its commands)")
+	fs.BoolVar(&f.awsRegisterCA, "aws-register-ca", false,
+		"with --registry aws: register ltk's test CA (ltk-ca.pem; its key stays here) with AWS IoT, and the device certificates under it, not each alone")
 	fs.StringVar(&f.iot.Project, "target-project-id", target.DefaultProject, "IoT Core project of the registry")
 	fs.StringVar(&f.iot.Region, "target-region", target.DefaultRegion, "IoT Core region of the registry")
 	fs.StringVar(&f.iot.Registry, "target-registry-id", target.DefaultRegistry, "IoT Core registry id")
@@ -119,13 +129,13 @@ func (f *registryFlags) resolve(cmd *cobra.Command, env *Env) error {
 	flag := cmd.Flags().Lookup("registry")
 	if flag != nil && flag.Changed {
 		if !slices.Contains(registryBackends, f.backend) {
-			return usageError(fmt.Errorf("--registry %q: want local, iotcore or azure (the registry id is --target-registry-id)", f.backend))
+			return usageError(fmt.Errorf("--registry %q: want local, iotcore, azure or aws (the registry id is --target-registry-id)", f.backend))
 		}
 		return nil
 	}
 	f.backend = registryBackend(env)
 	if !slices.Contains(registryBackends, f.backend) {
-		return usageError(fmt.Errorf("LTK_REGISTRY_BACKEND=%q: want local, iotcore or azure", f.backend))
+		return usageError(fmt.Errorf("LTK_REGISTRY_BACKEND=%q: want local, iotcore, azure or aws", f.backend))
 	}
 	return nil
 }
@@ -142,6 +152,9 @@ func openRegistry(ctx context.Context, env *Env, f *devicesFlags) (deviceRegistr
 		}
 		name := r.Name()
 		return r, name, nil
+	}
+	if f.reg.backend == registryAWS {
+		return openAWSRegistry(ctx, env, &f.reg)
 	}
 	if f.reg.backend != registryIoTCore {
 		return openDeviceRegistry(env, &f.fleet)

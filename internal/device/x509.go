@@ -141,6 +141,30 @@ func (ca *CA) IssueDevice(d Device) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: der}), nil
 }
 
+// IssueVerification returns a certificate (PEM) whose subject CN is code,
+// for a fresh key that is dropped, signed by ca: the proof of possession of
+// ca's key that AWS IoT's RegisterCACertificate asks for, code being its
+// registration code.
+func (ca *CA) IssueVerification(code string) ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate verification key: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: code},
+		NotBefore:    now.Add(-certClockSkew),
+		NotAfter:     now.Add(CertValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("sign verification certificate: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: pemCertificate, Bytes: der}), nil
+}
+
 // ServerCertificate returns a fresh server certificate for hosts (names or
 // IP addresses) signed by ca, with its key, for a TLS listener.
 func (ca *CA) ServerCertificate(hosts ...string) (tls.Certificate, error) {

@@ -25,6 +25,10 @@ type Entry struct {
 	// device, the SHA-256 (hex) of a generic device's password (see
 	// PasswordHash). Empty for JWT and certificate devices.
 	Secret string
+	// Certificate is the X.509 certificate (PEM) of an aws device, which
+	// AWS IoT registers; Local does not keep it (the target checks the
+	// certificate against ltk's test CA). Empty for other devices.
+	Certificate string
 }
 
 // PasswordHash is the Secret of a device whose password is pw: SHA-256, hex.
