@@ -70,8 +70,11 @@ func New(cfg Config) (*Device, error) {
 }
 
 // withCertificate returns a copy of shared (nil: the defaults) that presents
-// cert. The copy is made once per device, so a fleet shares everything of
-// shared but the certificate, its session cache included.
+// cert, made once per device: a fleet shares everything of shared but the
+// certificate and the TLS session cache. A resumed session carries the
+// client certificate of the handshake that made it, so a cache shared by
+// devices would let one device resume as another (the broker sees the
+// other's certificate); each device resumes only its own sessions.
 func withCertificate(shared *tls.Config, cert *tls.Certificate) *tls.Config {
 	var c *tls.Config
 	if shared == nil {
@@ -80,6 +83,7 @@ func withCertificate(shared *tls.Config, cert *tls.Certificate) *tls.Config {
 		c = shared.Clone()
 	}
 	c.Certificates = []tls.Certificate{*cert}
+	c.ClientSessionCache = tls.NewLRUClientSessionCache(1)
 	return c
 }
 

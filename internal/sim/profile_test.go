@@ -120,3 +120,45 @@ func TestSASTokensAreRenewedBeforeTheyExpire(t *testing.T) {
 	require.Empty(t, r.failures())
 	require.Zero(t, r.count(sim.EventEchoTimeout, false))
 }
+
+// TestDevicesResumeOnlyTheirOwnTLSSessions: two devices with their own
+// client certificates, one after the other, on one engine (whose TLS session
+// cache the lean client shares): the second must not resume the first's
+// session, which would show the broker the first's certificate (CN mismatch).
+func TestDevicesResumeOnlyTheirOwnTLSSessions(t *testing.T) {
+	t.Parallel()
+	ca, err := device.NewCA("test CA")
+	require.NoError(t, err)
+	server, err := ca.ServerCertificate("127.0.0.1")
+	require.NoError(t, err)
+	ids := []string{"LTK00001", "LTK00002"}
+	keys := publicKeys{}
+	devs := make([]device.Device, len(ids))
+	for i, id := range ids {
+		devs[i], err = device.Generate(id, device.ES256)
+		require.NoError(t, err)
+		keys[id] = devs[i].Public()
+	}
+	tt := targettest.Start(t, func(c *target.Config) {
+		c.Auth, c.TLSAddr, c.TLSCertificate, c.ClientCA = target.AuthCert, "127.0.0.1:0", &server, ca.PEM
+		c.Keys, c.Topics = keys, profileTopics(t, runset.ProfileAWS)
+	})
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	shared := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	engine := sim.NewEngine()
+	t.Cleanup(engine.Wait)
+	for _, dev := range devs {
+		certPEM, err := ca.IssueDevice(dev)
+		require.NoError(t, err)
+		r := newRecorder()
+		cfg := testConfig(sim.ClientLean, "ssl://"+tt.Target().TLSAddr(), dev.ID, r)
+		cfg.ClientID, cfg.Topics, cfg.TLS, cfg.Engine = dev.ID, profileTopics(t, runset.ProfileAWS), shared, engine
+		cfg.Certificate, err = device.TLSCertificate(dev, string(certPEM))
+		require.NoError(t, err)
+		stop := run(t, newDevice(t, cfg))
+		r.waitFor(t, sim.EventEchoReceive, true, 2) // the session ticket has arrived by then
+		require.NoError(t, stop())
+		require.Empty(t, r.failures(), dev.ID)
+	}
+}
