@@ -93,7 +93,7 @@ type delayedReply struct {
 	at             time.Duration // engine clock
 	topic, payload []byte
 	props          *mqttlean.Properties // owned by the reply
-	key            uint64 // the reaction's expectation's key, if hasKey
+	key            uint64               // the reaction's expectation's key, if hasKey
 	reaction       uint16
 	hasKey         bool
 }
