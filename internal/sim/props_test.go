@@ -77,8 +77,12 @@ func TestCorrelationDataRoundTrip(t *testing.T) {
 	require.EqualValues(t, 1, devRec.ok[EventEchoReceive].Load())
 	require.Empty(t, dev.run.exps)
 
+	// A trip takes three scratches (the request, the responder's reaction,
+	// the reply's match), each with property buffers besides the echo's:
+	// more to remake when the race detector's sync.Pool drops one. None
+	// without it.
 	allocs := testing.AllocsPerRun(100, roundTrip)
-	require.LessOrEqual(t, allocs, float64(poolSlack))
+	require.LessOrEqual(t, allocs, float64(3*3*poolSlack))
 	require.EqualValues(t, 102, devRec.ok[EventEchoReceive].Load())
 	require.EqualValues(t, 102, beRec.ok[EventPublish].Load())
 
