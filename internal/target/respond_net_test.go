@@ -14,11 +14,10 @@ type reply struct{ topic, payload, correlation string }
 
 // v5Client is an mqttlean.Handler that hands over what it receives.
 type v5Client struct {
-	up      chan struct{}
-	subs    chan byte
-	msgs    chan reply
-	closed  chan struct{}
-	connErr chan error
+	up     chan struct{}
+	subs   chan byte
+	msgs   chan reply
+	closed chan struct{}
 }
 
 func (c *v5Client) Connected(*mqttlean.Conn) { c.up <- struct{}{} }
