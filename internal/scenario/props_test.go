@@ -139,6 +139,9 @@ func TestLoadMQTT5Errors(t *testing.T) {
 		{"correlation without data", "          correlation_data: '{{device}}-{{seq}}'\n", "", []string{
 			"t.yaml:26:22: kind sensor: publish request: expect.correlate: correlation_data needs the message to send some: set properties.correlation_data",
 		}},
+		{"will", v5Off, "    connect:\n      mqtt_version: 5\n      will:\n        topic: /devices/x/events\n        properties: {content_type: x}\n", []string{
+			"t.yaml:10:21: kind sensor: connect.will: a will takes no properties here: give them to a publish step or a reply",
+		}},
 		{"received message outside a reply", "correlation_data: '{{device}}-{{seq}}'", "correlation_data: '{{correlation_data}}'", []string{
 			"t.yaml:23:32: kind sensor: publish request.properties.correlation_data: {{correlation_data}}: reads the received message, which only a reaction's reply has",
 		}},
