@@ -84,3 +84,25 @@ func TestScenarioCheckErrors(t *testing.T) {
 		require.Contains(t, e.Stderr(), tc.want)
 	}
 }
+
+// TestScenarioCheckMQTT5 checks the MQTT 5 example by name: the estimate
+// lists each kind's MQTT 5 use.
+func TestScenarioCheckMQTT5(t *testing.T) {
+	t.Parallel()
+	e := clitest.NewEnv(t)
+	require.Equal(t, cli.ExitOK, e.Run("scenario", "example", "request-response-v5"))
+	require.NoError(t, os.WriteFile(filepath.Join(e.Dir, "rr.yaml"), []byte(e.Stdout()), 0o644))
+	e.Reset()
+	require.Equal(t, cli.ExitOK, e.Run("scenario", "check", "rr.yaml", "-c", "1000"), e.Stderr())
+	out := e.Stdout()
+	for _, s := range []string{
+		"MQTT 5 (the kinds connect with connect.mqtt_version: 5, on the lean client):",
+		"device  subscribe /devices/{{device}}/commands/responses: no_local",
+		"publish request: properties content_type, payload_format, message_expiry, response_topic, correlation_data, user_properties",
+		"publish request: expect.correlate: correlation_data",
+		"react response: reply goes to the request's response topic and carries the request's correlation data",
+		"Awaited: 199.8 replies/s",
+	} {
+		require.Contains(t, out, s)
+	}
+}

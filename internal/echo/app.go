@@ -16,9 +16,20 @@ import (
 // messages are counted as errors instead of queued, so memory stays bounded.
 const MaxPending = 1 << 20
 
-// PublishFunc publishes payload to the commands topic of deviceID with qos.
-// The echo app calls it from several goroutines at once.
-type PublishFunc func(deviceID string, payload []byte, qos byte) error
+// PublishFunc publishes payload to the commands topic of deviceID with qos,
+// or, as an MQTT 5 responder does, to resp.Topic when it is set, carrying
+// resp.CorrelationData. The echo app calls it from several goroutines at
+// once.
+type PublishFunc func(deviceID string, payload []byte, qos byte, resp Response) error
+
+// Response is what an MQTT 5 request asks of its reply: the topic to send
+// it to and the correlation data to carry back. The zero value (an MQTT
+// 3.1.1 message) asks for the plain echo on the device's commands topic.
+// CorrelationData is the received message's and is not modified.
+type Response struct {
+	Topic           string
+	CorrelationData []byte
+}
 
 // App echoes device events. Handle is safe for concurrent use. With a Delay or
 // Jitter, echoes are scheduled on one timer driven by Run, which must be
@@ -78,6 +89,12 @@ func (a *App) Stats() Stats {
 // goroutine; with one it queues the echo for Run and returns at once. payload
 // must not be modified afterwards.
 func (a *App) Handle(deviceID string, payload []byte, qos byte, received time.Time) {
+	a.Respond(deviceID, payload, qos, received, Response{})
+}
+
+// Respond is Handle for an MQTT 5 request: the echo goes where resp says
+// (see PublishFunc). resp.CorrelationData must not be modified afterwards either.
+func (a *App) Respond(deviceID string, payload []byte, qos byte, received time.Time, resp Response) {
 	a.received.Add(1)
 	a.m.messages.Inc()
 	var delay time.Duration
@@ -96,15 +113,15 @@ func (a *App) Handle(deviceID string, payload []byte, qos byte, received time.Ti
 	}
 	delay += a.cfg.Delay
 	if delay <= 0 {
-		a.send(deviceID, payload, qos, received)
+		a.send(deviceID, payload, qos, received, resp)
 		return
 	}
-	a.schedule(pendingEcho{due: received.Add(delay), deviceID: deviceID, payload: payload, qos: qos, received: received})
+	a.schedule(pendingEcho{due: received.Add(delay), deviceID: deviceID, payload: payload, qos: qos, received: received, resp: resp})
 }
 
 // send publishes one echo and records its execution time.
-func (a *App) send(deviceID string, payload []byte, qos byte, received time.Time) {
-	if err := a.publish(deviceID, payload, qos); err != nil {
+func (a *App) send(deviceID string, payload []byte, qos byte, received time.Time, resp Response) {
+	if err := a.publish(deviceID, payload, qos, resp); err != nil {
 		a.errored.Add(1)
 		a.m.errors.Inc()
 		return
@@ -176,7 +193,7 @@ func (a *App) sendDue() time.Duration {
 		}
 		e := heap.Pop(&a.pending).(pendingEcho)
 		a.mu.Unlock()
-		a.send(e.deviceID, e.payload, e.qos, e.received)
+		a.send(e.deviceID, e.payload, e.qos, e.received, e.resp)
 	}
 }
 
@@ -186,6 +203,7 @@ type pendingEcho struct {
 	deviceID      string
 	payload       []byte
 	qos           byte
+	resp          Response
 }
 
 // pendingHeap orders pending echoes by due time (container/heap).

@@ -26,7 +26,7 @@ type call struct {
 	at      time.Time
 }
 
-func (s *sent) publish(d string, p []byte, qos byte) error {
+func (s *sent) publish(d string, p []byte, qos byte, _ Response) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -182,7 +182,7 @@ func TestRunStopAbandonsPending(t *testing.T) {
 }
 
 func TestHandleAllocatesNothing(t *testing.T) {
-	a, err := New(Config{}, func(string, []byte, byte) error { return nil }, prometheus.NewRegistry())
+	a, err := New(Config{}, func(string, []byte, byte, Response) error { return nil }, prometheus.NewRegistry())
 	require.NoError(t, err)
 	payload := []byte("LTK00001 payload 1")
 	now := time.Now()

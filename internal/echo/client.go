@@ -205,7 +205,9 @@ func (c *Client) Subscribed() <-chan struct{} { return c.subscribed }
 // successful (re)connect.
 func (c *Client) Subscriptions() uint64 { return c.subs.Load() }
 
-func (c *Client) publish(d string, payload []byte, qos byte) error {
+// publish sends an echo; resp is always empty, since the client speaks
+// MQTT 3.1.1.
+func (c *Client) publish(d string, payload []byte, qos byte, _ Response) error {
 	tok := c.mqtt.Publish(c.cfg.Topics.Command(d), qos, false, payload)
 	select {
 	case <-tok.Done(): // failed at once (not connected), or QoS 0 written

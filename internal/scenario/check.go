@@ -43,6 +43,10 @@ type KindEstimate struct {
 	// OnConnect is the messages one device publishes at each connect.
 	OnConnect int
 	Steps     []StepEstimate
+	// MQTT5 lists the MQTT 5 features the kind uses (properties,
+	// subscription options, correlation by correlation data), one per
+	// step, for people; empty for a kind that uses none.
+	MQTT5 []string
 }
 
 // StepEstimate is one publish or reaction of a kind, for all its devices.
@@ -68,7 +72,7 @@ func Check(s *Scenario, devices int) (*Estimate, error) {
 	counts := s.deviceCounts(devices)
 	for i, k := range s.kinds {
 		ke := &est.Kinds[i]
-		ke.Kind, ke.Devices, ke.Backend = k.name, counts[i], k.weight == 0
+		ke.Kind, ke.Devices, ke.Backend, ke.MQTT5 = k.name, counts[i], k.weight == 0, k.mqtt5
 		ke.Share = float64(counts[i]) / float64(devices)
 		n := float64(counts[i])
 		for _, p := range k.periodic {
@@ -239,6 +243,20 @@ func (e *Estimate) Write(w io.Writer) error {
 	b.WriteString("\nSteps (all devices of the kind):\n")
 	if err := table(&b, steps); err != nil {
 		return err
+	}
+	mqtt5 := false
+	for _, k := range e.Kinds {
+		for i, f := range k.MQTT5 {
+			if !mqtt5 {
+				b.WriteString("\nMQTT 5 (the kinds connect with connect.mqtt_version: 5, on the lean client):\n")
+				mqtt5 = true
+			}
+			name := k.Kind
+			if i > 0 {
+				name = strings.Repeat(" ", len(name))
+			}
+			fmt.Fprintf(&b, "  %s  %s\n", name, f)
+		}
 	}
 	fmt.Fprintf(&b, "\nTotal: %s messages/s, %s of payload.\n", rate(e.Total.Msgs), bytesRate(e.Total.Bytes))
 	if e.Conditional {

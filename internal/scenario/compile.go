@@ -72,6 +72,7 @@ type kindCompiler struct {
 	info  *kindInfo
 	walks []walkPart
 	subs  []string // the subscriptions' filters rendered for a sample device, $share/... stripped
+	v5    bool     // the kind connects with MQTT 5 (connect.mqtt_version: 5)
 }
 
 // newWalk allots a Vars.State slot to a random walk.
@@ -91,6 +92,7 @@ type kindInfo struct {
 	periodic  []pubEstimate
 	onConnect []pubEstimate
 	reactions []reactEstimate
+	mqtt5     []string // the MQTT 5 features it uses, for people
 }
 
 // Scopes of the templates.
@@ -131,8 +133,13 @@ func (c *compiler) kind(name string, n *yaml.Node, ks *kindSpec) *kindInfo {
 				c.e.at(cs.MQTTVersion.n, "%s: connect.mqtt_version: %v", where, err)
 			}
 			p.MQTTVersion = v
+			k.v5 = v == runset.MQTTVersion5
 		}
 		if cs.Will != nil {
+			if ps := cs.Will.Properties; ps != nil {
+				c.e.at(ps.node, "%s: connect.will: a will takes no properties here: give them to a publish step or a reply", where)
+				cs.Will.Properties = nil
+			}
 			p.Will = k.message(cs.Will, ks.node, where+": connect.will")
 		}
 	}
@@ -187,7 +194,9 @@ func (k *kindCompiler) subscription(ss *subscribeSpec, where string) {
 	}
 	_, bare, _ := splitShare(filter)
 	k.subs = append(k.subs, bare)
-	k.info.prog.Subscribe = append(k.info.prog.Subscribe, sim.Subscription{Filter: t, QoS: k.e.qos(ss.QoS, where+".qos", 0)})
+	sub := sim.Subscription{Filter: t, QoS: k.e.qos(ss.QoS, where+".qos", 0)}
+	k.subscribeOptions(ss, &sub, where)
+	k.info.prog.Subscribe = append(k.info.prog.Subscribe, sub)
 }
 
 // message compiles a will or a reply; parent is where a missing topic is
@@ -209,7 +218,13 @@ func (k *kindCompiler) fillMessage(m *sim.Message, ms *messageSpec, parent *yaml
 			m.Payload = pt
 		}
 	}
+	if ms.Properties != nil {
+		m.Props = k.properties(ms.Properties, where+".properties", sc)
+	}
 	if !ms.Topic.set() {
+		if sc.message && k.v5 {
+			return // a reply of an MQTT 5 kind goes to the response topic (responder)
+		}
 		k.e.at(parent, "%s: needs a topic", where)
 		return
 	}

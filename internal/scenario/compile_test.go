@@ -269,5 +269,5 @@ func TestExampleJSONPayloads(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, 10, parsed, "the JSON payloads of the examples")
+	require.Equal(t, 12, parsed, "the JSON payloads of the examples")
 }

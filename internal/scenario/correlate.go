@@ -13,13 +13,14 @@ import (
 //
 //	seq                             the sequence number, found in the reply after the text before {{seq}} in the payload
 //	payload                         the whole payload (the default): the reply is the message itself
+//	correlation_data                the MQTT 5 correlation data the message sent, carried back by the reply
 //	{field: id}                     a field of the JSON payload, the same in the reply
 //	{sent: id, received: req_id}    a field of the sent payload and another of the reply
 //
 // Keys are 64-bit: a sequence number as is, anything else its FNV-1a hash.
-func (k *kindCompiler) correlate(es *expectSpec, x *sim.Expect, sent sim.Template, where string) {
+func (k *kindCompiler) correlate(es *expectSpec, x *sim.Expect, sent *sim.Message, where string) {
 	where += ".correlate"
-	payload, _ := sent.(*Template)
+	payload, _ := sent.Payload.(*Template)
 	v := es.Correlate
 	switch {
 	case !v.set() || (v.n.Kind == yaml.ScalarNode && v.n.Value == "payload"):
@@ -32,6 +33,16 @@ func (k *kindCompiler) correlate(es *expectSpec, x *sim.Expect, sent sim.Templat
 		}
 		key := seqKey([]byte(anchor))
 		x.SentKey, x.RecvKey = key, key
+	case v.n.Kind == yaml.ScalarNode && v.n.Value == "correlation_data":
+		if !k.mqtt5(v.n, where+": correlation_data") {
+			return
+		}
+		if sent.Props == nil || sent.Props.CorrelationData == nil {
+			k.e.at(v.n, "%s: correlation_data needs the message to send some: set properties.correlation_data, such as \"{{device}}-{{seq}}\"", where)
+			return
+		}
+		x.SentKey, x.RecvKey = correlationKey, correlationKey
+		k.note(where + ": correlation_data")
 	case v.n.Kind == yaml.MappingNode:
 		if !k.e.checkKeys(v.n, reflect.TypeFor[correlateSpec](), where) {
 			return
@@ -59,7 +70,7 @@ func (k *kindCompiler) correlate(es *expectSpec, x *sim.Expect, sent sim.Templat
 		}
 		x.SentKey, x.RecvKey = fieldKey(sent), fieldKey(recv)
 	default:
-		k.e.at(v.n, "%s: use seq, payload, {field: NAME} or {sent: NAME, received: NAME}", where)
+		k.e.at(v.n, "%s: use seq, payload, correlation_data, {field: NAME} or {sent: NAME, received: NAME}", where)
 	}
 }
 

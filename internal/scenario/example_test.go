@@ -13,7 +13,7 @@ import (
 func TestExamplesLoad(t *testing.T) {
 	t.Parallel()
 	names := scenarios.Names()
-	require.Equal(t, []string{"command-response", "echo", "fleet", "iotcore-state-config", "telemetry"}, names)
+	require.Equal(t, []string{"command-response", "echo", "fleet", "iotcore-state-config", "request-response-v5", "telemetry"}, names)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

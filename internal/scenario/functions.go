@@ -12,6 +12,7 @@ type fn struct {
 	args     string // the arguments, for messages: "MIN MAX [DECIMALS]"
 	min, max int    // how many arguments (max -1: any number)
 	message  bool   // reads the received message
+	mqtt5    bool   // reads an MQTT 5 property: the kind must connect with MQTT 5
 	noTopic  bool   // not in topics and ids
 	build    func(c *call) part
 }
@@ -73,7 +74,9 @@ func init() {
 			}
 			return topicLevelPart(level)
 		}},
-		"payload": {message: true, build: fixed(vPayload)},
+		"payload":          {message: true, build: fixed(vPayload)},
+		"response_topic":   {message: true, mqtt5: true, build: fixed(vResponseTopic)},
+		"correlation_data": {message: true, mqtt5: true, build: fixed(vCorrelationData)},
 		"field": {args: `"PATH"`, min: 1, max: 1, message: true, build: func(c *call) part {
 			return fieldPart{path: c.text(0)}
 		}},

@@ -17,6 +17,7 @@ func FuzzLoad(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add([]byte(base))
+	f.Add([]byte(v5Base))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, err := Load("fuzz.yaml", src)
 		if err != nil {
@@ -42,6 +43,7 @@ func renderProgram(p *sim.Program) {
 		p.Init(v)
 	}
 	v.Topic, v.Payload = []byte("/devices/LTK00042/events"), []byte(`{"seq":5,"id":"a"}`)
+	v.ResponseTopic, v.CorrelationData = []byte("/devices/LTK00042/commands/r"), []byte("c-1")
 	var buf []byte
 	render := func(ts ...sim.Template) {
 		for _, t := range ts {
@@ -50,12 +52,22 @@ func renderProgram(p *sim.Program) {
 			}
 		}
 	}
+	renderProps := func(p *sim.Props) {
+		if p == nil {
+			return
+		}
+		render(p.ContentType, p.ResponseTopic, p.CorrelationData)
+		for _, u := range p.User {
+			render(u.Value)
+		}
+	}
 	render(p.ClientID, p.Username, p.Password)
 	for _, s := range p.Subscribe {
 		render(s.Filter)
 	}
 	for _, pub := range append(p.OnConnect, p.Periodic...) {
 		render(pub.Topic, pub.Payload)
+		renderProps(pub.Props)
 		if x := pub.Expect; x != nil {
 			render(x.Filter)
 			x.SentKey(v)
@@ -64,6 +76,7 @@ func renderProgram(p *sim.Program) {
 	}
 	for _, r := range p.Reactions {
 		render(r.Filter, r.Reply.Topic, r.Reply.Payload)
+		renderProps(r.Reply.Props)
 		if r.When != nil {
 			r.When(v)
 		}

@@ -182,6 +182,10 @@ func (k *kindCompiler) placeholder(n *yaml.Node, body string, base int, where st
 		c.fail(-1, "reads the received message, which only a reaction's reply has")
 		return nil, false
 	}
+	if f.mqtt5 && !k.v5 {
+		c.fail(-1, "is an MQTT 5 property: set connect.mqtt_version: 5 in kind %s", k.info.name)
+		return nil, false
+	}
 	if f.noTopic && sc.noPad {
 		c.fail(-1, "cannot be used in a %s", sc.what)
 		return nil, false

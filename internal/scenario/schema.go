@@ -43,17 +43,32 @@ type connectSpec struct {
 
 // messageSpec is a message to send: a will or a reaction's reply.
 type messageSpec struct {
-	Topic   value `yaml:"topic"`
-	Payload value `yaml:"payload"`
-	QoS     value `yaml:"qos"`
-	Retain  value `yaml:"retain"`
+	Topic      value           `yaml:"topic"`
+	Payload    value           `yaml:"payload"`
+	QoS        value           `yaml:"qos"`
+	Retain     value           `yaml:"retain"`
+	Properties *propertiesSpec `yaml:"properties"`
+}
+
+// propertiesSpec is a message's MQTT 5 properties.
+type propertiesSpec struct {
+	node            *yaml.Node // the mapping, where a kind without MQTT 5 is told
+	ContentType     value      `yaml:"content_type"`
+	PayloadFormat   value      `yaml:"payload_format"`
+	MessageExpiry   value      `yaml:"message_expiry"`
+	ResponseTopic   value      `yaml:"response_topic"`
+	CorrelationData value      `yaml:"correlation_data"`
+	UserProperties  value      `yaml:"user_properties"` // a mapping of names to templates
 }
 
 // subscribeSpec is one subscription.
 type subscribeSpec struct {
-	node  *yaml.Node // the mapping, for errors about what it lacks
-	Topic value      `yaml:"topic"`
-	QoS   value      `yaml:"qos"`
+	node              *yaml.Node // the mapping, for errors about what it lacks
+	Topic             value      `yaml:"topic"`
+	QoS               value      `yaml:"qos"`
+	NoLocal           value      `yaml:"no_local"`
+	RetainAsPublished value      `yaml:"retain_as_published"`
+	RetainHandling    value      `yaml:"retain_handling"`
 }
 
 // publishSpec is one named publish step.
@@ -137,6 +152,13 @@ func (k *kindsMap) UnmarshalYAML(n *yaml.Node) error {
 // UnmarshalYAML decodes s and keeps its node.
 func (s *kindSpec) UnmarshalYAML(n *yaml.Node) error {
 	type plain kindSpec
+	s.node = n
+	return n.Decode((*plain)(s))
+}
+
+// UnmarshalYAML decodes s and keeps its node.
+func (s *propertiesSpec) UnmarshalYAML(n *yaml.Node) error {
+	type plain propertiesSpec
 	s.node = n
 	return n.Decode((*plain)(s))
 }

@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"slices"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ltk-dev/ltk/internal/sim"
@@ -66,7 +68,7 @@ func (k *kindCompiler) publish(ps *publishSpec, where string) {
 		k.e.at(ps.node, "%s: say when it publishes: on: connect, or every: 10s (or a range, 2s..8s, or Poisson arrivals, poisson 10s)", where)
 	}
 	if ps.Expect != nil {
-		pub.Expect = k.expect(ps.Expect, pub.Payload, typ, name, where)
+		pub.Expect = k.expect(ps.Expect, &pub.Message, typ, name, where)
 		est.expects = true
 	}
 	if t, ok := pub.Topic.(*Template); ok {
@@ -92,7 +94,7 @@ func nodeOr(v value, def *yaml.Node) *yaml.Node {
 
 // expect compiles the reply a publish awaits; typ and name are the
 // publish's.
-func (k *kindCompiler) expect(es *expectSpec, payload sim.Template, typ, name, where string) *sim.Expect {
+func (k *kindCompiler) expect(es *expectSpec, sent *sim.Message, typ, name, where string) *sim.Expect {
 	where += ": expect"
 	x := &sim.Expect{Late: sim.EventNone}
 	if !es.Topic.set() {
@@ -128,7 +130,7 @@ func (k *kindCompiler) expect(es *expectSpec, payload sim.Template, typ, name, w
 	if last != miss {
 		x.LastMiss = k.event(nodeOr(es.LastMiss, es.node), typ, last)
 	}
-	k.correlate(es, x, payload, where)
+	k.correlate(es, x, sent, where)
 	return x
 }
 
@@ -172,13 +174,14 @@ func (k *kindCompiler) reaction(rs *reactSpec, where string) {
 		sc := payloadScope
 		sc.message = true
 		k.fillMessage(&r.Reply, &rs.Reply, rs.node, where+": reply", sc)
+		k.responder(&rs.Reply, &r.Reply, where+": reply")
 	}
 	if rs.Expect != nil {
-		r.Expect = k.expect(rs.Expect, r.Reply.Payload, typ, name, where)
+		r.Expect = k.expect(rs.Expect, &r.Reply, typ, name, where)
 		est.expects = true
 	}
-	if t, ok := r.Reply.Topic.(*Template); ok {
-		est.reply = t.pattern()
+	if t, ok := r.Reply.Topic.(*Template); ok && !slices.Contains(t.parts, part(vResponseTopic)) {
+		est.reply = t.pattern() // a response topic is the request's: unknown here
 	}
 	if r.Reply.Payload != nil {
 		v := k.sample()

@@ -33,8 +33,10 @@ const (
 	vKind
 	vWorker
 	vSeq
-	vTopic   // the received message's topic
-	vPayload // the received message's payload
+	vTopic           // the received message's topic
+	vPayload         // the received message's payload
+	vResponseTopic   // the received message's MQTT 5 response topic
+	vCorrelationData // the received message's MQTT 5 correlation data
 )
 
 func (p varPart) appendTo(dst []byte, v *sim.Vars) []byte {
@@ -55,6 +57,10 @@ func (p varPart) appendTo(dst []byte, v *sim.Vars) []byte {
 		return append(dst, v.Topic...)
 	case vPayload:
 		return append(dst, v.Payload...)
+	case vResponseTopic:
+		return append(dst, v.ResponseTopic...)
+	case vCorrelationData:
+		return append(dst, v.CorrelationData...)
 	}
 	return dst
 }

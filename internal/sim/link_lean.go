@@ -51,12 +51,14 @@ func dialLean(m *machine, o *dialOptions) (link, error) {
 	return (*leanConn)(c), nil
 }
 
-func (c *leanConn) subscribe(filter string, qos byte) (uint16, error) {
-	return (*mqttlean.Conn)(c).Subscribe(filter, qos)
+func (c *leanConn) subscribe(filter string, sub *Subscription) (uint16, error) {
+	return (*mqttlean.Conn)(c).SubscribeWith(filter, mqttlean.SubscribeOptions{
+		QoS: sub.QoS, NoLocal: sub.NoLocal, RetainAsPublished: sub.RetainAsPublished, RetainHandling: sub.RetainHandling,
+	})
 }
 
-func (c *leanConn) publish(topic, payload []byte, qos byte, retain bool) (uint16, error) {
-	m := mqttlean.Message{Topic: topic, Payload: payload, QoS: qos, Retain: retain}
+func (c *leanConn) publish(topic, payload []byte, qos byte, retain bool, props *mqttlean.Properties) (uint16, error) {
+	m := mqttlean.Message{Topic: topic, Payload: payload, QoS: qos, Retain: retain, Properties: props}
 	return (*mqttlean.Conn)(c).PublishMessage(&m)
 }
 
@@ -65,9 +67,9 @@ func (c *leanConn) close() { (*mqttlean.Conn)(c).Close() }
 // Connected is the lean connection's CONNACK.
 func (m *machine) Connected(c *mqttlean.Conn) { m.onConnected((*leanConn)(c)) }
 
-// Message is a PUBLISH from the broker.
+// Message is a PUBLISH from the broker, with its MQTT 5 properties.
 func (m *machine) Message(c *mqttlean.Conn, topic, payload []byte) {
-	m.onMessage((*leanConn)(c), topic, payload)
+	m.onMessage((*leanConn)(c), topic, payload, c.ReceivedProperties())
 }
 
 // Acked is a PUBACK or, at QoS 2, a PUBCOMP; err is the broker's refusal

@@ -12,6 +12,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/ltk-dev/ltk/internal/mqttlean"
+
 	"github.com/ltk-dev/ltk/internal/runset"
 )
 
@@ -62,7 +64,7 @@ func dialPaho(m *machine, o *dialOptions) (link, error) {
 		SetConnectTimeout(cfg.ConnectTimeout).
 		SetWriteTimeout(writeTimeout).
 		SetDefaultPublishHandler(func(_ mqtt.Client, msg mqtt.Message) {
-			m.onMessage(l, []byte(msg.Topic()), msg.Payload())
+			m.onMessage(l, []byte(msg.Topic()), msg.Payload(), nil)
 		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { l.closed(err) }).
 		SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) { return l.dial(u) })
@@ -141,7 +143,9 @@ func (l *pahoLink) id() uint16 {
 	return l.nextID
 }
 
-func (l *pahoLink) subscribe(filter string, qos byte) (uint16, error) {
+// subscribe ignores sub's MQTT 5 options: paho speaks MQTT 3.1.1.
+func (l *pahoLink) subscribe(filter string, sub *Subscription) (uint16, error) {
+	qos := sub.QoS
 	l.mu.Lock()
 	id := l.id()
 	l.mu.Unlock()
@@ -160,7 +164,8 @@ func (l *pahoLink) subscribe(filter string, qos byte) (uint16, error) {
 	return id, nil
 }
 
-func (l *pahoLink) publish(topic, payload []byte, qos byte, retain bool) (uint16, error) {
+// publish ignores MQTT 5 properties: paho speaks MQTT 3.1.1.
+func (l *pahoLink) publish(topic, payload []byte, qos byte, retain bool, _ *mqttlean.Properties) (uint16, error) {
 	// paho keeps the slice it publishes until the broker acknowledged it.
 	tok := l.client.Publish(string(topic), qos, retain, append([]byte(nil), payload...))
 	if qos == 0 {

@@ -41,8 +41,8 @@ var (
 // called with the machine's lock held and must not block; the outcome of
 // each comes back as an event.
 type link interface {
-	subscribe(filter string, qos byte) (uint16, error)
-	publish(topic, payload []byte, qos byte, retain bool) (uint16, error)
+	subscribe(filter string, sub *Subscription) (uint16, error)
+	publish(topic, payload []byte, qos byte, retain bool, props *mqttlean.Properties) (uint16, error)
 	close()
 }
 
@@ -161,8 +161,8 @@ func (m *machine) onConnected(c link) {
 	}
 	m.link, m.since, m.subBy, m.subLeft = linkSubscribing, now, now.Add(m.cfg.ConnectTimeout), len(subs)
 	m.render(now, func(v *Vars, s *scratch) {
-		for _, sub := range subs {
-			if _, err := c.subscribe(string(sub.Filter.Append(s.topic[:0], v)), sub.QoS); err != nil {
+		for i := range subs {
+			if _, err := c.subscribe(string(subs[i].Filter.Append(s.topic[:0], v)), &subs[i]); err != nil {
 				return // the connection is closing; onClosed records the failed subscribe
 			}
 		}
@@ -233,14 +233,15 @@ func (m *machine) refreshNow() {
 
 // onMessage hands a message to the program; in the refresh window it is
 // the quiet moment to reconnect.
-func (m *machine) onMessage(c link, topic, payload []byte) {
+// props are its MQTT 5 properties, nil on MQTT 3.1.1.
+func (m *machine) onMessage(c link, topic, payload []byte, props *mqttlean.Properties) {
 	m.mu.Lock()
 	defer m.unlock()
 	if !m.current(c) || m.link != linkUp {
 		return
 	}
 	now := time.Now()
-	m.programMessage(topic, payload, now)
+	m.programMessage(topic, payload, props, now)
 	if m.refresh == refreshOpen && !m.stopping {
 		m.refreshNow()
 	}

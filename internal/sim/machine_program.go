@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/mqttlean"
 )
 
 // Bounds of a device's memory of its program: what it keeps per run
@@ -90,7 +92,8 @@ type expectation struct {
 type delayedReply struct {
 	at             time.Duration // engine clock
 	topic, payload []byte
-	key            uint64 // the reaction's expectation's key, if hasKey
+	props          *mqttlean.Properties // owned by the reply
+	key            uint64               // the reaction's expectation's key, if hasKey
 	reaction       uint16
 	hasKey         bool
 }
@@ -270,29 +273,33 @@ func (m *machine) publishStepAt(i int, at time.Duration) {
 	s.v.Seq = st.seq
 	s.topic = pub.Topic.Append(s.topic[:0], &s.v)
 	s.payload = appendTemplate(s.payload[:0], pub.Payload, &s.v)
-	key, hasKey := sentKey(pub.Expect, s)
-	m.sendExpecting(uint16(i), pub.Event, &pub.Message, s.topic, s.payload, at, key, hasKey)
+	props := s.renderProps(pub.Props)
+	key, hasKey := sentKey(pub.Expect, s, props)
+	m.sendExpecting(uint16(i), pub.Event, &pub.Message, s.topic, s.payload, props, at, key, hasKey)
 	putScratch(s)
 }
 
-// sentKey returns the key of the message rendered in s for expectation x
-// (none when x is nil). It leaves s.v's received message, if any, as it
-// found it.
-func sentKey(x *Expect, s *scratch) (uint64, bool) {
+// sentKey returns the key of the message rendered in s, with properties
+// props (nil: none), for expectation x (none when x is nil). It leaves
+// s.v's received message, if any, as it found it.
+func sentKey(x *Expect, s *scratch, props *mqttlean.Properties) (uint64, bool) {
 	if x == nil {
 		return 0, false
 	}
-	topic, payload := s.v.Topic, s.v.Payload
-	s.v.Topic, s.v.Payload = s.topic, s.payload
+	received := s.v
+	s.v.Topic, s.v.Payload, s.v.ResponseTopic, s.v.CorrelationData = s.topic, s.payload, nil, nil
+	if props != nil {
+		s.v.ResponseTopic, s.v.CorrelationData = props.ResponseTopic, props.CorrelationData
+	}
 	key, ok := x.SentKey(&s.v)
-	s.v.Topic, s.v.Payload = topic, payload
+	s.v.Topic, s.v.Payload, s.v.ResponseTopic, s.v.CorrelationData = received.Topic, received.Payload, received.ResponseTopic, received.CorrelationData
 	return key, ok
 }
 
-// sendExpecting sends msg's rendering (topic, payload) for source src,
-// intended for at, and awaits its reply keyed key if hasKey.
-func (m *machine) sendExpecting(src uint16, ev Event, msg *Message, topic, payload []byte, at time.Duration, key uint64, hasKey bool) {
-	ok := m.send(src, ev, topic, payload, msg.QoS, msg.Retain, at, key, hasKey)
+// sendExpecting sends msg's rendering (topic, payload, props) for source
+// src, intended for at, and awaits its reply keyed key if hasKey.
+func (m *machine) sendExpecting(src uint16, ev Event, msg *Message, topic, payload []byte, props *mqttlean.Properties, at time.Duration, key uint64, hasKey bool) {
+	ok := m.send(src, ev, topic, payload, props, msg.QoS, msg.Retain, at, key, hasKey)
 	if ok && hasKey {
 		m.expect(expectation{sentAt: at, key: key, src: src})
 	}
@@ -301,7 +308,7 @@ func (m *machine) sendExpecting(src uint16, ev Event, msg *Message, topic, paylo
 // send publishes one message intended for at and records it under ev: at
 // once at QoS 0, at its PUBACK at QoS 1, at its PUBCOMP at QoS 2. It reports whether the message
 // went out.
-func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, retain bool, at time.Duration, key uint64, hasKey bool) bool {
+func (m *machine) send(src uint16, ev Event, topic, payload []byte, props *mqttlean.Properties, qos byte, retain bool, at time.Duration, key uint64, hasKey bool) bool {
 	rec, w := m.cfg.Recorder, m.cfg.Engine.wheel
 	if !m.usable() {
 		return false
@@ -310,7 +317,7 @@ func (m *machine) send(src uint16, ev Event, topic, payload []byte, qos byte, re
 		rec.Failure(ev, 0, m.cfg.DeviceID, faultMsg(msgTooManyInFlight))
 		return false
 	}
-	id, err := m.conn.publish(topic, payload, qos, retain)
+	id, err := m.conn.publish(topic, payload, qos, retain, props)
 	if err != nil { // the connection is closing (onClosed records the loss), or the broker's limits refuse this one
 		rec.Failure(ev, w.since(at), m.cfg.DeviceID, FaultOf(err))
 		return false
@@ -376,9 +383,10 @@ func missMessage(msg, def string) string {
 	return msg
 }
 
-// programMessage matches a received message against the awaited replies,
-// then lets the reactions answer it.
-func (m *machine) programMessage(topic, payload []byte, now time.Time) {
+// programMessage matches a received message, with its MQTT 5 properties
+// (nil: none), against the awaited replies, then lets the reactions answer
+// it.
+func (m *machine) programMessage(topic, payload []byte, props *mqttlean.Properties, now time.Time) {
 	if !m.started {
 		return
 	}
@@ -386,6 +394,9 @@ func (m *machine) programMessage(topic, payload []byte, now time.Time) {
 	t := m.cfg.Engine.wheel.clock(now)
 	s := m.scratch(now)
 	s.v.Topic, s.v.Payload = topic, payload
+	if props != nil {
+		s.v.ResponseTopic, s.v.CorrelationData = props.ResponseTopic, props.CorrelationData
+	}
 	matched := false
 sources:
 	for i := range r.steps {
@@ -429,8 +440,9 @@ sources:
 
 // react runs the reactions whose filter and condition hold for the message
 // in s.v: a reply at once, or rendered now and sent after its delay. A
-// reaction whose reply awaits its own (Expect) registers it when the reply
-// goes out.
+// reply whose topic renders empty (such as the response topic of a
+// message without one) is not sent. A reaction whose reply awaits its own
+// (Expect) registers it when the reply goes out.
 func (m *machine) react(s *scratch, now time.Time) {
 	r, w := &m.run, m.cfg.Engine.wheel
 	for k, x := range m.prog.Reactions {
@@ -447,16 +459,21 @@ func (m *machine) react(s *scratch, now time.Time) {
 		st.seq++
 		s.v.Seq = st.seq
 		s.topic = x.Reply.Topic.Append(s.topic[:0], &s.v)
+		if len(s.topic) == 0 {
+			s.v.Seq = 0
+			continue
+		}
 		s.payload = appendTemplate(s.payload[:0], x.Reply.Payload, &s.v)
-		key, hasKey := sentKey(x.Expect, s)
+		props := s.renderProps(x.Reply.Props)
+		key, hasKey := sentKey(x.Expect, s, props)
 		s.v.Seq = 0
 		if x.Delay == nil {
-			m.sendExpecting(uint16(src), x.Event, &x.Reply, s.topic, s.payload, w.clock(now), key, hasKey)
+			m.sendExpecting(uint16(src), x.Event, &x.Reply, s.topic, s.payload, props, w.clock(now), key, hasKey)
 			continue
 		}
 		r.later = append(r.later, delayedReply{
 			at: w.clock(now) + x.Delay(rand.Float64()), reaction: uint16(k), key: key, hasKey: hasKey,
-			topic: slices.Clone(s.topic), payload: slices.Clone(s.payload),
+			topic: slices.Clone(s.topic), payload: slices.Clone(s.payload), props: cloneProps(props),
 		})
 	}
 }
@@ -468,7 +485,7 @@ func (m *machine) sendDelayed(t time.Duration) {
 	for i := 0; i < len(r.later); {
 		if d := r.later[i]; t >= d.at {
 			x := m.prog.Reactions[d.reaction]
-			m.sendExpecting(uint16(m.prog.publishes())+d.reaction, x.Event, &x.Reply, d.topic, d.payload, d.at, d.key, d.hasKey)
+			m.sendExpecting(uint16(m.prog.publishes())+d.reaction, x.Event, &x.Reply, d.topic, d.payload, d.props, d.at, d.key, d.hasKey)
 			r.later = slices.Delete(r.later, i, i+1)
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ltk-dev/ltk/internal/mqttlean"
 )
 
 // loopback is a link that keeps the last message published, for driving a
@@ -15,13 +17,22 @@ import (
 type loopback struct {
 	id   uint16
 	last []byte
+	// lastTopic, lastResponse and lastCorrelation are the last message's
+	// topic and MQTT 5 request/response properties.
+	lastTopic, lastResponse, lastCorrelation []byte
 }
 
-func (l *loopback) subscribe(string, byte) (uint16, error) { l.id++; return l.id, nil }
+func (l *loopback) subscribe(string, *Subscription) (uint16, error) { l.id++; return l.id, nil }
 
-func (l *loopback) publish(_, payload []byte, _ byte, _ bool) (uint16, error) {
+func (l *loopback) publish(topic, payload []byte, _ byte, _ bool, props *mqttlean.Properties) (uint16, error) {
 	l.id++
 	l.last = append(l.last[:0], payload...)
+	l.lastTopic = append(l.lastTopic[:0], topic...)
+	l.lastResponse, l.lastCorrelation = l.lastResponse[:0], l.lastCorrelation[:0]
+	if props != nil {
+		l.lastResponse = append(l.lastResponse, props.ResponseTopic...)
+		l.lastCorrelation = append(l.lastCorrelation, props.CorrelationData...)
+	}
 	return l.id, nil
 }
 
@@ -65,7 +76,7 @@ func TestEchoPathAllocs(t *testing.T) {
 		m.publishStepAt(len(m.prog.OnConnect), m.cfg.Engine.wheel.clock(time.Now()))
 		m.mu.Unlock()
 		m.onAcked(l, l.id, nil)
-		m.onMessage(l, topic, l.last)
+		m.onMessage(l, topic, l.last, nil)
 	}
 	echo() // grows the device's slices; AllocsPerRun runs once more before it counts
 	allocs := testing.AllocsPerRun(200, echo)
@@ -86,7 +97,7 @@ func BenchmarkEchoPath(b *testing.B) {
 		m.publishStepAt(len(m.prog.OnConnect), m.cfg.Engine.wheel.clock(time.Now()))
 		m.mu.Unlock()
 		m.onAcked(l, l.id, nil)
-		m.onMessage(l, topic, l.last)
+		m.onMessage(l, topic, l.last, nil)
 	}
 }
 
@@ -139,8 +150,8 @@ func TestBurstsAndTheExpectationBound(t *testing.T) {
 	require.Equal(t, []string{msgEvicted, msgEvicted}, rec.msgs(evMiss), "the two oldest were evicted")
 
 	topic := []byte("/devices/LTK00042/commands")
-	m.onMessage(l, topic, []byte("66"))
-	m.onMessage(l, topic, []byte("1"))
+	m.onMessage(l, topic, []byte("66"), nil)
+	m.onMessage(l, topic, []byte("1"), nil)
 	require.Equal(t, 1, rec.count(evGot))
 	require.Equal(t, 1, rec.count(evLate), "the reply to an evicted message is late")
 	require.Len(t, m.run.exps, maxExpected-1)
@@ -210,11 +221,11 @@ func TestReactionExpect(t *testing.T) {
 	m, l := upMachine(t, rec, prog)
 	events, responses := []byte("/devices/LTK00001/events"), []byte("/devices/LTK00001/responses")
 
-	m.onMessage(l, events, []byte("a"))
+	m.onMessage(l, events, []byte("a"), nil)
 	require.Equal(t, "1", string(l.last), "the reaction's first reply")
-	m.onMessage(l, events, []byte("b"))
+	m.onMessage(l, events, []byte("b"), nil)
 	require.Equal(t, "2", string(l.last))
-	m.onMessage(l, responses, []byte("1"))
+	m.onMessage(l, responses, []byte("1"), nil)
 	require.Equal(t, 1, rec.count(evGot))
 	require.Equal(t, 2, rec.count(evCmd))
 
@@ -222,10 +233,10 @@ func TestReactionExpect(t *testing.T) {
 	m.programWake(time.Now().Add(2 * time.Second)) // 2's timeout
 	m.mu.Unlock()
 	require.Equal(t, []string{msgMiss}, rec.msgs(evMiss))
-	m.onMessage(l, responses, []byte("2"))
+	m.onMessage(l, responses, []byte("2"), nil)
 	require.Equal(t, 1, rec.count(evLate), "a response after its timeout")
 
-	m.onMessage(l, []byte("/devices/LTK00001/late"), []byte("c"))
+	m.onMessage(l, []byte("/devices/LTK00001/late"), []byte("c"), nil)
 	require.Empty(t, m.run.exps, "a delayed reply awaits nothing before it is sent")
 	m.mu.Lock()
 	m.programWake(time.Now().Add(20 * time.Millisecond))
@@ -233,12 +244,12 @@ func TestReactionExpect(t *testing.T) {
 	require.Equal(t, "101", string(l.last))
 	require.Len(t, m.run.exps, 1)
 
-	m.onMessage(l, events, []byte("d")) // 3, in flight at the stop
+	m.onMessage(l, events, []byte("d"), nil) // 3, in flight at the stop
 	m.stop()
 	require.True(t, m.lastWait)
-	m.onMessage(l, events, []byte("e"))
+	m.onMessage(l, events, []byte("e"), nil)
 	require.Equal(t, 4, rec.count(evCmd)+rec.count(evDelayed), "a stopping device reacts to nothing new")
-	m.onMessage(l, responses, []byte("101"))
+	m.onMessage(l, responses, []byte("101"), nil)
 	m.mu.Lock()
 	m.programWake(m.lastBy)
 	m.mu.Unlock()

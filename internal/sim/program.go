@@ -104,12 +104,23 @@ type Vars struct {
 	// expectation handles it; nil otherwise. They are valid only during
 	// the call.
 	Topic, Payload []byte
+	// ResponseTopic and CorrelationData are the received message's MQTT 5
+	// request/response properties (nil when absent), alongside Topic and
+	// Payload. While SentKey runs they are the sent message's.
+	ResponseTopic, CorrelationData []byte
 }
 
 // Subscription is one topic filter a device subscribes to.
 type Subscription struct {
 	Filter Template
 	QoS    byte
+	// NoLocal, RetainAsPublished and RetainHandling are MQTT 5's
+	// subscription options (the program's MQTTVersion must be 5): do not
+	// receive the device's own publishes; keep the retain flag of
+	// forwarded messages; retained messages at subscribe (0: send, 1: only
+	// for a new subscription, 2: do not send).
+	NoLocal, RetainAsPublished bool
+	RetainHandling             byte
 }
 
 // Message is a message a device sends: a will, or a reaction's reply.
@@ -117,6 +128,34 @@ type Message struct {
 	Topic, Payload Template
 	QoS            byte
 	Retain         bool
+	// Props, when set, are the message's MQTT 5 properties (the program's
+	// MQTTVersion must be 5); they are rendered with its topic and
+	// payload. A will's are ignored.
+	Props *Props
+}
+
+// Props are a message's MQTT 5 properties. Nil templates, a zero
+// PayloadFormat and a zero MessageExpiry are absent, and so is a template
+// that renders nothing.
+type Props struct {
+	// PayloadFormat is 1 when the payload is UTF-8 text.
+	PayloadFormat byte
+	// MessageExpiry is the message's lifetime in seconds.
+	MessageExpiry uint32
+	// ContentType is the payload's MIME type.
+	ContentType Template
+	// ResponseTopic and CorrelationData are MQTT 5's request/response
+	// pair: where the receiver should reply, and what its reply carries
+	// back.
+	ResponseTopic, CorrelationData Template
+	// User are the message's user properties, in order.
+	User []UserProp
+}
+
+// UserProp is one MQTT 5 user property: a name and its value.
+type UserProp struct {
+	Key   string
+	Value Template
 }
 
 // Schedule draws the wait before a step's next publish from u, uniform in

@@ -2,8 +2,11 @@ package sim
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/ltk-dev/ltk/internal/mqttlean"
 )
 
 // scratch is what one event of one device renders with: the Vars its
@@ -13,6 +16,11 @@ import (
 type scratch struct {
 	v                      Vars
 	topic, payload, filter []byte
+	// props is a message's rendered MQTT 5 properties; their bytes are in
+	// pbuf, and spans marks where each user property lies in it.
+	props mqttlean.Properties
+	pbuf  []byte
+	spans [][3]int
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -45,7 +53,8 @@ func (m *machine) render(now time.Time, f func(v *Vars, s *scratch)) {
 // putScratch returns s to the pool, unless a buffer grew too large.
 func putScratch(s *scratch) {
 	s.v = Vars{}
-	if cap(s.topic) > maxScratch || cap(s.payload) > maxScratch || cap(s.filter) > maxScratch {
+	s.props = mqttlean.Properties{User: s.props.User[:0]}
+	if cap(s.topic) > maxScratch || cap(s.payload) > maxScratch || cap(s.filter) > maxScratch || cap(s.pbuf) > maxScratch {
 		return
 	}
 	scratchPool.Put(s)
@@ -57,6 +66,54 @@ func appendTemplate(dst []byte, t Template, v *Vars) []byte {
 		return dst
 	}
 	return t.Append(dst, v)
+}
+
+// renderProps renders p (nil: none) for s.v into s.props and returns
+// them, nil for none. The result is valid until s renders again.
+func (s *scratch) renderProps(p *Props) *mqttlean.Properties {
+	if p == nil {
+		return nil
+	}
+	v, b := &s.v, s.pbuf[:0]
+	b = appendTemplate(b, p.ContentType, v)
+	ct := len(b)
+	b = appendTemplate(b, p.ResponseTopic, v)
+	rt := len(b)
+	b = appendTemplate(b, p.CorrelationData, v)
+	cd := len(b)
+	s.spans = s.spans[:0]
+	for _, u := range p.User {
+		from := len(b)
+		b = append(b, u.Key...)
+		key := len(b)
+		b = appendTemplate(b, u.Value, v)
+		s.spans = append(s.spans, [3]int{from, key, len(b)})
+	}
+	s.pbuf = b
+	s.props = mqttlean.Properties{
+		PayloadFormat: p.PayloadFormat, MessageExpiry: p.MessageExpiry,
+		ContentType: b[:ct], ResponseTopic: b[ct:rt], CorrelationData: b[rt:cd],
+		User: s.props.User[:0],
+	}
+	for _, sp := range s.spans {
+		s.props.User = append(s.props.User, mqttlean.UserProperty{Key: b[sp[0]:sp[1]], Value: b[sp[1]:sp[2]]})
+	}
+	return &s.props
+}
+
+// cloneProps returns a copy of p that owns its bytes (nil for nil): a
+// delayed reply's properties, kept past its scratch.
+func cloneProps(p *mqttlean.Properties) *mqttlean.Properties {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.ContentType, c.ResponseTopic, c.CorrelationData = slices.Clone(p.ContentType), slices.Clone(p.ResponseTopic), slices.Clone(p.CorrelationData)
+	c.User = make([]mqttlean.UserProperty, len(p.User))
+	for i, u := range p.User {
+		c.User[i] = mqttlean.UserProperty{Key: slices.Clone(u.Key), Value: slices.Clone(u.Value)}
+	}
+	return &c
 }
 
 // sharedRand is every device's Vars.Rand: it draws from the runtime's

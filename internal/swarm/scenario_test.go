@@ -10,6 +10,7 @@ import (
 
 	"github.com/ltk-dev/ltk/examples/scenarios"
 	"github.com/ltk-dev/ltk/internal/device"
+	"github.com/ltk-dev/ltk/internal/runset"
 	"github.com/ltk-dev/ltk/internal/scenario"
 	"github.com/ltk-dev/ltk/internal/sim"
 	"github.com/ltk-dev/ltk/internal/swarm"
@@ -18,6 +19,8 @@ import (
 // exampleRun is how a test runs one of the example scenarios: the edits
 // that shorten its intervals (pairs of old and new text, each found
 // once), how many clients run it, and whether it needs an echo back end.
+// An example whose kinds need what a client lacks (MQTT 5 on paho) is
+// refused for that client before any device starts, as ltk run refuses it.
 type exampleRun struct {
 	name    string
 	edits   []string
@@ -34,6 +37,7 @@ var exampleRuns = []exampleRun{
 	}},
 	{name: "command-response", edits: []string{"every: poisson 10s", "every: poisson 50ms"}, clients: 2 + 4},
 	{name: "iotcore-state-config", edits: []string{"every: poisson 30s", "every: poisson 50ms"}, clients: 1 + 4},
+	{name: "request-response-v5", edits: []string{"every: poisson 5s", "every: poisson 50ms"}, clients: 1 + 4},
 }
 
 // loadExample compiles the example name with edits applied.
@@ -105,6 +109,9 @@ func TestScenarioExamples(t *testing.T) {
 				plan := loadExample(t, ex.name, ex.edits...)
 				devs := testDevices(t, ex.clients)
 				forEachClient(t, func(t *testing.T, client string) {
+					if refused(t, plan, client) {
+						return
+					}
 					b := startBroker(t, broker, devs, ex.echoApp)
 					rec := newFleet()
 					cfgs := planConfigs(plan, devs, b, client, rec)
@@ -123,6 +130,24 @@ func TestScenarioExamples(t *testing.T) {
 			})
 		}
 	}
+}
+
+// refused reports whether client cannot run plan (the paho client and a
+// kind of MQTT 5), after checking that sim.CheckRun, which ltk run and the
+// workers ask before any device starts, refuses it saying what to use.
+func refused(t *testing.T, plan *sim.Plan, client string) bool {
+	t.Helper()
+	needs5 := false
+	for _, p := range plan.Kinds {
+		needs5 = needs5 || p.MQTTVersion == runset.MQTTVersion5
+	}
+	err := sim.CheckRun(client, "tcp://127.0.0.1:1883", "", 1, plan)
+	if client == sim.ClientPaho && needs5 {
+		require.ErrorContains(t, err, "not MQTT 5: use the lean client (--mqtt-client lean)")
+		return true
+	}
+	require.NoError(t, err)
+	return false
 }
 
 // steps calls f with every step of p: its publishes and reactions, each

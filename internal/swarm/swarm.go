@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +41,7 @@ type Swarm struct {
 	log     *slog.Logger
 	onSpawn func(int)
 	wake    chan struct{} // Scale → Run, capacity 1
+	backend []bool        // device i is a back end (a scenario's count: kind)
 
 	mu        sync.Mutex // Guards the fields below.
 	ran       bool
@@ -69,6 +71,7 @@ func New(cfg Config) (*Swarm, error) {
 		onSpawn: cfg.OnSpawn,
 		wake:    make(chan struct{}, 1),
 		slots:   make([]slot, len(cfg.Devices)),
+		backend: make([]bool, len(cfg.Devices)),
 		spawned: make(chan struct{}),
 	}
 	if s.log == nil {
@@ -87,6 +90,7 @@ func New(cfg Config) (*Swarm, error) {
 			dc.Engine = eng
 		}
 		d, err := sim.New(dc)
+		s.backend[i] = dc.Program != nil && dc.Program.Backend
 		if err != nil {
 			errs = append(errs, fmt.Errorf("device %d: %w", i, err))
 		} else if j, dup := seen[d.ID()]; dup {
@@ -280,8 +284,30 @@ func (s *Swarm) start(ctx context.Context, wg *sync.WaitGroup, i int) {
 	}()
 }
 
-// stopAll cancels every running device; Run's deferred Wait waits for them.
+// stopAll stops every running device gracefully; Run's deferred Wait
+// waits for them. When some are back ends (a scenario's count: kinds) it
+// stops the other devices first and the back ends once those have stopped:
+// a back end that answers the devices (an MQTT 5 responder) answers their
+// last requests while they wait for them, rather than stopping with them.
 func (s *Swarm) stopAll() {
+	s.mu.Lock()
+	if !slices.Contains(s.backend[:s.running], true) {
+		s.stopAbove(0)
+		s.mu.Unlock()
+		return
+	}
+	var devices []chan struct{}
+	for i := range s.running {
+		if sl := &s.slots[i]; !s.backend[i] && sl.cancel != nil {
+			sl.cancel()
+			sl.cancel = nil
+			devices = append(devices, sl.done)
+		}
+	}
+	s.mu.Unlock()
+	for _, done := range devices {
+		<-done
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopAbove(0)
@@ -292,7 +318,9 @@ func (s *Swarm) stopAll() {
 func (s *Swarm) stopAbove(count int) {
 	for s.running > count {
 		s.running--
-		s.slots[s.running].cancel()
+		if cancel := s.slots[s.running].cancel; cancel != nil { // nil: stopAll stopped it already
+			cancel()
+		}
 		s.slots[s.running].cancel = nil
 	}
 }

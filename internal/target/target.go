@@ -186,19 +186,24 @@ func (t *Target) listenMetrics(reg prometheus.Registerer) error {
 // startEcho subscribes the in-process echo app to every device's events.
 func (t *Target) startEcho(reg prometheus.Registerer) error {
 	topics := t.cfg.Topics
-	app, err := echo.New(t.cfg.Echo, func(d string, payload []byte, qos byte) error {
-		return t.server.Publish(topics.Command(d), payload, false, qos)
+	inline, _ := t.server.Clients.Get(mqtt.InlineClientId)
+	app, err := echo.New(t.cfg.Echo, func(d string, payload []byte, qos byte, resp echo.Response) error {
+		if resp.Topic == "" && resp.CorrelationData == nil {
+			return t.server.Publish(topics.Command(d), payload, false, qos)
+		}
+		return t.server.InjectPacket(inline, responsePacket(topics.Command(d), payload, qos, resp))
 	}, reg)
 	if err != nil {
 		return err
 	}
 	t.echo = app
+	acl := newTopicACL(topics)
 	handle := func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
 		d, ok := topics.EventDevice(pk.TopicName)
 		if !ok {
 			return
 		}
-		app.Handle(d, pk.Payload, pk.FixedHeader.Qos, time.Now())
+		app.Respond(d, pk.Payload, pk.FixedHeader.Qos, time.Now(), response(acl, d, &pk.Properties))
 	}
 	// mochi v2.7.9 does not match an inline "a/#" against "a" (it gathers the
 	// wrong node), so the parent topic gets its own filter. Both use the same
