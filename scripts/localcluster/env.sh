@@ -11,7 +11,7 @@ TOOLS_BIN="$LTK_LOCALCLUSTER_CACHE/tools"
 # Everything a running cluster writes (etcd data, certificates, containerd's and the
 # kubelet's roots, logs, PID files, the host settings to restore). down.sh removes it
 # but for its log/ folder.
-LTK_LOCALCLUSTER_DIR=${LTK_LOCALCLUSTER_DIR:-/var/tmp/ltk-localcluster}
+LTK_LOCALCLUSTER_DIR=${LTK_LOCALCLUSTER_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/ltk-localcluster}
 DIR="$LTK_LOCALCLUSTER_DIR"
 KUBECONFIG_ADMIN="$DIR/kubeconfig/admin.conf"
 

@@ -8,7 +8,7 @@
 # Everything it writes lives under $LTK_LOCALCLUSTER_DIR; the host settings it (or the
 # kubelet) changes are recorded first, and down.sh puts them back. Run as root.
 #
-#   scripts/localcluster/up.sh && export KUBECONFIG=/var/tmp/ltk-localcluster/kubeconfig/admin.conf
+#   scripts/localcluster/up.sh && export KUBECONFIG=~/.local/state/ltk-localcluster/kubeconfig/admin.conf
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
