@@ -205,12 +205,9 @@ func (r *AWS) ensureCA() error {
 // Delete unregisters the devices with the given IDs and returns how many
 // were registered. IDs that are not registered are ignored.
 func (r *AWS) Delete(ids []string) (int, error) {
-	known := r.IDs()
 	var things []awsThing
-	for _, id := range ids {
-		if _, ok := slices.BinarySearch(known, id); ok {
-			things = append(things, awsThing{name: id})
-		}
+	for _, id := range registeredOf(r.IDs(), ids) {
+		things = append(things, awsThing{name: id})
 	}
 	return r.each(r.ctx, things, r.deleteThing)
 }

@@ -269,14 +269,7 @@ func (r *Azure) Add(entries []Entry) error {
 // Delete unregisters the devices with the given IDs and returns how many
 // were registered. IDs that are not registered are ignored.
 func (r *Azure) Delete(ids []string) (int, error) {
-	known := r.IDs()
-	var del []string
-	for _, id := range ids {
-		if _, ok := slices.BinarySearch(known, id); ok {
-			del = append(del, id)
-		}
-	}
-	return r.deleteIDs(del)
+	return r.deleteIDs(registeredOf(r.IDs(), ids))
 }
 
 // DeleteAll unregisters every device and returns how many there were.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/ltk-dev/ltk/internal/device"
@@ -181,4 +182,16 @@ func (e *ExistsError) Error() string {
 		ids = ids[:show]
 	}
 	return fmt.Sprintf("%s already holds %s%s; delete them first or pick other IDs", e.File, strings.Join(ids, ", "), more)
+}
+
+// registeredOf returns the ids of ids that are in known (sorted): the
+// devices a backend's Delete acts on, ignoring the ones it does not have.
+func registeredOf(known, ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if _, ok := slices.BinarySearch(known, id); ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -264,14 +264,7 @@ func iotDevice(e Entry) (*iotpb.Device, error) {
 // Delete unregisters the devices with the given IDs and returns how many
 // were registered. IDs that are not registered are ignored.
 func (r *IoTCore) Delete(ids []string) (int, error) {
-	known := r.IDs()
-	var drop []string
-	for _, id := range ids {
-		if _, ok := slices.BinarySearch(known, id); ok {
-			drop = append(drop, id)
-		}
-	}
-	return r.deleteIDs(drop)
+	return r.deleteIDs(registeredOf(r.IDs(), ids))
 }
 
 // DeleteAll unregisters every device and returns how many there were.
