@@ -43,20 +43,13 @@ type awsCert struct {
 // was created is deleted again, so that Add registers all of entries or
 // none.
 func (r *AWS) Add(entries []Entry) error {
-	known := r.IDs()
-	var dups []string
-	seen := map[string]bool{}
 	for _, e := range entries {
 		if e.Certificate == "" {
 			return fmt.Errorf("device %s has no certificate: create it with --profile aws", e.ID)
 		}
-		if _, ok := slices.BinarySearch(known, e.ID); ok || seen[e.ID] {
-			dups = append(dups, e.ID)
-		}
-		seen[e.ID] = true
 	}
-	if len(dups) > 0 {
-		return &ExistsError{File: r.Name(), IDs: dups}
+	if err := refuseExisting(r.Name(), r.IDs(), entries); err != nil {
+		return err
 	}
 	if len(entries) == 0 {
 		return nil

@@ -195,3 +195,21 @@ func registeredOf(known, ids []string) []string {
 	}
 	return out
 }
+
+// refuseExisting returns an *ExistsError naming the ids of entries that are
+// in known (sorted) or repeated among entries, or nil: the check a
+// backend's Add makes before it creates anything.
+func refuseExisting(name string, known []string, entries []Entry) error {
+	var dups []string
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		if _, ok := slices.BinarySearch(known, e.ID); ok || seen[e.ID] {
+			dups = append(dups, e.ID)
+		}
+		seen[e.ID] = true
+	}
+	if len(dups) > 0 {
+		return &ExistsError{File: name, IDs: dups}
+	}
+	return nil
+}

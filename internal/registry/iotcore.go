@@ -195,17 +195,8 @@ func (r *IoTCore) IDs() []string {
 // creation fails, the devices it created are deleted again, so that Add
 // registers all of entries or none.
 func (r *IoTCore) Add(entries []Entry) error {
-	known := r.IDs()
-	var dups []string
-	seen := map[string]bool{}
-	for _, e := range entries {
-		if _, ok := slices.BinarySearch(known, e.ID); ok || seen[e.ID] {
-			dups = append(dups, e.ID)
-		}
-		seen[e.ID] = true
-	}
-	if len(dups) > 0 {
-		return &ExistsError{File: r.Name(), IDs: dups}
+	if err := refuseExisting(r.Name(), r.IDs(), entries); err != nil {
+		return err
 	}
 	devs := make([]*iotpb.Device, len(entries))
 	for i, e := range entries {
