@@ -60,6 +60,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"bad run time", []string{"run", "--headless", "-t", "soon"}, cli.ExitUsage, "is not a time span"},
 		{"bad behavior", []string{"run", "--headless", "--behavior", "dance"}, cli.ExitUsage, "dance"},
 		{"drop rate", []string{"run", "--headless", "--target-drop-rate", "2"}, cli.ExitUsage, "outside 0..1"},
+		{"JWT lifetime over a day", []string{"run", "--headless", "--jwt-ttl", "48h"}, cli.ExitUsage, "--jwt-ttl: token lifetime 48h0m0s is out of range (want 1s to 24h"},
 		{"no device list", []string{"run", "--headless", "-c", "5"}, cli.ExitError, "ltk devices create 1 5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

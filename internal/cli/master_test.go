@@ -27,6 +27,7 @@ func TestMasterUsageErrors(t *testing.T) {
 		{"NaN spawn rate", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "-r", "NaN"}, "--spawn-rate NaN: want a number of devices per second"},
 		{"TLS key without certificate", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--master-tls-key", "k.pem"}, "needs both its certificate file and its key file"},
 		{"TLS CA alone", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--master-tls-ca", "ca.pem"}, "needs the master's own certificate and key too"},
+		{"JWT lifetime over a day", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "--jwt-ttl", "48h"}, "--jwt-ttl: token lifetime 48h0m0s"},
 		{"Inf spawn rate", []string{"master", "--headless", "--broker", "tcp://127.0.0.1:1", "-r", "Inf"}, "--spawn-rate +Inf: want a number of devices per second"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -120,7 +120,11 @@ func (f *testFlags) checkSettings(env *Env) error {
 		plan = f.scenario.Plan()
 	}
 	clientErr := sim.CheckRun(f.settings.MQTTClient, f.settings.Broker, f.settings.MQTTVersion, f.settings.QoS, plan)
-	return usageError(errors.Join(f.settings.Validate(), tlsErr, clientErr))
+	var ttlErr error
+	if err := device.ValidateTTL(f.settings.TokenTTL); err != nil {
+		ttlErr = fmt.Errorf("--jwt-ttl: %w", err) // refused here, not at every connect
+	}
+	return usageError(errors.Join(f.settings.Validate(), tlsErr, clientErr, ttlErr))
 }
 
 // headlessRun returns the master's headless run for these flags.

@@ -79,6 +79,7 @@ func AppendFleetColumns(data []byte, devs []Device, columns []string) ([]byte, e
 // splitHeader returns the extra columns a fleet file's header names and the
 // data after the header line (all of data when it has no header).
 func splitHeader(data []byte) ([]string, []byte, error) {
+	data = bytes.TrimPrefix(data, bom)
 	line, rest, _ := bytes.Cut(data, []byte("\n"))
 	rec, err := csv.NewReader(bytes.NewReader(line)).Read()
 	if err != nil || !isHeader(rec) {

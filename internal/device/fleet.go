@@ -103,7 +103,7 @@ func DecodeFleetColumns(r io.Reader, name string) ([]Device, []string, error) {
 
 // scanFleet splits a fleet file into rows and checks everything but the keys.
 func scanFleet(r io.Reader, name string) ([]fleetRow, []string, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(WithoutBOM(r))
 	cr.FieldsPerRecord = -1
 	var (
 		rows    []fleetRow
@@ -237,4 +237,18 @@ func AppendFleet(data []byte, devs []Device) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// bom is the UTF-8 byte order mark that spreadsheet programs write at the
+// start of the CSV files they save.
+var bom = []byte("\uFEFF")
+
+// WithoutBOM returns r past a leading UTF-8 byte order mark, so that a
+// device list or registry saved by a spreadsheet reads as written.
+func WithoutBOM(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if b, _ := br.Peek(len(bom)); bytes.Equal(b, bom) {
+		_, _ = br.Discard(len(bom))
+	}
+	return br
 }

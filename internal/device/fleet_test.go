@@ -171,6 +171,35 @@ func TestDecodeFleetExtraColumns(t *testing.T) {
 	require.Nil(t, devs[0].Values, "no header, no values")
 }
 
+// TestFleetSavedByASpreadsheet: a device list that starts with a UTF-8 byte
+// order mark (as spreadsheet programs save CSV) reads as written, with or
+// without a header, and devices appended to it keep its header.
+func TestFleetSavedByASpreadsheet(t *testing.T) {
+	t.Parallel()
+	ecPEM := flatten(sec1(t, newECKey(t, elliptic.P256())))
+	devs, err := DecodeFleet(strings.NewReader("\uFEFFLTK00001,"+ecPEM+"\r\n"), "devicelist.csv")
+	require.NoError(t, err)
+	require.Equal(t, "LTK00001", devs[0].ID)
+
+	file := "\uFEFFid,private_key,site\r\nLTK00001," + ecPEM + ",berlin\r\n"
+	devs, cols, err := DecodeFleetColumns(strings.NewReader(file), "devicelist.csv")
+	require.NoError(t, err)
+	require.Equal(t, []string{"site"}, cols)
+	require.Equal(t, []string{"berlin"}, devs[0].Values)
+
+	d, err := Generate("LTK00002", ES256)
+	require.NoError(t, err)
+	d.Values = []string{"paris"}
+	out, err := AppendFleetColumns([]byte(file), []Device{d}, []string{"site"})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(out), "id,private_key,site\n"), "one header, at the top:\n%.80s", out)
+	devs, cols, err = DecodeFleetColumns(bytes.NewReader(out), "devicelist.csv")
+	require.NoError(t, err)
+	require.Equal(t, []string{"site"}, cols)
+	require.Len(t, devs, 2)
+	require.Equal(t, []string{"paris"}, devs[1].Values)
+}
+
 func TestDecodeFleetManyKeepsOrder(t *testing.T) {
 	t.Parallel()
 	const n = 2000

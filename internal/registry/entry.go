@@ -109,7 +109,7 @@ func encode(entries []Entry) ([]byte, error) {
 // decode reads a registry file; name is the file's name for errors, which are
 // *device.FleetError for bad rows.
 func decode(r io.Reader, name string) ([]Entry, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(device.WithoutBOM(r))
 	cr.FieldsPerRecord = -1
 	var entries []Entry
 	seen := make(map[string]int)

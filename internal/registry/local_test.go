@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -299,4 +300,16 @@ func BenchmarkPublicKeyHit(b *testing.B) {
 			b.Fatal("miss")
 		}
 	}
+}
+
+// TestDecodeSavedByASpreadsheet: a registry file that starts with a UTF-8
+// byte order mark (as spreadsheet programs save CSV) reads as written.
+func TestDecodeSavedByASpreadsheet(t *testing.T) {
+	t.Parallel()
+	data, err := encode(ecEntries(t, 1, 2))
+	require.NoError(t, err)
+	entries, err := decode(bytes.NewReader(append([]byte("\uFEFF"), data...)), "registry.csv")
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	require.Equal(t, "LTK00001", entries[0].ID)
 }

@@ -155,7 +155,11 @@ func (r *recorder) Failure(ev sim.Event, d time.Duration, device string, f sim.F
 func checkSettings(s *runset.Settings) (*sim.Plan, error) {
 	s.SetDefaults() // a master that predates profiles sends none
 	_, behaviorErr := sim.BehaviorByName(s.Behavior)
-	err := errors.Join(s.Validate(), behaviorErr, sim.CheckClient(s.MQTTClient))
+	var ttlErr error
+	if s.TokenTTL != 0 { // 0: the default lifetime
+		ttlErr = device.ValidateTTL(s.TokenTTL)
+	}
+	err := errors.Join(s.Validate(), behaviorErr, sim.CheckClient(s.MQTTClient), ttlErr)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ func TestCheckSettings(t *testing.T) {
 		{"mqtt version", func(s *runset.Settings) { s.MQTTVersion = "3" }, `MQTT version "3" is not one of 3.1.1, 5`},
 		{"behavior", func(s *runset.Settings) { s.Behavior = "dance" }, `unknown device behaviour "dance"`},
 		{"mqtt client", func(s *runset.Settings) { s.MQTTClient = "quic" }, `MQTT client "quic" is not one of lean, paho`},
+		{"JWT lifetime over a day", func(s *runset.Settings) { s.TokenTTL = 48 * time.Hour }, "token lifetime 48h0m0s is out of range"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
