@@ -74,3 +74,34 @@ func TestRunnerKeepsDeltasUntilAcked(t *testing.T) {
 	require.Empty(t, got)
 	require.EqualValues(t, 3, r.totals().requests)
 }
+
+// TestRunnerBoundsPendingLosingNothing: with the master unreachable, at most
+// maxPending deltas wait; what is recorded past that stays in the recorder
+// and arrives, whole, in the first delta drained after the master
+// acknowledges. Nothing is lost, only per-second resolution.
+func TestRunnerBoundsPendingLosingNothing(t *testing.T) {
+	t.Parallel()
+	r := newRunner(slog.New(slog.DiscardHandler), io.Discard, nil, srcaddr.Plan{})
+	e := r.rec.Entry("echo", "echo receive")
+	now := time.Unix(1000, 0)
+	const seconds = maxPending + 50
+	for range seconds {
+		e.Record(time.Millisecond, 1)
+		now = now.Add(time.Second)
+		r.drain(now, false)
+	}
+	got, _ := r.take()
+	require.Len(t, got, maxPending, "the buffer is bounded")
+	r.ack(got[len(got)-1].seq)
+	now = now.Add(time.Second)
+	r.drain(now, false)
+	late, _ := r.take()
+	require.Len(t, late, 1)
+	require.EqualValues(t, seconds-maxPending, late[0].d.Entries[0].Requests, "the seconds past the bound, in one delta")
+	var sent int64
+	for _, n := range append(got, late...) {
+		sent += n.d.Entries[0].Requests
+	}
+	require.EqualValues(t, seconds, sent)
+	require.EqualValues(t, seconds, r.totals().requests)
+}
