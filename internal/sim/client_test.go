@@ -287,7 +287,10 @@ func TestRefreshWaitsForTheBroker(t *testing.T) {
 		}
 		require.NoError(t, stop())
 		second := <-spans // the stop ended it
-		require.GreaterOrEqual(t, second.connected.Sub(first.closed), 200*time.Millisecond,
+		// The grace is refreshGrace (250 ms); the broker's goroutine may see
+		// the close some time after it happened on a busy machine, which
+		// shortens the measured gap, so the bound leaves room for that.
+		require.GreaterOrEqual(t, second.connected.Sub(first.closed), 100*time.Millisecond,
 			"the new connection came %v after the old one ended", second.connected.Sub(first.closed))
 	})
 }
@@ -317,7 +320,8 @@ func TestRestartWaitsForTheBroker(t *testing.T) {
 		r.waitFor(t, sim.EventSubscribe, true, 2)
 		require.NoError(t, stop())
 		second := <-spans
-		require.GreaterOrEqual(t, second.connected.Sub(first.closed), 200*time.Millisecond,
+		// As in TestRefreshWaitsForTheBroker: 250 ms, measured late.
+		require.GreaterOrEqual(t, second.connected.Sub(first.closed), 100*time.Millisecond,
 			"the second run connected %v after the first one's connection ended", second.connected.Sub(first.closed))
 	})
 }
