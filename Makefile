@@ -60,20 +60,30 @@ lint: lint-install ## golangci-lint with .golangci.yml: package layering, error 
 	$(GOLANGCI_LINT) run ./...
 	cd echoappcf && $(GOLANGCI_LINT) run --config ../.golangci.yml ./...
 
-test: vet lint ## vet, lint, then every test (with the race detector) and a few seconds of each fuzzer; needs Debian's mosquitto for the Mosquitto tests
+test: vet lint ## vet, lint, then every test (with the race detector) and 500 inputs of each fuzzer; needs Debian's mosquitto for the Mosquitto tests
 	$(GO) test -race -count=1 ./...
 	cd echoappcf && $(GO) vet ./... && $(GO) test -race -count=1 ./...
-	$(MAKE) fuzz FUZZTIME=3s
+	$(MAKE) fuzz FUZZTIME=500x
 
 FUZZTIME ?= 60s
 # The fuzzers are found in the test files (func FuzzX in internal/), so a new one runs without a
 # change here. Each starts from its f.Add seeds and its committed corpus (testdata/fuzz/FuzzX).
+# FUZZTIME is a time (60s) or a count of inputs (500x, what make test runs: a few seconds each).
+# Go 1.26's fuzzing can fail a timed run as it ends, with "context deadline exceeded" and no input
+# (golang/go#75804, fixed in Go 1.27): such an end is reported and is not a failure; a real finding
+# always writes its input ("Failing input written to testdata/fuzz/...") and fails.
 fuzz: ## every fuzzer in internal/ (devicelist, registry, PEM, .env, MQTT decoder, wire, worker reports, histograms, forms, windows, scenarios, JWTs), FUZZTIME each (default 60s)
 	@grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' internal | sed 's|/[^/]*:func | |' | sort -u | \
 	while read dir name; do \
 		echo "== $$name ./$$dir ($(FUZZTIME))"; \
-		out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$dir/ 2>&1) || { echo "$$out"; exit 1; }; \
-		echo "$$out" | tail -n 3; \
+		if out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$dir/ 2>&1); then \
+			echo "$$out" | tail -n 3; \
+		elif echo "$$out" | grep -q 'context deadline exceeded' && ! echo "$$out" | grep -q 'Failing input written'; then \
+			echo "$$out" | grep 'fuzz: elapsed' | tail -n 1; \
+			echo "ok (the run ended on Go's fuzztime race, golang/go#75804: nothing was found)"; \
+		else \
+			echo "$$out"; exit 1; \
+		fi; \
 	done
 
 bench: bench-micro bench-fleet ## every benchmark: the hot paths, then the echo fleet at FLEET devices
